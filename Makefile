@@ -1,0 +1,123 @@
+# Parley build. `make` builds every binary into $(BUILD); `make run` and
+# `make test` are the README's two commands.
+#
+#   make                 release-ish build into build/
+#   make SAN=1           AddressSanitizer + UBSan build into build/san/
+#   make run             install deps, build, start the stack, follow logs
+#   make test            install deps, sanitized build, unit + end-to-end tests
+#   make bench           measure and print figures (never asserts a time)
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+CC ?= cc
+PKGS := libzmq libprotobuf-c hiredis libpq jansson libcrypto libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+GEN := $(BUILD)/gen
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread $(SANFLAGS) \
+          -I. -Ilib -I$(GEN) $(PKG_CFLAGS)
+LDFLAGS += -pthread $(SANFLAGS)
+LDLIBS := $(PKG_LIBS) -lm
+
+# protobuf: every .proto under proto/ is compiled to C at build time.
+PROTOS := $(shell find proto -name '*.proto' | sort)
+PROTO_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
+PROTO_O := $(PROTO_C:.c=.o)
+
+# One archive per lib/ module, so a module's tests link only what it needs.
+MODULES := bus db kv pb core
+module_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard lib/$(1)/*.c)))
+ARCHIVES := $(foreach m,$(MODULES),$(BUILD)/lib/lib$(m).a) $(BUILD)/lib/libproto.a
+LIBS_ALL := $(ARCHIVES)
+
+SERVICES := broker intake matching scheduling notify training feedback
+SERVICE_BINS := $(patsubst %,$(BUILD)/parley-%,$(SERVICES))
+GATEWAY_SRC := $(sort $(wildcard gateway/*.c))
+GATEWAY_LIB_SRC := $(filter-out gateway/main.c gateway/admin.c,$(GATEWAY_SRC))
+GATEWAY_LIB_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(GATEWAY_LIB_SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all clean run test unit e2e bench deps proto
+all: $(SERVICE_BINS) $(BUILD)/parley-gateway $(BUILD)/parley-admin $(UNIT_BINS)
+
+deps:
+	@scripts/install-deps.sh
+
+proto: $(PROTO_C)
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Iproto $<
+
+$(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c
+	$(CC) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+# Every object waits for the generated headers.
+$(BUILD)/obj/%.o: %.c $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+define archive_rule
+$(BUILD)/lib/lib$(1).a: $(call module_objs,$(1))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call archive_rule,$(m))))
+
+$(BUILD)/lib/libproto.a: $(PROTO_O)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+define service_rule
+$(BUILD)/parley-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard services/$(1)/*.c))) $(LIBS_ALL)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+
+$(BUILD)/parley-gateway: $(BUILD)/obj/gateway/main.o $(GATEWAY_LIB_O) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcivetweb
+
+$(BUILD)/parley-admin: $(BUILD)/obj/gateway/admin.o $(GATEWAY_LIB_O) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcivetweb
+
+# A unit test links the archives it names in TEST_DEPS_<name> (default: all),
+# and, where it tests a program's pure modules, those objects.
+BROKER_LIB_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out services/broker/main.c,$(sort $(wildcard services/broker/*.c))))
+TEST_DEPS_test_pb := $(BUILD)/lib/libpb.a $(BUILD)/lib/libcore.a $(BUILD)/lib/libproto.a
+TEST_DEPS_test_broker := $(BROKER_LIB_O) $(BUILD)/lib/libbus.a $(BUILD)/lib/libcore.a $(BUILD)/lib/libproto.a
+TEST_DEPS_test_routes := $(GATEWAY_LIB_O) $(LIBS_ALL)
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(or $$(TEST_DEPS_$$*),$(LIBS_ALL))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcivetweb -lcmocka
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-demo
+
+test: deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	@scripts/run-tests
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
