@@ -1,0 +1,35 @@
+#include "gateway/health.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const services[] = {"intake", "matching", "scheduling", "notify", "training", "feedback"};
+
+int health_live(const http_ctx_t *h) {
+    static const char body[] = "{\"status\":\"ok\"}";
+    return http_send(h, 200, "application/json", body, sizeof body - 1);
+}
+
+int health_ready(gw_thread_t *t, const http_ctx_t *h) {
+    bool pg = db_ping(t->db), redis = kv_ping(t->kv), broker = true;
+    json_t *svc = json_object();
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
+        int r = broker ? bus_client_service_ready(t->bus, services[i], 500) : -ETIMEDOUT;
+        if (r < 0) broker = false;
+        json_object_set_new(svc, services[i], json_boolean(r == 1));
+    }
+    bool ready = pg && redis && broker;
+    json_t *checks = json_pack("{s:s, s:s, s:s}", "broker", broker ? "up" : "down", "postgres", pg ? "up" : "down",
+                               "redis", redis ? "up" : "down");
+    json_t *o = json_pack("{s:s, s:o, s:o}", "status", ready ? "ready" : "unavailable", "checks", checks, "services", svc);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    int status = ready ? 200 : 503;
+    http_ctx_t hx = *h;
+    if (!ready) hx.extra_headers = "Retry-After: 1\r\n";
+    int rc = http_send(&hx, status, "application/json", text ? text : "{}", text ? strlen(text) : 2);
+    free(text);
+    return rc;
+}

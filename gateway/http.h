@@ -1,0 +1,40 @@
+/* http — writing responses: headers and body in one buffer and one write
+ * (two writes fall foul of Nagle's algorithm: ~90 requests/s), and RFC 9457
+ * problem+json errors. */
+#ifndef PARLEY_GATEWAY_HTTP_H
+#define PARLEY_GATEWAY_HTTP_H
+
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "pb/pb.h"
+
+struct mg_connection;
+
+/* What every response carries. */
+typedef struct {
+    struct mg_connection *conn;
+    arena_t *arena;
+    const char *request_id;
+    const char *path; /* the request's path, for "instance" */
+    const char *extra_headers; /* "Name: value\r\n" lines, or NULL */
+} http_ctx_t;
+
+/* Writes status, headers (Content-Type, Content-Length, X-Request-Id, the
+ * security headers, extra) and body in one write. Returns status. */
+int http_send(const http_ctx_t *h, int status, const char *content_type, const char *body, size_t len);
+
+/* Writes an application/problem+json body: type, title, status, detail,
+ * instance, requestId and, when errs has any, errors [{field, message}].
+ * extra_headers (may be NULL) are added, e.g. "Retry-After: 1\r\n". */
+int http_problem(const http_ctx_t *h, int status, const char *detail, const pb_errors_t *errs,
+                 const char *extra_headers);
+
+/* The reason phrase for status ("Not Found"). */
+const char *http_reason(int status);
+
+/* The HTTP status for a gRPC-style code (the grpc-gateway mapping, with
+ * FAILED_PRECONDITION as 412). */
+int http_status_for_code(int code);
+
+#endif

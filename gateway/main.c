@@ -1,0 +1,104 @@
+/* parley-gateway: the REST API in front of the broker. */
+#include <civetweb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "gateway/auth.h"
+#include "gateway/gateway.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop = 1;
+}
+
+static void *init_thread(const struct mg_context *ctx, int thread_type) {
+    (void)ctx;
+    return thread_type == 1 ? gw_thread_new() : NULL; /* 1: a request worker */
+}
+
+static void exit_thread(const struct mg_context *ctx, int thread_type, void *p) {
+    (void)ctx;
+    (void)thread_type;
+    gw_thread_t *t = p;
+    gw_thread_destroy(&t);
+}
+
+static int log_message(const struct mg_connection *conn, const char *message) {
+    (void)conn;
+    log_warn(NULL, "civetweb: %s", message);
+    return 1;
+}
+
+int main(void) {
+    log_init("gateway");
+    config_broker_endpoint(gw_config.broker, sizeof gw_config.broker);
+    gw_config.pg_dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_gateway");
+    gw_config.redis_url = config_str("PARLEY_REDIS_URL", "redis://127.0.0.1:56379");
+    gw_config.bus_timeout_ms = (int)config_long("PARLEY_BUS_TIMEOUT_MS", 2000, 50, 60000);
+    if (auth_init(getenv("PARLEY_KEY_SECRET")) != 0) {
+        log_error(NULL, "PARLEY_KEY_SECRET must be at least 64 hex digits");
+        return 1;
+    }
+
+    /* Migrations first: every instance tries, the advisory lock serialises. */
+    db_t *db = db_new(gw_config.pg_dsn);
+    int tries = 0;
+    while (db_migrate(db, config_str("PARLEY_MIGRATIONS_DIR", "gateway/migrations"), "gateway") != 0) {
+        if (++tries == 30) {
+            log_error(NULL, "cannot apply the gateway's migrations; giving up");
+            db_destroy(&db);
+            return 1;
+        }
+        sleep(1);
+    }
+    db_destroy(&db);
+
+    char ports[300], threads[16];
+    snprintf(ports, sizeof ports, "%s:%ld", config_str("PARLEY_HTTP_BIND", "127.0.0.1"),
+             config_long("PARLEY_HTTP_PORT", 8080, 1, 65535));
+    snprintf(threads, sizeof threads, "%ld", config_long("PARLEY_HTTP_THREADS", 48, 2, 1024));
+    /* No document_root, no websockets, no form API: CivetWeb 1.15's known
+     * overflows live there. One connection per thread: num_threads must
+     * exceed the keep-alive clients expected. */
+    const char *options[] = {"listening_ports", ports,
+                             "num_threads", threads,
+                             "tcp_nodelay", "1",
+                             "enable_keep_alive", "yes",
+                             "keep_alive_timeout_ms", "5000",
+                             "request_timeout_ms", "10000",
+                             NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.init_thread = init_thread;
+    cb.exit_thread = exit_thread;
+    cb.log_message = log_message;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    mg_init_library(0);
+    struct mg_context *ctx = mg_start(&cb, NULL, options);
+    if (ctx == NULL) {
+        log_error(NULL, "cannot listen on %s", ports);
+        mg_exit_library();
+        return 1;
+    }
+    mg_set_request_handler(ctx, "/", gw_handle, NULL);
+    log_info(NULL, "listening on %s with %s threads", ports, threads);
+    while (!stop) sleep(1); /* a signal cuts the sleep short */
+    log_info(NULL, "stopping");
+    mg_stop(ctx);
+    mg_exit_library();
+    return 0;
+}

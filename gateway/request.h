@@ -1,0 +1,28 @@
+/* request — turning an HTTP request into a protobuf request message: the
+ * JSON body, path parameters and query parameters, all through lib/pb. */
+#ifndef PARLEY_GATEWAY_REQUEST_H
+#define PARLEY_GATEWAY_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "gateway/routes.h"
+#include "pb/pb.h"
+
+#define REQUEST_MAX_BODY (1024 * 1024)
+
+/* Whether a Content-Type header value is JSON in UTF-8
+ * ("application/json", optionally "; charset=utf-8"). */
+bool request_is_json(const char *content_type);
+
+/* Whether s is a usable request id: 1..64 of [A-Za-z0-9._:-]. */
+bool request_id_is_valid(const char *s);
+
+/* Builds the route's input message from body (may be NULL when the method
+ * has no body), the match's path parameters and the query string (may be
+ * NULL). Returns 0 and *out, or -1 with errs filled. */
+int request_build(arena_t *a, const ProtobufCMessageDescriptor *input, const char *body, size_t body_len,
+                  const route_match_t *m, const char *query, ProtobufCMessage **out, pb_errors_t *errs);
+
+#endif

@@ -1,0 +1,28 @@
+/* roles — the six roles of ARCHITECTURE.md as a bit set. */
+#ifndef PARLEY_GATEWAY_ROLES_H
+#define PARLEY_GATEWAY_ROLES_H
+
+#include <stddef.h>
+
+typedef enum {
+    ROLE_CONSORTIUM_ADMIN = 1u << 0,
+    ROLE_CASEWORKER = 1u << 1,
+    ROLE_SUPPORTER = 1u << 2,
+    ROLE_PARTNER_AGENCY = 1u << 3,
+    ROLE_TRAINER = 1u << 4,
+    ROLE_ANALYST = 1u << 5,
+} role_t;
+
+#define ROLE_ANY 0x3fu
+
+/* The role named name ("caseworker"), or 0 when there is none. */
+unsigned roles_from_name(const char *name);
+
+/* The name of a single role bit, or NULL. Static storage. */
+const char *roles_name(unsigned role);
+
+/* The set named by n role names; *unknown is set to the first name that is
+ * not a role (NULL when all are). */
+unsigned roles_from_names(char *const *names, size_t n, const char **unknown);
+
+#endif

@@ -1,0 +1,82 @@
+#include "gateway/routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/roles.h"
+#include "parley/intake/v1/intake.pb-c.h"
+
+#define INTAKE &parley__intake__v1__intake__descriptor
+#define STAFF (ROLE_CONSORTIUM_ADMIN | ROLE_CASEWORKER)
+
+/* Keep in step with gateway/openapi.json: a test checks both ways. */
+static const route_t route_table[] = {
+    {"POST", "/v1/families", "intake", INTAKE, "CreateFamily", STAFF | ROLE_PARTNER_AGENCY, 201},
+    {"GET", "/v1/families/{id}", "intake", INTAKE, "GetFamily", STAFF, 200},
+    {"POST", "/v1/cases", "intake", INTAKE, "CreateCase", STAFF | ROLE_PARTNER_AGENCY, 201},
+    {"GET", "/v1/cases", "intake", INTAKE, "ListCases", STAFF, 200},
+    {"GET", "/v1/cases/{id}", "intake", INTAKE, "GetCase", STAFF, 200},
+};
+
+const route_t *routes_table(size_t *n) {
+    *n = sizeof route_table / sizeof route_table[0];
+    return route_table;
+}
+
+/* Next segment of s after a '/': sets *seg and *len; returns the rest. */
+static const char *next_segment(const char *s, const char **seg, size_t *len) {
+    if (*s == '/') s++;
+    const char *end = strchr(s, '/');
+    if (end == NULL) end = s + strlen(s);
+    *seg = s;
+    *len = (size_t)(end - s);
+    return end;
+}
+
+/* Whether template t matches path, filling params. */
+static bool path_matches(const char *t, const char *path, route_match_t *m) {
+    m->n_params = 0;
+    while (*t != '\0' && *path != '\0') {
+        const char *ts, *ps;
+        size_t tl, pl;
+        t = next_segment(t, &ts, &tl);
+        path = next_segment(path, &ps, &pl);
+        if (tl >= 2 && ts[0] == '{' && ts[tl - 1] == '}') {
+            if (pl == 0 || m->n_params == ROUTES_MAX_PARAMS) return false;
+            route_param_t *p = &m->params[m->n_params++];
+            p->name = ts + 1;
+            p->name_len = tl - 2;
+            p->value = ps;
+            p->value_len = pl;
+        } else if (tl != pl || memcmp(ts, ps, tl) != 0) {
+            return false;
+        }
+    }
+    return *t == '\0' && *path == '\0';
+}
+
+int routes_match(const route_t *table, size_t n, const char *method, const char *path, route_match_t *m,
+                 char *allow, size_t cap) {
+    bool path_seen = false;
+    size_t used = 0;
+    if (cap > 0) allow[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        route_match_t cand;
+        if (!path_matches(table[i].path, path, &cand)) continue;
+        if (strcmp(table[i].http_method, method) == 0) {
+            *m = cand;
+            m->route = &table[i];
+            return 0;
+        }
+        path_seen = true;
+        if (used < cap) {
+            int k = snprintf(allow + used, cap - used, "%s%s", used ? ", " : "", table[i].http_method);
+            if (k > 0) used += (size_t)k;
+        }
+    }
+    return path_seen ? -2 : -1;
+}
+
+const ProtobufCMethodDescriptor *routes_method(const route_t *route) {
+    return protobuf_c_service_descriptor_get_method_by_name(route->proto, route->rpc);
+}

@@ -1,0 +1,51 @@
+/* routes — the route table, as data: METHOD /v1/path/{param} -> (service,
+ * method, roles). The request and reply types come from the service's proto
+ * descriptor, so a route names no C type. The OpenAPI document is checked
+ * against this table in the tests. */
+#ifndef PARLEY_GATEWAY_ROUTES_H
+#define PARLEY_GATEWAY_ROUTES_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ROUTES_MAX_PARAMS 4
+
+typedef struct {
+    const char *http_method;                     /* "GET", "POST", ... */
+    const char *path;                            /* "/v1/cases/{id}" */
+    const char *service;                         /* broker service name */
+    const ProtobufCServiceDescriptor *proto;     /* that service's descriptor */
+    const char *rpc;                             /* method name in proto */
+    unsigned roles;                              /* role bits admitted */
+    int success_status;                          /* 200, 201 ... */
+} route_t;
+
+typedef struct {
+    const char *name; /* borrowed from the route's path template */
+    size_t name_len;
+    const char *value; /* borrowed from the request path */
+    size_t value_len;
+} route_param_t;
+
+typedef struct {
+    const route_t *route;
+    route_param_t params[ROUTES_MAX_PARAMS];
+    size_t n_params;
+} route_match_t;
+
+/* The built-in table and its length. */
+const route_t *routes_table(size_t *n);
+
+/* Matches method and path (no query string) against table. Returns 0 and
+ * fills m; -1 when no route has that path (404); -2 when a route has the path
+ * but not the method (405), in which case allow (cap bytes) lists the
+ * methods, comma-separated. A parameter never matches an empty segment or
+ * one with a '/'. */
+int routes_match(const route_t *table, size_t n, const char *method, const char *path, route_match_t *m,
+                 char *allow, size_t cap);
+
+/* The method descriptor the route calls, or NULL if the proto lacks it. */
+const ProtobufCMethodDescriptor *routes_method(const route_t *route);
+
+#endif
