@@ -33,7 +33,7 @@ PROTO_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
 PROTO_O := $(PROTO_C:.c=.o)
 
 # One archive per lib/ module, so a module's tests link only what it needs.
-MODULES := bus db kv pb core
+MODULES := svc bus db kv pb core
 module_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard lib/$(1)/*.c)))
 ARCHIVES := $(foreach m,$(MODULES),$(BUILD)/lib/lib$(m).a) $(BUILD)/lib/libproto.a
 LIBS_ALL := $(ARCHIVES)

@@ -1,0 +1,78 @@
+/* Database failures and tenancy checks. */
+#include <string.h>
+#include <strings.h>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "svc/svc.h"
+
+int svc_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, int rc) {
+    const char *rid = req->header->request_id;
+    db_tx_rollback(db);
+    if (rc == DB_ERR_UNAVAILABLE) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_UNAVAILABLE, "the database is unavailable");
+        res->status.retry_after_seconds = 1;
+    } else if (strcmp(db_sqlstate(db), DB_SQLSTATE_SERIALIZATION) == 0) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ABORTED, "a concurrent change conflicted; retry");
+    } else {
+        log_error(rid, "database error %s: %s", db_sqlstate(db), db_error(db));
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "internal error");
+    }
+    return -1;
+}
+
+bool svc_has_authority(const bus_request_t *req, const char *authority_id) {
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    if (p == NULL || authority_id == NULL) return false;
+    for (size_t i = 0; i < p->n_authority_ids; i++)
+        if (strcasecmp(p->authority_ids[i], authority_id) == 0) return true;
+    return false;
+}
+
+bool svc_check_authority(const bus_request_t *req, bus_response_t *res, const char *field, const char *value) {
+    if (!svc_check_uuid(res, field, value, true)) return false;
+    if (svc_has_authority(req, value)) return true;
+    bus_response_violation(res, field, "not an authority this API client serves");
+    return false;
+}
+
+char *svc_authorities_literal(arena_t *a, const bus_request_t *req) {
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    size_t n = p ? p->n_authority_ids : 0;
+    char *s = arena_alloc(a, 3 + n * (IDS_UUID_LEN + 1));
+    if (s == NULL) return NULL;
+    size_t k = 0;
+    s[k++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (!ids_is_uuid(p->authority_ids[i])) continue;
+        if (k > 1) s[k++] = ',';
+        memcpy(s + k, p->authority_ids[i], IDS_UUID_LEN);
+        k += IDS_UUID_LEN;
+    }
+    s[k++] = '}';
+    return s;
+}
+
+const char *svc_enum_text(const ProtobufCEnumDescriptor *d, int value) {
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+    return v ? v->name : NULL;
+}
+
+int svc_enum_value(const ProtobufCEnumDescriptor *d, const char *text) {
+    const ProtobufCEnumValue *v = text ? protobuf_c_enum_descriptor_get_value_by_name(d, text) : NULL;
+    return v ? v->value : 0;
+}
+
+Google__Protobuf__Timestamp *svc_timestamp(arena_t *a, int64_t micros) {
+    Google__Protobuf__Timestamp *t = arena_alloc(a, sizeof *t);
+    if (t == NULL) return NULL;
+    google__protobuf__timestamp__init(t);
+    int64_t s = micros / 1000000, us = micros % 1000000;
+    if (us < 0) {
+        us += 1000000;
+        s -= 1;
+    }
+    t->seconds = s;
+    t->nanos = (int32_t)(us * 1000);
+    return t;
+}

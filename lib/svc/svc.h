@@ -1,0 +1,57 @@
+/* svc — what every service's handlers share: turning a database failure
+ * into the right status, the tenant check on an authority id a caller
+ * names, enum <-> stored text, timestamps and field checks that produce
+ * field violations. Bridges lib/db and lib/bus so neither knows the other. */
+#ifndef PARLEY_SVC_SVC_H
+#define PARLEY_SVC_SVC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "db/db.h"
+#include "google/protobuf/timestamp.pb-c.h"
+
+/* Sets res to the status a failed db call deserves: UNAVAILABLE (retry in
+ * 1 s) when the database cannot be reached, ABORTED on a serialization
+ * failure, otherwise INTERNAL (logged with the request id; the SQL error is
+ * never sent to the caller). Rolls back any open transaction. Returns -1. */
+int svc_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, int rc);
+
+/* Whether the principal holds authority_id. */
+bool svc_has_authority(const bus_request_t *req, const char *authority_id);
+
+/* Checks a required authority id named in a body: present, a UUID, and one
+ * of the caller's; adds a violation on field otherwise. Returns true if ok. */
+bool svc_check_authority(const bus_request_t *req, bus_response_t *res, const char *field, const char *value);
+
+/* Field checks: each adds a violation on field and returns false when the
+ * value fails. "Required" means a non-empty string. */
+bool svc_check_required(bus_response_t *res, const char *field, const char *value);
+bool svc_check_max_len(bus_response_t *res, const char *field, const char *value, size_t max);
+bool svc_check_uuid(bus_response_t *res, const char *field, const char *value, bool required);
+bool svc_check_email(bus_response_t *res, const char *field, const char *value);
+bool svc_check_phone(bus_response_t *res, const char *field, const char *value);
+bool svc_check_language(bus_response_t *res, const char *field, const char *value);
+/* A YYYY-MM-DD calendar date; *days_out (may be NULL) gets its day number
+ * since 1970-01-01. */
+bool svc_check_date(bus_response_t *res, const char *field, const char *value, bool required, int64_t *days_out);
+
+/* Pure predicates behind the checks (unit-tested). */
+bool svc_is_email(const char *s);
+bool svc_is_language_tag(const char *s);
+bool svc_parse_date(const char *s, int64_t *days);
+int64_t svc_today_days(void);
+
+/* The stored text of an enum value (its proto name, "CASE_SOURCE_SCHOOL"),
+ * and back (0 when the text is unknown). */
+const char *svc_enum_text(const ProtobufCEnumDescriptor *d, int value);
+int svc_enum_value(const ProtobufCEnumDescriptor *d, const char *text);
+
+/* A Timestamp in arena from microseconds since the epoch. */
+Google__Protobuf__Timestamp *svc_timestamp(arena_t *a, int64_t micros);
+
+/* Copies the principal's authority ids into a uuid[] literal, in arena. */
+char *svc_authorities_literal(arena_t *a, const bus_request_t *req);
+
+#endif

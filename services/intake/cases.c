@@ -1,0 +1,229 @@
+/* Cases, from referral to closure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ids.h"
+#include "parley/intake/v1/intake.pb-c.h"
+#include "services/intake/intake.h"
+#include "svc/page_token.h"
+#include "svc/svc.h"
+
+typedef Parley__Intake__V1__Case case_t;
+typedef Parley__Intake__V1__CreateCaseRequest create_case_t;
+
+#define DEFAULT_PAGE 50
+#define MAX_PAGE 200
+#define CASE_COLUMNS                                                                                   \
+    "id, authority_id, family_id, child_id, source, referrer_agency_id, needs, wants_supporter, summary," \
+    " consent_share, consent_basis, consent_given_by, (extract(epoch FROM consent_given_at) * 1000000)::bigint," \
+    " status, version, (extract(epoch FROM created_at) * 1000000)::bigint,"                             \
+    " (extract(epoch FROM updated_at) * 1000000)::bigint"
+
+static const db_stmt_t stmts[] = {
+    {"case_insert",
+     "INSERT INTO cases (id, authority_id, family_id, child_id, source, referrer_agency_id, needs,"
+     " wants_supporter, summary, consent_share, consent_basis, consent_given_by, created_by_client)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13)"},
+    {"case_get", "SELECT " CASE_COLUMNS " FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"},
+    {"case_list",
+     "SELECT " CASE_COLUMNS " FROM cases"
+     " WHERE authority_id = ANY (current_authorities())"
+     " AND ($1::text IS NULL OR status = $1)"
+     " AND ($2::uuid IS NULL OR authority_id = $2)"
+     " AND ($3::bigint IS NULL OR (created_at, id) >"
+     "      ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::uuid))"
+     " ORDER BY created_at, id LIMIT $5"},
+    {"child_in_family",
+     "SELECT 1 FROM children c JOIN families f ON f.id = c.family_id"
+     " WHERE c.id = $1 AND f.id = $2 AND f.authority_id = $3 AND f.authority_id = ANY (current_authorities())"},
+    {"family_in_authority",
+     "SELECT 1 FROM families WHERE id = $1 AND authority_id = $2 AND authority_id = ANY (current_authorities())"},
+};
+
+const db_stmt_t *cases_statements(size_t *n) {
+    *n = sizeof stmts / sizeof stmts[0];
+    return stmts;
+}
+
+static void validate(const bus_request_t *req, bus_response_t *res, const create_case_t *in) {
+    svc_check_authority(req, res, "authorityId", in->authority_id);
+    svc_check_uuid(res, "familyId", in->family_id, true);
+    svc_check_uuid(res, "childId", in->child_id, true);
+    svc_check_uuid(res, "referrerAgencyId", in->referrer_agency_id, false);
+    if (in->source == 0) bus_response_violation(res, "source", "is required");
+    if (in->n_needs == 0) bus_response_violation(res, "needs", "at least one need is required");
+    if (in->n_needs > 10) bus_response_violation(res, "needs", "at most 10 needs");
+    svc_check_max_len(res, "summary", in->summary, 4000);
+    if (in->consent == NULL) {
+        bus_response_violation(res, "consent", "is required: record the lawful basis for holding this case");
+    } else {
+        if (in->consent->lawful_basis == 0) bus_response_violation(res, "consent.lawfulBasis", "is required");
+        svc_check_max_len(res, "consent.givenBy", in->consent->given_by, 200);
+    }
+}
+
+/* Whether one row exists for statement name with params. 1, 0 or DB_ERR_*. */
+static int exists(db_t *db, const char *name, int n, const char *const *params) {
+    db_result_t *r = NULL;
+    int rc = db_exec(db, name, n, params, &r);
+    if (rc != 0) return rc;
+    rc = db_rows(r) > 0;
+    db_result_free(&r);
+    return rc;
+}
+
+static case_t *case_from_row(arena_t *a, const db_result_t *r, int i) {
+    case_t *c = arena_alloc(a, sizeof *c);
+    parley__intake__v1__case__init(c);
+    c->id = db_str(a, r, i, 0);
+    c->authority_id = db_str(a, r, i, 1);
+    c->family_id = db_str(a, r, i, 2);
+    c->child_id = db_str(a, r, i, 3);
+    c->source = svc_enum_value(&parley__intake__v1__case_source__descriptor, db_text(r, i, 4));
+    c->referrer_agency_id = db_str(a, r, i, 5);
+    char **needs;
+    int n = db_array_parse(a, db_text(r, i, 6), &needs);
+    c->needs = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof *c->needs);
+    for (int k = 0; k < n; k++) c->needs[c->n_needs++] = svc_enum_value(&parley__intake__v1__case_need__descriptor, needs[k]);
+    c->wants_supporter = db_bool(r, i, 7);
+    c->summary = db_str(a, r, i, 8);
+    c->consent = arena_alloc(a, sizeof *c->consent);
+    parley__intake__v1__consent__init(c->consent);
+    c->consent->share_with_agencies = db_bool(r, i, 9);
+    c->consent->lawful_basis = svc_enum_value(&parley__intake__v1__lawful_basis__descriptor, db_text(r, i, 10));
+    c->consent->given_by = db_str(a, r, i, 11);
+    c->consent->given_at = svc_timestamp(a, db_int(r, i, 12));
+    c->status = svc_enum_value(&parley__intake__v1__case_status__descriptor, db_text(r, i, 13));
+    c->version = (int32_t)db_int(r, i, 14);
+    c->created_at = svc_timestamp(a, db_int(r, i, 15));
+    c->updated_at = svc_timestamp(a, db_int(r, i, 16));
+    return c;
+}
+
+/* Loads case id into *out: 1 found, 0 not, or DB_ERR_*. */
+static int load(db_t *db, arena_t *a, const char *id, case_t **out) {
+    const char *params[] = {id};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "case_get", 1, params, &r);
+    if (rc != 0) return rc;
+    rc = db_rows(r) == 1;
+    if (rc) *out = case_from_row(a, r, 0);
+    db_result_free(&r);
+    return rc;
+}
+
+static const char *opt(const char *s) { return (s && *s) ? s : NULL; }
+
+int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((intake_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const create_case_t *in = (const create_case_t *)req->input;
+    validate(req, res, in);
+    if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
+
+    int rc = db_tx_begin(db, req->header->principal);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    const char *fam[] = {in->family_id, in->authority_id};
+    const char *child[] = {in->child_id, in->family_id, in->authority_id};
+    int found = exists(db, "family_in_authority", 2, fam);
+    if (found < 0) return svc_db_fail(res, req, db, found);
+    if (found == 0) {
+        db_tx_rollback(db);
+        bus_response_violation(res, "familyId", "no such family in this authority");
+        return -1;
+    }
+    found = exists(db, "child_in_family", 3, child);
+    if (found < 0) return svc_db_fail(res, req, db, found);
+    if (found == 0) {
+        db_tx_rollback(db);
+        bus_response_violation(res, "childId", "no such child in this family");
+        return -1;
+    }
+
+    char id[IDS_UUID_LEN + 1];
+    if (ids_uuid_new(id) != 0) return svc_db_fail(res, req, db, DB_ERR_QUERY);
+    char **needs = arena_alloc(a, in->n_needs * sizeof *needs);
+    for (size_t k = 0; k < in->n_needs; k++)
+        needs[k] = (char *)svc_enum_text(&parley__intake__v1__case_need__descriptor, in->needs[k]);
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    const char *params[] = {id, in->authority_id, in->family_id, in->child_id,
+                            svc_enum_text(&parley__intake__v1__case_source__descriptor, in->source),
+                            opt(in->referrer_agency_id), db_array_literal(a, needs, in->n_needs),
+                            in->wants_supporter ? "true" : "false", opt(in->summary),
+                            in->consent->share_with_agencies ? "true" : "false",
+                            svc_enum_text(&parley__intake__v1__lawful_basis__descriptor, in->consent->lawful_basis),
+                            opt(in->consent->given_by), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
+    rc = db_exec(db, "case_insert", 13, params, NULL);
+    case_t *c = NULL;
+    if (rc == 0) {
+        found = load(db, a, id, &c);
+        rc = found == 1 ? 0 : (found < 0 ? found : DB_ERR_QUERY);
+    }
+    if (rc == 0) rc = db_tx_commit(db);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    res->reply = &c->base;
+    return 0;
+}
+
+int cases_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((intake_t *)ctx)->db;
+    const Parley__Intake__V1__GetCaseRequest *in = (const Parley__Intake__V1__GetCaseRequest *)req->input;
+    if (!ids_is_uuid(in->id)) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such case");
+        return -1;
+    }
+    int rc = db_tx_begin(db, req->header->principal);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    case_t *c = NULL;
+    rc = load(db, res->arena, in->id, &c);
+    if (rc < 0) return svc_db_fail(res, req, db, rc);
+    db_tx_rollback(db);
+    if (rc == 0) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such case");
+        return -1;
+    }
+    res->reply = &c->base;
+    return 0;
+}
+
+int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((intake_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const Parley__Intake__V1__ListCasesRequest *in = (const Parley__Intake__V1__ListCasesRequest *)req->input;
+    int size = in->page_size == 0 ? DEFAULT_PAGE : in->page_size;
+    if (size < 1 || size > MAX_PAGE) bus_response_violation(res, "pageSize", "must be between 1 and %d", MAX_PAGE);
+    page_cursor_t cur = {0};
+    if (in->page_token && *in->page_token && page_token_decode(in->page_token, &cur) != 0)
+        bus_response_violation(res, "pageToken", "is not a page token this API issued");
+    if (in->authority_id && *in->authority_id) svc_check_uuid(res, "authorityId", in->authority_id, false);
+    if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
+
+    int rc = db_tx_begin(db, req->header->principal);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    const char *params[] = {in->status ? svc_enum_text(&parley__intake__v1__case_status__descriptor, in->status) : NULL,
+                            opt(in->authority_id), cur.valid ? arena_printf(a, "%lld", (long long)cur.micros) : NULL,
+                            cur.valid ? cur.id : NULL, arena_printf(a, "%d", size + 1)};
+    db_result_t *r = NULL;
+    rc = db_exec(db, "case_list", 5, params, &r);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    db_tx_rollback(db);
+
+    Parley__Intake__V1__ListCasesResponse *out = arena_alloc(a, sizeof *out);
+    parley__intake__v1__list_cases_response__init(out);
+    int rows = db_rows(r);
+    size_t n = (size_t)(rows > size ? size : rows);
+    out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
+    for (size_t i = 0; i < n; i++) out->items[i] = case_from_row(a, r, (int)i);
+    out->n_items = n;
+    if (rows > size) {
+        const case_t *last = out->items[n - 1];
+        page_cursor_t next = {.valid = true,
+                              .micros = (int64_t)last->created_at->seconds * 1000000 + last->created_at->nanos / 1000};
+        snprintf(next.id, sizeof next.id, "%s", last->id);
+        out->next_page_token = page_token_encode(a, &next);
+    }
+    db_result_free(&r);
+    res->reply = &out->base;
+    return 0;
+}

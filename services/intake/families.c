@@ -1,0 +1,263 @@
+/* Families: everyone with parental responsibility, and their children. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/ids.h"
+#include "parley/intake/v1/intake.pb-c.h"
+#include "services/intake/intake.h"
+#include "svc/svc.h"
+
+typedef Parley__Intake__V1__Family family_t;
+typedef Parley__Intake__V1__Parent parent_t;
+typedef Parley__Intake__V1__Child child_t;
+typedef Parley__Intake__V1__CreateFamilyRequest create_family_t;
+
+#define MAX_PARENTS 10
+#define MAX_CHILDREN 12
+#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+static const db_stmt_t stmts[] = {
+    {"family_insert", "INSERT INTO families (id, authority_id) VALUES ($1, $2)"},
+    {"parent_insert",
+     "INSERT INTO parents (id, family_id, authority_id, position, given_name, family_name, email, phone,"
+     " address_line1, address_line2, town, postcode, preferred_language, communication_needs,"
+     " has_parental_responsibility, relationship)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15, $16)"},
+    {"child_insert",
+     "INSERT INTO children (id, family_id, authority_id, position, given_name, family_name, date_of_birth,"
+     " school_urn, school_name, needs, plan_status)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11)"},
+    {"family_get",
+     "SELECT id, authority_id, version, " MICROS("created_at") ", " MICROS("updated_at")
+     " FROM families WHERE id = $1 AND authority_id = ANY (current_authorities())"},
+    {"parents_of",
+     "SELECT id, given_name, family_name, email, phone, address_line1, address_line2, town, postcode,"
+     " preferred_language, communication_needs, has_parental_responsibility, relationship"
+     " FROM parents WHERE family_id = $1 AND authority_id = ANY (current_authorities()) ORDER BY position"},
+    {"children_of",
+     "SELECT id, given_name, family_name, to_char(date_of_birth, 'YYYY-MM-DD'), school_urn, school_name,"
+     " needs, plan_status"
+     " FROM children WHERE family_id = $1 AND authority_id = ANY (current_authorities()) ORDER BY position"},
+};
+
+const db_stmt_t *families_statements(size_t *n) {
+    *n = sizeof stmts / sizeof stmts[0];
+    return stmts;
+}
+
+static const char *path(arena_t *a, const char *list, size_t i, const char *field) {
+    return arena_printf(a, "%s[%zu].%s", list, i, field);
+}
+
+static void validate(const bus_request_t *req, bus_response_t *res, const create_family_t *in) {
+    arena_t *a = res->arena;
+    svc_check_authority(req, res, "authorityId", in->authority_id);
+    if (in->n_parents == 0) bus_response_violation(res, "parents", "at least one parent or carer is required");
+    if (in->n_parents > MAX_PARENTS) bus_response_violation(res, "parents", "at most %d parents", MAX_PARENTS);
+    bool responsible = false;
+    for (size_t i = 0; i < in->n_parents && i < MAX_PARENTS; i++) {
+        const Parley__Intake__V1__ParentInput *p = in->parents[i];
+        svc_check_required(res, path(a, "parents", i, "givenName"), p->given_name);
+        svc_check_max_len(res, path(a, "parents", i, "givenName"), p->given_name, 100);
+        svc_check_required(res, path(a, "parents", i, "familyName"), p->family_name);
+        svc_check_max_len(res, path(a, "parents", i, "familyName"), p->family_name, 100);
+        svc_check_email(res, path(a, "parents", i, "email"), p->email);
+        svc_check_phone(res, path(a, "parents", i, "phone"), p->phone);
+        svc_check_language(res, path(a, "parents", i, "preferredLanguage"), p->preferred_language);
+        svc_check_max_len(res, path(a, "parents", i, "relationship"), p->relationship, 50);
+        if (p->address) {
+            svc_check_max_len(res, path(a, "parents", i, "address.line1"), p->address->line1, 200);
+            svc_check_max_len(res, path(a, "parents", i, "address.line2"), p->address->line2, 200);
+            svc_check_max_len(res, path(a, "parents", i, "address.town"), p->address->town, 100);
+            svc_check_max_len(res, path(a, "parents", i, "address.postcode"), p->address->postcode, 10);
+        }
+        responsible = responsible || p->has_parental_responsibility;
+    }
+    if (in->n_parents > 0 && !responsible)
+        bus_response_violation(res, "parents", "at least one parent must have parental responsibility");
+    if (in->n_children == 0) bus_response_violation(res, "children", "at least one child is required");
+    if (in->n_children > MAX_CHILDREN) bus_response_violation(res, "children", "at most %d children", MAX_CHILDREN);
+    for (size_t i = 0; i < in->n_children && i < MAX_CHILDREN; i++) {
+        const Parley__Intake__V1__ChildInput *c = in->children[i];
+        svc_check_required(res, path(a, "children", i, "givenName"), c->given_name);
+        svc_check_max_len(res, path(a, "children", i, "givenName"), c->given_name, 100);
+        svc_check_required(res, path(a, "children", i, "familyName"), c->family_name);
+        svc_check_max_len(res, path(a, "children", i, "familyName"), c->family_name, 100);
+        int64_t born;
+        const char *dob = path(a, "children", i, "dateOfBirth");
+        if (svc_check_date(res, dob, c->date_of_birth, true, &born)) {
+            /* SEND support runs from birth to 25. */
+            if (born > svc_today_days()) bus_response_violation(res, dob, "is in the future");
+            else if (svc_today_days() - born > 26 * 366) bus_response_violation(res, dob, "is more than 26 years ago");
+        }
+        if (c->school && c->school->urn && *c->school->urn) {
+            const char *u = c->school->urn;
+            if (strlen(u) != 6 || strspn(u, "0123456789") != 6)
+                bus_response_violation(res, path(a, "children", i, "school.urn"), "must be a 6-digit URN");
+        }
+        if (c->school) svc_check_max_len(res, path(a, "children", i, "school.name"), c->school->name, 200);
+        if (c->n_needs > 20) bus_response_violation(res, path(a, "children", i, "needs"), "at most 20 needs");
+        for (size_t k = 0; k < c->n_needs && k < 20; k++)
+            svc_check_max_len(res, arena_printf(a, "children[%zu].needs[%zu]", i, k), c->needs[k], 100);
+    }
+}
+
+static const char *opt(const char *s) { return (s && *s) ? s : NULL; }
+
+static int insert_parent(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
+                         const Parley__Intake__V1__ParentInput *p) {
+    char id[IDS_UUID_LEN + 1];
+    if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
+    char **needs = arena_alloc(a, (p->n_communication_needs + 1) * sizeof *needs);
+    for (size_t k = 0; k < p->n_communication_needs; k++)
+        needs[k] = (char *)svc_enum_text(&parley__intake__v1__communication_need__descriptor, p->communication_needs[k]);
+    const Parley__Intake__V1__Address *ad = p->address;
+    const char *params[] = {id, family, authority, arena_printf(a, "%zu", pos), p->given_name, p->family_name,
+                            opt(p->email), opt(p->phone), ad ? opt(ad->line1) : NULL, ad ? opt(ad->line2) : NULL,
+                            ad ? opt(ad->town) : NULL, ad ? opt(ad->postcode) : NULL,
+                            opt(p->preferred_language) ? p->preferred_language : "en",
+                            db_array_literal(a, needs, p->n_communication_needs),
+                            p->has_parental_responsibility ? "true" : "false", opt(p->relationship)};
+    return db_exec(db, "parent_insert", 16, params, NULL);
+}
+
+static int insert_child(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
+                        const Parley__Intake__V1__ChildInput *c) {
+    char id[IDS_UUID_LEN + 1];
+    if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
+    const char *params[] = {id, family, authority, arena_printf(a, "%zu", pos), c->given_name, c->family_name,
+                            c->date_of_birth, c->school ? opt(c->school->urn) : NULL,
+                            c->school ? opt(c->school->name) : NULL, db_array_literal(a, c->needs, c->n_needs),
+                            c->plan_status ? svc_enum_text(&parley__intake__v1__plan_status__descriptor, c->plan_status)
+                                           : NULL};
+    return db_exec(db, "child_insert", 11, params, NULL);
+}
+
+int families_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    intake_t *in_ctx = ctx;
+    db_t *db = in_ctx->db;
+    const create_family_t *in = (const create_family_t *)req->input;
+    validate(req, res, in);
+    if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
+
+    char id[IDS_UUID_LEN + 1];
+    if (ids_uuid_new(id) != 0) return -1;
+    int rc = db_tx_begin(db, req->header->principal);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    const char *params[] = {id, in->authority_id};
+    rc = db_exec(db, "family_insert", 2, params, NULL);
+    for (size_t i = 0; rc == 0 && i < in->n_parents; i++)
+        rc = insert_parent(db, res->arena, id, in->authority_id, i, in->parents[i]);
+    for (size_t i = 0; rc == 0 && i < in->n_children; i++)
+        rc = insert_child(db, res->arena, id, in->authority_id, i, in->children[i]);
+    family_t *f = NULL;
+    if (rc == 0) {
+        int found = families_load(db, res->arena, id, &f);
+        rc = found == 1 ? 0 : (found < 0 ? found : DB_ERR_QUERY);
+    }
+    if (rc == 0) rc = db_tx_commit(db);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    res->reply = &f->base;
+    return 0;
+}
+
+static parent_t *parent_from_row(arena_t *a, const db_result_t *r, int i) {
+    parent_t *p = arena_alloc(a, sizeof *p);
+    parley__intake__v1__parent__init(p);
+    p->id = db_str(a, r, i, 0);
+    p->given_name = db_str(a, r, i, 1);
+    p->family_name = db_str(a, r, i, 2);
+    p->email = db_str(a, r, i, 3);
+    p->phone = db_str(a, r, i, 4);
+    if (!db_is_null(r, i, 5) || !db_is_null(r, i, 6) || !db_is_null(r, i, 7) || !db_is_null(r, i, 8)) {
+        p->address = arena_alloc(a, sizeof *p->address);
+        parley__intake__v1__address__init(p->address);
+        p->address->line1 = db_str(a, r, i, 5);
+        p->address->line2 = db_str(a, r, i, 6);
+        p->address->town = db_str(a, r, i, 7);
+        p->address->postcode = db_str(a, r, i, 8);
+    }
+    p->preferred_language = db_str(a, r, i, 9);
+    char **needs;
+    int n = db_array_parse(a, db_text(r, i, 10), &needs);
+    p->communication_needs = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(int));
+    for (int k = 0; k < n; k++)
+        p->communication_needs[p->n_communication_needs++] =
+            svc_enum_value(&parley__intake__v1__communication_need__descriptor, needs[k]);
+    p->has_parental_responsibility = db_bool(r, i, 11);
+    p->relationship = db_str(a, r, i, 12);
+    return p;
+}
+
+static child_t *child_from_row(arena_t *a, const db_result_t *r, int i) {
+    child_t *c = arena_alloc(a, sizeof *c);
+    parley__intake__v1__child__init(c);
+    c->id = db_str(a, r, i, 0);
+    c->given_name = db_str(a, r, i, 1);
+    c->family_name = db_str(a, r, i, 2);
+    c->date_of_birth = db_str(a, r, i, 3);
+    if (!db_is_null(r, i, 4) || !db_is_null(r, i, 5)) {
+        c->school = arena_alloc(a, sizeof *c->school);
+        parley__intake__v1__school__init(c->school);
+        c->school->urn = db_str(a, r, i, 4);
+        c->school->name = db_str(a, r, i, 5);
+    }
+    int n = db_array_parse(a, db_text(r, i, 6), &c->needs);
+    c->n_needs = n > 0 ? (size_t)n : 0;
+    c->plan_status = svc_enum_value(&parley__intake__v1__plan_status__descriptor, db_text(r, i, 7));
+    return c;
+}
+
+int families_load(db_t *db, arena_t *a, const char *id, family_t **out) {
+    const char *params[] = {id};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "family_get", 1, params, &r);
+    if (rc != 0) return rc;
+    if (db_rows(r) == 0) {
+        db_result_free(&r);
+        return 0;
+    }
+    family_t *f = arena_alloc(a, sizeof *f);
+    parley__intake__v1__family__init(f);
+    f->id = db_str(a, r, 0, 0);
+    f->authority_id = db_str(a, r, 0, 1);
+    f->version = (int32_t)db_int(r, 0, 2);
+    f->created_at = svc_timestamp(a, db_int(r, 0, 3));
+    f->updated_at = svc_timestamp(a, db_int(r, 0, 4));
+    db_result_free(&r);
+
+    if ((rc = db_exec(db, "parents_of", 1, params, &r)) != 0) return rc;
+    f->n_parents = (size_t)db_rows(r);
+    f->parents = arena_alloc(a, (f->n_parents + 1) * sizeof *f->parents);
+    for (size_t i = 0; i < f->n_parents; i++) f->parents[i] = parent_from_row(a, r, (int)i);
+    db_result_free(&r);
+
+    if ((rc = db_exec(db, "children_of", 1, params, &r)) != 0) return rc;
+    f->n_children = (size_t)db_rows(r);
+    f->children = arena_alloc(a, (f->n_children + 1) * sizeof *f->children);
+    for (size_t i = 0; i < f->n_children; i++) f->children[i] = child_from_row(a, r, (int)i);
+    db_result_free(&r);
+    *out = f;
+    return 1;
+}
+
+int families_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((intake_t *)ctx)->db;
+    const Parley__Intake__V1__GetFamilyRequest *in = (const Parley__Intake__V1__GetFamilyRequest *)req->input;
+    if (!ids_is_uuid(in->id)) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such family");
+        return -1;
+    }
+    int rc = db_tx_begin(db, req->header->principal);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    family_t *f = NULL;
+    rc = families_load(db, res->arena, in->id, &f);
+    if (rc < 0) return svc_db_fail(res, req, db, rc);
+    db_tx_rollback(db); /* read-only: nothing to commit */
+    if (rc == 0) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such family");
+        return -1;
+    }
+    res->reply = &f->base;
+    return 0;
+}
