@@ -19,6 +19,24 @@
  * packed parley.common.v1.RequestHeader; status a packed Status.
  * The broker answers service "mmi.service" itself: payload is a service name,
  * status OK when it has a ready worker, NOT_FOUND otherwise.
+ *
+ * Clarifications (as implemented):
+ * - "A ready worker" for mmi.service is a registered live worker, idle or
+ *   busy: the service is being served. Other "mmi.*" names get UNIMPLEMENTED.
+ * - Replies the broker writes itself carry an empty payload: UNAVAILABLE with
+ *   retry_after_seconds 1 for a request no worker took before its deadline
+ *   (answered at the deadline, never dropped), for a full service queue and
+ *   for requests still waiting when the broker shuts down; DEADLINE_EXCEEDED
+ *   for a request that arrives after its deadline (it is not dispatched);
+ *   INVALID_ARGUMENT for a malformed request.
+ * - A REPLY from a worker the broker does not know (it restarted, or dropped
+ *   the worker) is still forwarded, with an empty service frame, and the
+ *   worker gets DISCONNECT; so does a HEARTBEAT from one. Clients match
+ *   replies by corr_id only.
+ * - The broker acknowledges READY with an immediate HEARTBEAT, and sends
+ *   DISCONNECT to every worker when it shuts down cleanly.
+ * - A worker answers DEADLINE_EXCEEDED, without running the handler, for a
+ *   request whose header deadline has passed when it gets to it.
  */
 #ifndef PARLEY_BUS_BUS_H
 #define PARLEY_BUS_BUS_H
@@ -69,7 +87,13 @@ typedef struct {
  * correlation id; a late reply to the first attempt is then still accepted,
  * any other stale reply is discarded). The reply is unpacked into arena.
  * Returns 0 when a reply arrived (its status may be an error), -ETIMEDOUT
- * when none did, -EIO on a socket or decoding failure. */
+ * when none did, -EIO on a socket or decoding failure.
+ * Details: each attempt listens a further 50 ms past its deadline, the time
+ * for the broker's own UNAVAILABLE (sent at the deadline) to arrive; a late
+ * reply to the first attempt is accepted only when it carries an outcome
+ * (not DEADLINE_EXCEEDED or UNAVAILABLE, which say it was never served);
+ * while the broker is unreachable nothing is queued, so a request is never
+ * delivered after its caller gave up. timeout_ms <= 0 gives -ETIMEDOUT. */
 int bus_client_call(bus_client_t *self, arena_t *arena, const char *service, bus_header_t *header,
                     const uint8_t *payload, size_t payload_len, int timeout_ms, bool idempotent,
                     bus_reply_t *reply);
@@ -125,7 +149,10 @@ void bus_worker_destroy(bus_worker_t **self);
 /* Serves requests until *stop becomes non-zero (a signal handler sets it).
  * Sends READY and heartbeats; when the broker is silent for
  * BUS_HEARTBEAT_LIVENESS beats, reconnects and registers again.
- * Returns 0 on a requested stop, -1 on a fatal error. */
+ * Returns 0 on a requested stop, -1 on a fatal error (no socket can be made
+ * for the endpoint; a broker that is merely down is waited for). On stop it
+ * sends DISCONNECT so the broker stops routing to it at once. Logs one line
+ * per request: requestId, and in msg the method, code and durationMs. */
 int bus_worker_run(bus_worker_t *self, volatile sig_atomic_t *stop);
 
 /* The code's canonical name, e.g. "INVALID_ARGUMENT". Static storage. */
