@@ -6,17 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "gateway/auth.h"
 #include "gateway/gateway.h"
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop = 1;
-}
 
 static void *init_thread(const struct mg_context *ctx, int thread_type) {
     (void)ctx;
@@ -80,11 +76,7 @@ int main(void) {
     cb.exit_thread = exit_thread;
     cb.log_message = log_message;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    if (bus_signals_stop_on_term(&stop) != 0) return 1;
     signal(SIGPIPE, SIG_IGN);
 
     mg_init_library(0);

@@ -1,19 +1,14 @@
 /* parley-intake: the intake service's worker process. */
 #include <signal.h>
-#include <string.h>
 #include <unistd.h>
 
+#include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "parley/intake/v1/intake.pb-c.h"
 #include "services/intake/intake.h"
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop = 1;
-}
 
 static const bus_method_t methods[] = {
     {"CreateFamily", &parley__intake__v1__create_family_request__descriptor, families_create},
@@ -25,11 +20,7 @@ static const bus_method_t methods[] = {
 
 int main(void) {
     log_init("intake");
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    if (bus_signals_stop_on_term(&stop) != 0) return 1;
 
     intake_t intake = {0};
     intake.db = db_new(config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_intake"));
