@@ -77,8 +77,10 @@ int main(int argc, char **argv) {
     }
     db_t *db = db_new(config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_gateway"));
     int rc = 1;
-    if (db == NULL || db_register(db, admin_stmts, sizeof admin_stmts / sizeof admin_stmts[0]) != 0) goto cleanup;
-    if (db_migrate(db, config_str("PARLEY_MIGRATIONS_DIR", "gateway/migrations"), "gateway") != 0) goto cleanup;
+    /* Migrate first: the statements name tables the migrations create. */
+    if (db == NULL || db_migrate(db, config_str("PARLEY_MIGRATIONS_DIR", "gateway/migrations"), "gateway") != 0)
+        goto cleanup;
+    if (db_register(db, admin_stmts, sizeof admin_stmts / sizeof admin_stmts[0]) != 0) goto cleanup;
     rc = seed(db) == 0 ? 0 : 1;
 cleanup:
     db_destroy(&db);

@@ -160,7 +160,9 @@ def test_case_list_pages_in_a_stable_order(admin, cw_a, authority_a, family_a):
 
 
 def test_case_list_rejects_bad_paging_and_filters(cw_a):
-    assert cw_a.get("/v1/cases", params={"pageSize": 0}).json()["errors"][0]["field"] == "pageSize"
+    # pageSize 0 means "the default", as in Google's AIP-158; below 0 is an error.
+    assert cw_a.get("/v1/cases", params={"pageSize": 0}).status_code == 200
+    assert cw_a.get("/v1/cases", params={"pageSize": -1}).json()["errors"][0]["field"] == "pageSize"
     assert cw_a.get("/v1/cases", params={"pageSize": 201}).status_code == 400
     r = cw_a.get("/v1/cases", params={"pageToken": "not-a-token"})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "pageToken"
