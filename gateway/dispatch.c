@@ -128,6 +128,8 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
     header.principal = who.principal;
     const char *idem = mg_get_header(h->conn, "Idempotency-Key");
     if (idem != NULL) header.idempotency_key = arena_strdup(h->arena, idem);
+    const char *if_match = mg_get_header(h->conn, "If-Match");
+    if (if_match != NULL) header.if_match = arena_strdup(h->arena, if_match);
 
     bus_reply_t rep;
     bool idempotent = strcmp(ri->request_method, "GET") == 0;
