@@ -24,6 +24,16 @@
  * a bad timestamp, an out-of-range number each add a violation naming the
  * field's JSON path ("parents[0].communicationNeeds[1]", "" for the body as a
  * whole); decoding goes on to report up to PB_MAX_ERRORS of them.
+ *
+ * Details the mapping leaves open, as implemented in lib/pb:
+ * - Duplicate keys in a body are malformed JSON. A 64-bit value above
+ *   INT64_MAX must be a string: jansson cannot parse it as a number.
+ * - Enum numbers are refused on input; a number the descriptor does not know
+ *   is emitted as that number. A 0 inside a list or map is left out.
+ * - Messages nest at most 64 deep, in and out ("nested too deeply").
+ * - Invalid UTF-8 in a string from the wire is emitted as U+FFFD.
+ * - Doubles are printed by jansson with 17 significant digits (0.1 comes
+ *   out as 0.10000000000000001, which reads back as the same double).
  */
 #ifndef PARLEY_PB_PB_H
 #define PARLEY_PB_PB_H
@@ -50,13 +60,14 @@ typedef struct {
 /* Empties errs, which will allocate from arena. */
 void pb_errors_init(pb_errors_t *errs, arena_t *arena);
 
-/* Appends one error (strings copied into the arena). Ignored past PB_MAX_ERRORS. */
+/* Appends one error (strings copied into the arena, invalid UTF-8 replaced
+ * so that they can always be echoed in JSON). Ignored past PB_MAX_ERRORS. */
 void pb_errors_add(pb_errors_t *errs, const char *field, const char *message);
 
 /* Decodes JSON text (len bytes, not necessarily NUL-terminated) into a new
  * message of type desc allocated in arena. The text must be a JSON object.
- * Returns 0 and sets *out; or -1 with errs filled (malformed JSON is one
- * error with field "" and jansson's line and column). */
+ * Returns 0 and sets *out; or -1 with errs filled and *out NULL (malformed
+ * JSON is one error with field "" and jansson's line and column). */
 int pb_from_json(arena_t *arena, const ProtobufCMessageDescriptor *desc, const char *text, size_t len,
                  ProtobufCMessage **out, pb_errors_t *errs);
 
@@ -68,13 +79,15 @@ int pb_from_json_value(arena_t *arena, const ProtobufCMessageDescriptor *desc, c
 /* Sets one top-level field of msg (allocated in arena) named json_name from a
  * text value, as a path or query parameter gives it: "10" for an int32,
  * "open" for an enum, "true" for a bool. A repeated field gets the value
- * appended. Returns 0, or -1 with one error on json_name (unknown name,
- * a message-typed field, or a value that does not parse). */
+ * appended. A Timestamp or wrapper field takes its JSON text form
+ * ("2024-01-31T09:00:00Z", "7"). Returns 0, or -1 with one error on
+ * json_name (unknown name, a map or other message-typed field, or a value
+ * that does not parse), leaving msg unchanged. */
 int pb_set_from_string(arena_t *arena, ProtobufCMessage *msg, const char *json_name, const char *value,
                        pb_errors_t *errs);
 
 /* The message as a new JSON object (the caller owns the reference), or
- * NULL when out of memory. */
+ * NULL when out of memory or nested more than 64 deep. */
 json_t *pb_to_json(const ProtobufCMessage *msg);
 
 /* The message as compact JSON text, malloc'd (the caller frees), or NULL. */
@@ -82,5 +95,11 @@ char *pb_to_json_text(const ProtobufCMessage *msg);
 
 /* lowerCamelCase of a proto field name into out (cap bytes); returns out. */
 const char *pb_json_name(const char *proto_name, char *out, size_t cap);
+
+/* The JSON word of enum value value into buf (cap bytes): lowercase, the
+ * enum's prefix stripped ("school" for CASE_SOURCE_SCHOOL). Returns buf, or
+ * NULL for 0 and for a number the descriptor does not know (the codec never
+ * emits either as a word). */
+const char *pb_enum_word(const ProtobufCEnumDescriptor *e, int value, char *buf, size_t cap);
 
 #endif
