@@ -29,3 +29,34 @@ BEGIN
     END LOOP;
 END
 $bootstrap$;
+
+-- The audit trail: append-only for the gateway. Its owner is a role nobody
+-- logs in as, so the gateway's role can INSERT and SELECT but never UPDATE,
+-- DELETE or TRUNCATE a row, nor drop the table. Rows hold ids, never values.
+DO $audit$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'parley_audit') THEN
+        CREATE ROLE parley_audit NOLOGIN;
+    END IF;
+END
+$audit$;
+CREATE SCHEMA IF NOT EXISTS audit AUTHORIZATION parley_audit;
+CREATE TABLE IF NOT EXISTS audit.events (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    consortium_id uuid NOT NULL,
+    client_id uuid NOT NULL,
+    role text NOT NULL,
+    authority_id uuid,
+    action text NOT NULL,
+    record_type text NOT NULL,
+    record_id text,
+    request_id text NOT NULL,
+    outcome integer NOT NULL,
+    at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+ALTER TABLE audit.events OWNER TO parley_audit;
+CREATE INDEX IF NOT EXISTS events_by_consortium_time ON audit.events (consortium_id, at, id);
+CREATE INDEX IF NOT EXISTS events_by_record ON audit.events (record_id);
+CREATE INDEX IF NOT EXISTS events_by_client ON audit.events (client_id, at);
+GRANT USAGE ON SCHEMA audit TO parley_gateway;
+GRANT INSERT, SELECT ON audit.events TO parley_gateway;

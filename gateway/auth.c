@@ -27,7 +27,7 @@ static unsigned char server_secret[128];
 static size_t server_secret_len;
 static cached_t cache[CACHE_SLOTS];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static long cache_ttl_ms = 5000;
+static long cache_ttl_ms = 2000;
 
 static const db_stmt_t auth_stmts[] = {
     {"auth_lookup",
@@ -44,7 +44,7 @@ int auth_init(const char *secret_hex) {
     int len = keys_secret_from_hex(secret_hex, server_secret, sizeof server_secret);
     if (len < 0) return -1;
     server_secret_len = (size_t)len;
-    cache_ttl_ms = config_long("PARLEY_AUTH_CACHE_MS", 5000, 0, 5000);
+    cache_ttl_ms = config_long("PARLEY_AUTH_CACHE_MS", 2000, 0, 5000);
     return 0;
 }
 
@@ -108,6 +108,13 @@ static auth_result_t load(db_t *db, arena_t *a, const char *client_id, cached_t 
 cleanup:
     db_result_free(&r);
     return out;
+}
+
+void auth_forget(const char *client_id) {
+    size_t slot = slot_of(client_id);
+    pthread_mutex_lock(&cache_lock);
+    if (strcmp(cache[slot].client_id, client_id) == 0) cache[slot].expires_ms = 0;
+    pthread_mutex_unlock(&cache_lock);
 }
 
 auth_result_t auth_check(db_t *db, arena_t *arena, const char *authorization, auth_identity_t *id) {

@@ -37,6 +37,10 @@ const unsigned char *auth_secret(size_t *len);
  * calling thread's). On AUTH_OK fills id with copies in arena. */
 auth_result_t auth_check(db_t *db, arena_t *arena, const char *authorization, auth_identity_t *id);
 
+/* Drops client_id's cached principal in this process (after a revocation or
+ * a change of its authorities). */
+void auth_forget(const char *client_id);
+
 /* The statements auth_check uses, to register on each thread's db. */
 const db_stmt_t *auth_statements(size_t *n);
 

@@ -1,21 +1,38 @@
 /* The request pipeline: request id, route, authentication, role, body,
- * request message, bus call, reply or problem. */
+ * idempotency, request message, the call (through the bus, or served here
+ * for the gateway's own Admin routes), reply or problem, audit. */
 #include <civetweb.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "gateway/admin_api.h"
+#include "gateway/audit.h"
 #include "gateway/auth.h"
+#include "gateway/cursor.h"
 #include "gateway/gateway.h"
 #include "gateway/health.h"
 #include "gateway/http.h"
+#include "gateway/idempotency.h"
 #include "gateway/request.h"
 #include "gateway/roles.h"
 #include "gateway/routes.h"
+
+/* What one API request carries through the pipeline. */
+typedef struct {
+    gw_thread_t *t;
+    const http_ctx_t *h;
+    route_match_t m;
+    auth_identity_t who;
+    const ProtobufCMethodDescriptor *md;
+    const char *record_id;    /* for the audit row */
+    const char *authority_id; /* for the audit row */
+} call_t;
 
 /* Reads the body (at most REQUEST_MAX_BODY bytes). Returns 0, or the HTTP
  * status to answer: 413 when it is larger. */
@@ -47,60 +64,144 @@ static int unauthorized(const http_ctx_t *h, auth_result_t r) {
     return http_problem(h, 401, detail, NULL, challenge);
 }
 
-/* Answers from the service's reply. */
-static int reply(const http_ctx_t *h, const route_match_t *m, const ProtobufCMethodDescriptor *md,
-                 const bus_reply_t *rep) {
-    bus_status_t *st = rep->status;
-    if (st->code != PARLEY__COMMON__V1__CODE__CODE_OK) {
-        int status = http_status_for_code(st->code);
-        pb_errors_t errs;
-        pb_errors_init(&errs, h->arena);
-        for (size_t i = 0; i < st->n_violations; i++)
-            pb_errors_add(&errs, st->violations[i]->field, st->violations[i]->description);
-        const char *retry = NULL;
-        if (status == 503 || status == 429)
-            retry = arena_printf(h->arena, "Retry-After: %d\r\n", st->retry_after_seconds > 0 ? st->retry_after_seconds : 1);
-        return http_problem(h, status, st->message && *st->message ? st->message : NULL, &errs, retry);
-    }
-    ProtobufCMessage *out = protobuf_c_message_unpack(md->output, arena_pb_allocator(h->arena), rep->payload_len,
-                                                      rep->payload);
-    if (out == NULL) {
-        log_error(h->request_id, "reply from %s.%s does not unpack", m->route->service, m->route->rpc);
-        return http_problem(h, 500, "the service sent a reply that cannot be read", NULL, NULL);
-    }
+/* Page tokens travel wrapped (gateway/cursor.h): unwrap on the way in. */
+static const char *unwrap_param(void *ctx, const char *name, const char *value, pb_errors_t *errs) {
+    call_t *c = ctx;
+    if (strcmp(name, "pageToken") != 0 || *value == '\0') return value;
+    char *token = cursor_unwrap(c->h->arena, c->who.principal->client_id, c->m.route->path, value);
+    if (token == NULL) pb_errors_add(errs, "pageToken", "is not a page token this API issued to this client");
+    return token;
+}
+
+static int problem_from_status(const http_ctx_t *h, const bus_status_t *st) {
+    int status = http_status_for_code(st->code);
+    pb_errors_t errs;
+    pb_errors_init(&errs, h->arena);
+    for (size_t i = 0; i < st->n_violations; i++)
+        pb_errors_add(&errs, st->violations[i]->field, st->violations[i]->description);
+    const char *retry = NULL;
+    if (status == 503 || status == 429)
+        retry = arena_printf(h->arena, "Retry-After: %d\r\n", st->retry_after_seconds > 0 ? st->retry_after_seconds : 1);
+    return http_problem(h, status, st->message && *st->message ? st->message : NULL, &errs, retry);
+}
+
+/* Answers a successful reply message as JSON, with Location and ETag. */
+static int answer(call_t *c, const ProtobufCMessage *out) {
+    const http_ctx_t *h = c->h;
     json_t *j = pb_to_json(out);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    http_ctx_t hx = *h;
+    if (j == NULL) return http_problem(h, 500, "the reply cannot be encoded", NULL, NULL);
     json_t *id = json_object_get(j, "id"), *version = json_object_get(j, "version");
-    if (m->route->success_status == 201 && json_is_string(id))
-        hx.extra_headers = arena_printf(h->arena, "Location: %s/%s\r\n", h->path, json_string_value(id));
+    json_t *authority = json_object_get(j, "authorityId"), *next = json_object_get(j, "nextPageToken");
+    if (json_is_string(next)) {
+        char *w = cursor_wrap(h->arena, c->who.principal->client_id, c->m.route->path, json_string_value(next));
+        if (w != NULL) json_object_set_new(j, "nextPageToken", json_string(w));
+    }
+    if (c->record_id == NULL && json_is_string(id)) c->record_id = arena_strdup(h->arena, json_string_value(id));
+    if (json_is_string(authority)) c->authority_id = arena_strdup(h->arena, json_string_value(authority));
+    const char *own = "";
+    if (c->m.route->success_status == 201 && json_is_string(id))
+        own = arena_printf(h->arena, "Location: %s/%s\r\n", h->path, json_string_value(id));
     if (json_is_integer(version))
-        hx.extra_headers = arena_printf(h->arena, "%sETag: \"%lld\"\r\n", hx.extra_headers ? hx.extra_headers : "",
-                                        (long long)json_integer_value(version));
+        own = arena_printf(h->arena, "%sETag: \"%lld\"\r\n", own, (long long)json_integer_value(version));
+    char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (text == NULL) return http_problem(h, 500, "the reply cannot be encoded", NULL, NULL);
-    int rc = http_send(&hx, m->route->success_status, "application/json; charset=utf-8", text, strlen(text));
+    http_ctx_t hx = *h;
+    hx.extra_headers = arena_printf(h->arena, "%s%s", h->extra_headers ? h->extra_headers : "", own);
+    if (h->record != NULL) h->record->headers = own;
+    int rc = http_send(&hx, c->m.route->success_status, "application/json; charset=utf-8", text, strlen(text));
     free(text);
     return rc;
+}
+
+/* Serves one of the gateway's own methods in process. */
+static int call_local(call_t *c, const bus_header_t *header, const ProtobufCMessage *in) {
+    size_t n;
+    const bus_method_t *methods = admin_api_methods(&n);
+    bus_response_t res = {.arena = c->h->arena};
+    parley__common__v1__status__init(&res.status);
+    bus_request_t req = {header, in};
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(methods[i].name, c->m.route->rpc) != 0) continue;
+        int rc = methods[i].handler(c->t, &req, &res);
+        if (rc < 0 && res.status.code == PARLEY__COMMON__V1__CODE__CODE_OK)
+            bus_response_error(&res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "internal error");
+        if (res.status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return problem_from_status(c->h, &res.status);
+        if (res.reply == NULL) return http_problem(c->h, 500, "no reply", NULL, NULL);
+        return answer(c, res.reply);
+    }
+    return http_problem(c->h, 501, "this route has no handler", NULL, NULL);
+}
+
+/* Sends the request through the broker to the route's service. */
+static int call_bus(call_t *c, bus_header_t *header, const ProtobufCMessage *in, bool idempotent) {
+    const http_ctx_t *h = c->h;
+    size_t len = protobuf_c_message_get_packed_size(in);
+    uint8_t *packed = arena_alloc(h->arena, len + 1);
+    protobuf_c_message_pack(in, packed);
+    bus_reply_t rep;
+    int64_t t0 = clock_mono_ms();
+    int rc = bus_client_call(c->t->bus, h->arena, c->m.route->service, header, packed, len,
+                             gw_config.bus_timeout_ms, idempotent, &rep);
+    if (rc == -ETIMEDOUT) {
+        log_warn(h->request_id, "%s.%s: no reply in %lld ms", c->m.route->service, c->m.route->rpc,
+                 (long long)(clock_mono_ms() - t0));
+        return http_problem(h, 503, arena_printf(h->arena, "the %s service did not answer in time", c->m.route->service),
+                            NULL, "Retry-After: 1\r\n");
+    }
+    if (rc != 0) return http_problem(h, 503, "the message bus failed", NULL, "Retry-After: 1\r\n");
+    if (rep.status->code != PARLEY__COMMON__V1__CODE__CODE_OK) return problem_from_status(h, rep.status);
+    ProtobufCMessage *out =
+        protobuf_c_message_unpack(c->md->output, arena_pb_allocator(h->arena), rep.payload_len, rep.payload);
+    if (out == NULL) {
+        log_error(h->request_id, "reply from %s.%s does not unpack", c->m.route->service, c->m.route->rpc);
+        return http_problem(h, 500, "the service sent a reply that cannot be read", NULL, NULL);
+    }
+    return answer(c, out);
+}
+
+/* From the body on: build the message and call. */
+static int call(call_t *c, const struct mg_request_info *ri, const char *body, size_t body_len) {
+    const http_ctx_t *h = c->h;
+    pb_errors_t errs;
+    pb_errors_init(&errs, h->arena);
+    ProtobufCMessage *in = NULL;
+    if (request_build(h->arena, c->md->input, body, body_len, &c->m, ri->query_string, unwrap_param, c, &in,
+                      &errs) != 0)
+        return http_problem(h, 400, "the request is not valid", &errs, NULL);
+
+    bus_header_t header = PARLEY__COMMON__V1__REQUEST_HEADER__INIT;
+    header.request_id = (char *)h->request_id;
+    header.method = (char *)c->m.route->rpc;
+    header.principal = c->who.principal;
+    const char *idem = mg_get_header(h->conn, "Idempotency-Key");
+    if (idem != NULL) header.idempotency_key = arena_strdup(h->arena, idem);
+    const char *if_match = mg_get_header(h->conn, "If-Match");
+    if (if_match != NULL) header.if_match = arena_strdup(h->arena, if_match);
+
+    if (strcmp(c->m.route->service, "gateway") == 0) return call_local(c, &header, in);
+    return call_bus(c, &header, in, strcmp(ri->request_method, "GET") == 0);
 }
 
 static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_request_info *ri) {
     size_t n_routes;
     const route_t *table = routes_table(&n_routes);
-    route_match_t m;
+    call_t c = {.t = t, .h = h};
     char allow[64];
-    int rc = routes_match(table, n_routes, ri->request_method, ri->local_uri, &m, allow, sizeof allow);
+    int rc = routes_match(table, n_routes, ri->request_method, ri->local_uri, &c.m, allow, sizeof allow);
     if (rc == -1) return http_problem(h, 404, "no such route", NULL, NULL);
     if (rc == -2) return http_problem(h, 405, NULL, NULL, arena_printf(h->arena, "Allow: %s\r\n", allow));
 
     auth_identity_t who;
     auth_result_t ar = auth_check(t->db, h->arena, mg_get_header(h->conn, "Authorization"), &who);
     if (ar != AUTH_OK) return unauthorized(h, ar);
-    if ((who.roles & m.route->roles) == 0)
+    c.who = who;
+    if ((who.roles & c.m.route->roles) == 0)
         return http_problem(h, 403, "this API client's roles do not allow this route", NULL, NULL);
-
-    const ProtobufCMethodDescriptor *md = routes_method(m.route);
-    if (md == NULL) return http_problem(h, 500, "route misconfigured", NULL, NULL);
+    c.md = routes_method(c.m.route);
+    if (c.md == NULL) return http_problem(h, 500, "route misconfigured", NULL, NULL);
+    if (c.m.n_params > 0)
+        c.record_id = arena_strndup(h->arena, c.m.params[c.m.n_params - 1].value, c.m.params[c.m.n_params - 1].value_len);
 
     char *body = NULL;
     size_t body_len = 0;
@@ -112,38 +213,24 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
         if (st == 413) return http_problem(h, 413, "the body is larger than 1 MiB", NULL, "Connection: close\r\n");
         if (st != 0) return http_problem(h, st, NULL, NULL, NULL);
     }
-    pb_errors_t errs;
-    pb_errors_init(&errs, h->arena);
-    ProtobufCMessage *in = NULL;
-    if (request_build(h->arena, md->input, body, body_len, &m, ri->query_string, &in, &errs) != 0)
-        return http_problem(h, 400, "the request is not valid", &errs, NULL);
 
-    size_t len = protobuf_c_message_get_packed_size(in);
-    uint8_t *packed = arena_alloc(h->arena, len + 1);
-    protobuf_c_message_pack(in, packed);
-
-    bus_header_t header = PARLEY__COMMON__V1__REQUEST_HEADER__INIT;
-    header.request_id = (char *)h->request_id;
-    header.method = (char *)m.route->rpc;
-    header.principal = who.principal;
-    const char *idem = mg_get_header(h->conn, "Idempotency-Key");
-    if (idem != NULL) header.idempotency_key = arena_strdup(h->arena, idem);
-    const char *if_match = mg_get_header(h->conn, "If-Match");
-    if (if_match != NULL) header.if_match = arena_strdup(h->arena, if_match);
-
-    bus_reply_t rep;
-    bool idempotent = strcmp(ri->request_method, "GET") == 0;
-    int64_t t0 = clock_mono_ms();
-    rc = bus_client_call(t->bus, h->arena, m.route->service, &header, packed, len, gw_config.bus_timeout_ms,
-                         idempotent, &rep);
-    if (rc == -ETIMEDOUT) {
-        log_warn(h->request_id, "%s.%s: no reply in %lld ms", m.route->service, m.route->rpc,
-                 (long long)(clock_mono_ms() - t0));
-        return http_problem(h, 503, arena_printf(h->arena, "the %s service did not answer in time", m.route->service),
-                            NULL, "Retry-After: 1\r\n");
-    }
-    if (rc != 0) return http_problem(h, 503, "the message bus failed", NULL, "Retry-After: 1\r\n");
-    return reply(h, &m, md, &rep);
+    /* From here every answer is recorded: for the audit row, and for replay
+     * when an Idempotency-Key is given. */
+    http_record_t record = {0};
+    http_ctx_t hr = *h;
+    hr.record = &record;
+    c.h = &hr;
+    const char *key = mg_get_header(h->conn, "Idempotency-Key");
+    idem_t idem = {0};
+    int status = 0;
+    if (key != NULL && strcmp(ri->request_method, "POST") == 0)
+        status = idem_begin(t->db, &hr, who.principal->client_id, key, ri->request_method, ri->local_uri, body,
+                            body_len, &idem);
+    if (status == 0) status = call(&c, ri, body, body_len);
+    idem_finish(t->db, &idem, &record);
+    audit_entry_t e = {&c.m, who.principal, h->request_id, c.record_id, c.authority_id, status};
+    audit_record(t->db, h->arena, &e);
+    return status;
 }
 
 int gw_handle(struct mg_connection *conn, void *cbdata) {
@@ -161,7 +248,7 @@ int gw_handle(struct mg_connection *conn, void *cbdata) {
         rid = arena_alloc(a, IDS_UUID_LEN + 1);
         ids_uuid_new(rid);
     }
-    http_ctx_t h = {conn, a, rid, ri->local_uri, NULL};
+    http_ctx_t h = {conn, a, rid, ri->local_uri, NULL, NULL};
     int64_t t0 = clock_mono_ms();
     int status;
     if (t == NULL) status = http_problem(&h, 503, "this gateway thread could not start", NULL, "Retry-After: 1\r\n");

@@ -72,11 +72,17 @@ int http_send(const http_ctx_t *h, int status, const char *content_type, const c
                               status, http_reason(status), content_type, len, h->request_id, extra);
     if (head == NULL) return 500;
     size_t hl = strlen(head);
-    char *buf = arena_alloc(h->arena, hl + len);
+    char *buf = arena_alloc(h->arena, hl + len + 1); /* zeroed: the body ends in NUL */
     if (buf == NULL) return 500;
     memcpy(buf, head, hl);
     if (len > 0) memcpy(buf + hl, body, len);
     mg_write(h->conn, buf, hl + len);
+    if (h->record != NULL) {
+        h->record->status = status;
+        h->record->content_type = content_type;
+        h->record->body = buf + hl;
+        h->record->len = len;
+    }
     return status;
 }
 

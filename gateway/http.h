@@ -11,6 +11,15 @@
 
 struct mg_connection;
 
+/* What a response was, as written: kept for idempotent replay and audit. */
+typedef struct {
+    int status;               /* 0 until a response is written */
+    const char *content_type; /* borrowed (static or arena) */
+    const char *headers;      /* the reply's own headers (Location, ETag), replayable */
+    char *body;               /* in the arena */
+    size_t len;
+} http_record_t;
+
 /* What every response carries. */
 typedef struct {
     struct mg_connection *conn;
@@ -18,6 +27,7 @@ typedef struct {
     const char *request_id;
     const char *path; /* the request's path, for "instance" */
     const char *extra_headers; /* "Name: value\r\n" lines, or NULL */
+    http_record_t *record;     /* when set, http_send copies what it wrote here */
 } http_ctx_t;
 
 /* Writes status, headers (Content-Type, Content-Length, X-Request-Id, the

@@ -30,7 +30,8 @@ bool request_id_is_valid(const char *s) {
 }
 
 /* Applies "a=1&b=2" to msg. Every pair is tried so all errors are reported. */
-static int apply_query(arena_t *a, ProtobufCMessage *msg, const char *query, pb_errors_t *errs) {
+static int apply_query(arena_t *a, ProtobufCMessage *msg, const char *query, request_param_fn hook, void *hook_ctx,
+                       pb_errors_t *errs) {
     int rc = 0;
     size_t qlen = strlen(query);
     char *buf = arena_strdup(a, query);
@@ -50,13 +51,15 @@ static int apply_query(arena_t *a, ProtobufCMessage *msg, const char *query, pb_
             continue;
         }
         if (*name == '\0') continue;
-        if (pb_set_from_string(a, msg, name, value, errs) != 0) rc = -1;
+        const char *v = hook ? hook(hook_ctx, name, value, errs) : value;
+        if (v == NULL || pb_set_from_string(a, msg, name, v, errs) != 0) rc = -1;
     }
     return rc;
 }
 
 int request_build(arena_t *a, const ProtobufCMessageDescriptor *input, const char *body, size_t body_len,
-                  const route_match_t *m, const char *query, ProtobufCMessage **out, pb_errors_t *errs) {
+                  const route_match_t *m, const char *query, request_param_fn hook, void *hook_ctx,
+                  ProtobufCMessage **out, pb_errors_t *errs) {
     ProtobufCMessage *msg = NULL;
     if (body != NULL) {
         if (pb_from_json(a, input, body, body_len, &msg, errs) != 0) return -1;
@@ -75,7 +78,7 @@ int request_build(arena_t *a, const ProtobufCMessageDescriptor *input, const cha
         /* A body may not set what the path names. */
         if (pb_set_from_string(a, msg, name, decoded, errs) != 0) rc = -1;
     }
-    if (query != NULL && *query != '\0' && apply_query(a, msg, query, errs) != 0) rc = -1;
+    if (query != NULL && *query != '\0' && apply_query(a, msg, query, hook, hook_ctx, errs) != 0) rc = -1;
     *out = msg;
     return rc;
 }

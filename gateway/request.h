@@ -19,10 +19,17 @@ bool request_is_json(const char *content_type);
 /* Whether s is a usable request id: 1..64 of [A-Za-z0-9._:-]. */
 bool request_id_is_valid(const char *s);
 
+/* Called for each decoded query parameter before it is applied: returns the
+ * value to apply (possibly rewritten, e.g. an unwrapped page token), or NULL
+ * after adding an error to errs. */
+typedef const char *(*request_param_fn)(void *ctx, const char *name, const char *value, pb_errors_t *errs);
+
 /* Builds the route's input message from body (may be NULL when the method
  * has no body), the match's path parameters and the query string (may be
- * NULL). Returns 0 and *out, or -1 with errs filled. */
+ * NULL; each parameter passes through hook when hook is not NULL).
+ * Returns 0 and *out, or -1 with errs filled. */
 int request_build(arena_t *a, const ProtobufCMessageDescriptor *input, const char *body, size_t body_len,
-                  const route_match_t *m, const char *query, ProtobufCMessage **out, pb_errors_t *errs);
+                  const route_match_t *m, const char *query, request_param_fn hook, void *hook_ctx,
+                  ProtobufCMessage **out, pb_errors_t *errs);
 
 #endif

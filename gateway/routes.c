@@ -4,13 +4,22 @@
 #include <string.h>
 
 #include "gateway/roles.h"
+#include "parley/admin/v1/admin.pb-c.h"
 #include "parley/intake/v1/intake.pb-c.h"
 
+#define ADMIN &parley__admin__v1__admin__descriptor
 #define INTAKE &parley__intake__v1__intake__descriptor
 #define STAFF (ROLE_CONSORTIUM_ADMIN | ROLE_CASEWORKER)
 
 /* Keep in step with gateway/openapi.json: a test checks both ways. */
 static const route_t route_table[] = {
+    /* Served by the gateway itself (service "gateway"): it owns API clients. */
+    {"POST", "/v1/authorities", "gateway", ADMIN, "CreateAuthority", ROLE_CONSORTIUM_ADMIN, 201},
+    {"GET", "/v1/authorities", "gateway", ADMIN, "ListAuthorities", ROLE_CONSORTIUM_ADMIN, 200},
+    {"POST", "/v1/clients", "gateway", ADMIN, "CreateClient", ROLE_CONSORTIUM_ADMIN, 201},
+    {"GET", "/v1/clients", "gateway", ADMIN, "ListClients", ROLE_CONSORTIUM_ADMIN, 200},
+    {"DELETE", "/v1/clients/{id}", "gateway", ADMIN, "RevokeClient", ROLE_CONSORTIUM_ADMIN, 200},
+    {"GET", "/v1/audit", "gateway", ADMIN, "ListAudit", ROLE_CONSORTIUM_ADMIN, 200},
     {"POST", "/v1/families", "intake", INTAKE, "CreateFamily", STAFF | ROLE_PARTNER_AGENCY, 201},
     {"GET", "/v1/families/{id}", "intake", INTAKE, "GetFamily", STAFF, 200},
     {"POST", "/v1/cases", "intake", INTAKE, "CreateCase", STAFF | ROLE_PARTNER_AGENCY, 201},

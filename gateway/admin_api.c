@@ -1,0 +1,263 @@
+#include "gateway/admin_api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/ids.h"
+#include "gateway/audit.h"
+#include "gateway/auth.h"
+#include "gateway/gateway.h"
+#include "gateway/keys.h"
+#include "gateway/roles.h"
+#include "parley/admin/v1/admin.pb-c.h"
+#include "svc/page_token.h"
+#include "svc/svc.h"
+
+typedef Parley__Admin__V1__Client client_t;
+#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define CLIENT_COLUMNS "id, name, roles, authority_ids, " MICROS("created_at") ", " MICROS("revoked_at")
+
+static const db_stmt_t stmts[] = {
+    {"adm_authority_insert",
+     "INSERT INTO authorities (id, consortium_id, code, name) VALUES ($1, $2, $3, $4)"
+     " RETURNING " MICROS("created_at")},
+    {"adm_grant_authority",
+     "UPDATE api_clients SET authority_ids = array_append(authority_ids, $2::uuid) WHERE id = $1"},
+    {"adm_authority_list",
+     "SELECT id, code, name, " MICROS("created_at") " FROM authorities WHERE consortium_id = $1"
+     " AND ($2::bigint IS NULL OR (created_at, id) > ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid))"
+     " ORDER BY created_at, id LIMIT $4"},
+    {"adm_client_insert",
+     "INSERT INTO api_clients (id, consortium_id, name, key_hash, roles, authority_ids)"
+     " VALUES ($1, $2, $3, $4, $5::text[], $6::uuid[]) RETURNING " CLIENT_COLUMNS},
+    {"adm_client_list",
+     "SELECT " CLIENT_COLUMNS " FROM api_clients WHERE consortium_id = $1"
+     " AND ($2::bigint IS NULL OR (created_at, id) > ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid))"
+     " ORDER BY created_at, id LIMIT $4"},
+    {"adm_client_revoke",
+     "UPDATE api_clients SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND consortium_id = $2"
+     " RETURNING " CLIENT_COLUMNS},
+};
+
+const db_stmt_t *admin_api_statements(size_t *n) {
+    *n = sizeof stmts / sizeof stmts[0];
+    return stmts;
+}
+
+static const bus_method_t methods[] = {
+    {"CreateAuthority", &parley__admin__v1__create_authority_request__descriptor, admin_create_authority},
+    {"ListAuthorities", &parley__admin__v1__list_authorities_request__descriptor, admin_list_authorities},
+    {"CreateClient", &parley__admin__v1__create_client_request__descriptor, admin_create_client},
+    {"ListClients", &parley__admin__v1__list_clients_request__descriptor, admin_list_clients},
+    {"RevokeClient", &parley__admin__v1__revoke_client_request__descriptor, admin_revoke_client},
+    {"ListAudit", &parley__admin__v1__list_audit_request__descriptor, audit_list},
+};
+
+const bus_method_t *admin_api_methods(size_t *n) {
+    *n = sizeof methods / sizeof methods[0];
+    return methods;
+}
+
+static const char *consortium(const bus_request_t *req) { return req->header->principal->consortium_id; }
+
+/* pageSize and pageToken, checked. Returns false (with violations) when bad. */
+static bool page_args(bus_response_t *res, int32_t page_size, const char *token, int *size, page_cursor_t *cur) {
+    *size = page_size == 0 ? 50 : page_size;
+    if (*size < 1 || *size > 200) bus_response_violation(res, "pageSize", "must be between 1 and 200");
+    memset(cur, 0, sizeof *cur);
+    if (token && *token && page_token_decode(token, cur) != 0)
+        bus_response_violation(res, "pageToken", "is not a page token this API issued");
+    return res->status.code == PARLEY__COMMON__V1__CODE__CODE_OK;
+}
+
+static char *next_token(arena_t *a, const char *id, const Google__Protobuf__Timestamp *at) {
+    page_cursor_t next = {.valid = true, .micros = (int64_t)at->seconds * 1000000 + at->nanos / 1000};
+    snprintf(next.id, sizeof next.id, "%s", id);
+    return page_token_encode(a, &next);
+}
+
+int admin_create_authority(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((gw_thread_t *)ctx)->db;
+    const Parley__Admin__V1__CreateAuthorityRequest *in = (const void *)req->input;
+    const char *code = in->code;
+    bool gss = code && strlen(code) == 9 && strchr("EWSN", code[0]) && strspn(code + 1, "0123456789") == 8;
+    if (!gss) bus_response_violation(res, "code", "must be an ONS GSS code such as E09000033");
+    if (svc_check_required(res, "name", in->name)) svc_check_max_len(res, "name", in->name, 200);
+    if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
+
+    char id[IDS_UUID_LEN + 1];
+    ids_uuid_new(id);
+    const char *ins[] = {id, consortium(req), code, in->name};
+    const char *grant[] = {req->header->principal->client_id, id};
+    db_result_t *r = NULL;
+    int rc = db_tx_begin(db, NULL);
+    if (rc == 0) rc = db_exec(db, "adm_authority_insert", 4, ins, &r);
+    /* Whoever creates an authority administers it: without this no key
+     * could ever reach the new authority. */
+    if (rc == 0) rc = db_exec(db, "adm_grant_authority", 2, grant, NULL);
+    if (rc == 0) rc = db_tx_commit(db);
+    if (rc != 0) {
+        db_result_free(&r);
+        if (strcmp(db_sqlstate(db), DB_SQLSTATE_UNIQUE) == 0) {
+            db_tx_rollback(db);
+            bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ALREADY_EXISTS,
+                               "this consortium already has an authority with code %s", code);
+            return -1;
+        }
+        return svc_db_fail(res, req, db, rc);
+    }
+    auth_forget(req->header->principal->client_id);
+    Parley__Admin__V1__Authority *out = arena_alloc(res->arena, sizeof *out);
+    parley__admin__v1__authority__init(out);
+    out->id = arena_strdup(res->arena, id);
+    out->code = in->code;
+    out->name = in->name;
+    out->created_at = svc_timestamp(res->arena, db_int(r, 0, 0));
+    db_result_free(&r);
+    res->reply = &out->base;
+    return 0;
+}
+
+int admin_list_authorities(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((gw_thread_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const Parley__Admin__V1__ListAuthoritiesRequest *in = (const void *)req->input;
+    int size;
+    page_cursor_t cur;
+    if (!page_args(res, in->page_size, in->page_token, &size, &cur)) return -1;
+    const char *p[] = {consortium(req), cur.valid ? arena_printf(a, "%lld", (long long)cur.micros) : NULL,
+                       cur.valid ? cur.id : NULL, arena_printf(a, "%d", size + 1)};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "adm_authority_list", 4, p, &r);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    Parley__Admin__V1__ListAuthoritiesResponse *out = arena_alloc(a, sizeof *out);
+    parley__admin__v1__list_authorities_response__init(out);
+    int rows = db_rows(r);
+    size_t n = (size_t)(rows > size ? size : rows);
+    out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
+    for (size_t i = 0; i < n; i++) {
+        Parley__Admin__V1__Authority *x = arena_alloc(a, sizeof *x);
+        parley__admin__v1__authority__init(x);
+        x->id = db_str(a, r, (int)i, 0);
+        x->code = db_str(a, r, (int)i, 1);
+        x->name = db_str(a, r, (int)i, 2);
+        x->created_at = svc_timestamp(a, db_int(r, (int)i, 3));
+        out->items[out->n_items++] = x;
+    }
+    if (rows > size) out->next_page_token = next_token(a, out->items[n - 1]->id, out->items[n - 1]->created_at);
+    db_result_free(&r);
+    res->reply = &out->base;
+    return 0;
+}
+
+static client_t *client_from_row(arena_t *a, const db_result_t *r, int i) {
+    client_t *c = arena_alloc(a, sizeof *c);
+    parley__admin__v1__client__init(c);
+    c->id = db_str(a, r, i, 0);
+    c->name = db_str(a, r, i, 1);
+    char **items;
+    int n = db_array_parse(a, db_text(r, i, 2), &items);
+    c->roles = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof *c->roles);
+    for (int k = 0; k < n; k++) {
+        char upper[64];
+        snprintf(upper, sizeof upper, "ROLE_%s", items[k]);
+        for (char *q = upper; *q; q++) *q = (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
+        int v = svc_enum_value(&parley__admin__v1__role__descriptor, upper);
+        if (v != 0) c->roles[c->n_roles++] = v;
+    }
+    n = db_array_parse(a, db_text(r, i, 3), &c->authority_ids);
+    c->n_authority_ids = n > 0 ? (size_t)n : 0;
+    c->created_at = svc_timestamp(a, db_int(r, i, 4));
+    if (!db_is_null(r, i, 5)) c->revoked_at = svc_timestamp(a, db_int(r, i, 5));
+    return c;
+}
+
+int admin_create_client(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((gw_thread_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const Parley__Admin__V1__CreateClientRequest *in = (const void *)req->input;
+    if (svc_check_required(res, "name", in->name)) svc_check_max_len(res, "name", in->name, 200);
+    if (in->n_roles == 0) bus_response_violation(res, "roles", "at least one role is required");
+    if (in->n_authority_ids == 0) bus_response_violation(res, "authorityIds", "at least one authority is required");
+    /* A client can grant no authority it does not hold itself. Roles: only
+     * consortium admins reach this route, and every role is theirs to grant. */
+    for (size_t i = 0; i < in->n_authority_ids; i++) {
+        char *field = arena_printf(a, "authorityIds[%zu]", i);
+        if (svc_check_uuid(res, field, in->authority_ids[i], true) && !svc_has_authority(req, in->authority_ids[i]))
+            bus_response_violation(res, field, "not an authority this API client holds");
+    }
+    if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
+
+    char **names = arena_alloc(a, in->n_roles * sizeof *names);
+    for (size_t i = 0; i < in->n_roles; i++) {
+        const char *n = svc_enum_text(&parley__admin__v1__role__descriptor, in->roles[i]) + 5; /* "ROLE_" */
+        names[i] = arena_strdup(a, n);
+        for (char *q = names[i]; *q; q++) *q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
+    }
+    char id[IDS_UUID_LEN + 1], key[KEYS_LEN + 1], hex[KEYS_HASH_LEN * 2 + 1];
+    unsigned char hash[KEYS_HASH_LEN];
+    size_t slen;
+    const unsigned char *secret = auth_secret(&slen);
+    if (ids_uuid_new(id) != 0 || keys_generate(id, key) != 0 || keys_hash(secret, slen, key, hash) != 0) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "cannot make a key");
+        return -1;
+    }
+    for (int i = 0; i < KEYS_HASH_LEN; i++) snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+    const char *p[] = {id, consortium(req), in->name, hex, db_array_literal(a, names, in->n_roles),
+                       db_array_literal(a, in->authority_ids, in->n_authority_ids)};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "adm_client_insert", 6, p, &r);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    client_t *c = client_from_row(a, r, 0);
+    db_result_free(&r);
+    c->key = arena_strdup(a, key); /* shown this once */
+    res->reply = &c->base;
+    return 0;
+}
+
+int admin_list_clients(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((gw_thread_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const Parley__Admin__V1__ListClientsRequest *in = (const void *)req->input;
+    int size;
+    page_cursor_t cur;
+    if (!page_args(res, in->page_size, in->page_token, &size, &cur)) return -1;
+    const char *p[] = {consortium(req), cur.valid ? arena_printf(a, "%lld", (long long)cur.micros) : NULL,
+                       cur.valid ? cur.id : NULL, arena_printf(a, "%d", size + 1)};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "adm_client_list", 4, p, &r);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    Parley__Admin__V1__ListClientsResponse *out = arena_alloc(a, sizeof *out);
+    parley__admin__v1__list_clients_response__init(out);
+    int rows = db_rows(r);
+    size_t n = (size_t)(rows > size ? size : rows);
+    out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
+    for (size_t i = 0; i < n; i++) out->items[out->n_items++] = client_from_row(a, r, (int)i);
+    if (rows > size) out->next_page_token = next_token(a, out->items[n - 1]->id, out->items[n - 1]->created_at);
+    db_result_free(&r);
+    res->reply = &out->base;
+    return 0;
+}
+
+int admin_revoke_client(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((gw_thread_t *)ctx)->db;
+    const Parley__Admin__V1__RevokeClientRequest *in = (const void *)req->input;
+    if (!ids_is_uuid(in->id)) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such API client");
+        return -1;
+    }
+    const char *p[] = {in->id, consortium(req)};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "adm_client_revoke", 2, p, &r);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    if (db_rows(r) == 0) {
+        db_result_free(&r);
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such API client");
+        return -1;
+    }
+    client_t *c = client_from_row(res->arena, r, 0);
+    db_result_free(&r);
+    auth_forget(in->id); /* at once here; other gateways within the cache's lifetime */
+    res->reply = &c->base;
+    return 0;
+}

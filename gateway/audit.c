@@ -1,0 +1,123 @@
+#include "gateway/audit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "gateway/gateway.h"
+#include "parley/admin/v1/admin.pb-c.h"
+#include "svc/page_token.h"
+#include "svc/svc.h"
+
+#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+static const db_stmt_t stmts[] = {
+    {"audit_insert",
+     "INSERT INTO audit.events (consortium_id, client_id, role, authority_id, action, record_type, record_id,"
+     " request_id, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+    {"audit_list",
+     "SELECT id, client_id, role, authority_id, action, record_type, record_id, request_id, outcome, " MICROS("at")
+     " FROM audit.events WHERE consortium_id = $1"
+     " AND ($2::text IS NULL OR record_id = $2) AND ($3::uuid IS NULL OR client_id = $3)"
+     " AND ($4::bigint IS NULL OR at >= 'epoch'::timestamptz + $4::bigint * interval '1 microsecond')"
+     " AND ($5::bigint IS NULL OR at < 'epoch'::timestamptz + $5::bigint * interval '1 microsecond')"
+     " AND ($6::bigint IS NULL OR (at, id) > ('epoch'::timestamptz + $6::bigint * interval '1 microsecond', $7::uuid))"
+     " ORDER BY at, id LIMIT $8"},
+};
+
+const db_stmt_t *audit_statements(size_t *n) {
+    *n = sizeof stmts / sizeof stmts[0];
+    return stmts;
+}
+
+const char *audit_action(const route_match_t *m) {
+    const char *method = m->route->http_method;
+    if (strcmp(method, "GET") == 0) return m->n_params > 0 ? "read" : "list";
+    if (strcmp(method, "DELETE") == 0) return "delete";
+    if (strcmp(method, "POST") == 0 && m->n_params == 0) return "create";
+    return "update";
+}
+
+/* "/v1/cases/{id}/timeline" -> "cases": the record type is the collection. */
+static char *record_type(arena_t *a, const char *path) {
+    const char *s = strncmp(path, "/v1/", 4) == 0 ? path + 4 : path;
+    size_t n = strcspn(s, "/");
+    return arena_strndup(a, s, n);
+}
+
+void audit_record(db_t *db, arena_t *a, const audit_entry_t *e) {
+    const Parley__Common__V1__Principal *p = e->principal;
+    if (p == NULL) return;
+    size_t len = 1;
+    for (size_t i = 0; i < p->n_roles; i++) len += strlen(p->roles[i]) + 1;
+    char *roles = arena_alloc(a, len);
+    for (size_t i = 0; i < p->n_roles; i++) {
+        if (i > 0) strcat(roles, ",");
+        strcat(roles, p->roles[i]);
+    }
+    const char *params[] = {p->consortium_id, p->client_id, roles,
+                            ids_is_uuid(e->authority_id) ? e->authority_id : NULL, audit_action(e->match),
+                            record_type(a, e->match->route->path),
+                            e->record_id && *e->record_id ? arena_strndup(a, e->record_id, 100) : NULL,
+                            e->request_id, arena_printf(a, "%d", e->outcome)};
+    if (db_exec(db, "audit_insert", 9, params, NULL) != 0)
+        log_error(e->request_id, "audit row not written: %s", db_error(db));
+}
+
+int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    gw_thread_t *t = ctx;
+    arena_t *a = res->arena;
+    const Parley__Admin__V1__ListAuditRequest *in = (const Parley__Admin__V1__ListAuditRequest *)req->input;
+    int size = in->page_size == 0 ? 50 : in->page_size;
+    if (size < 1 || size > 200) bus_response_violation(res, "pageSize", "must be between 1 and 200");
+    svc_check_uuid(res, "clientId", in->client_id, false);
+    svc_check_max_len(res, "recordId", in->record_id, 100);
+    page_cursor_t cur = {0};
+    if (in->page_token && *in->page_token && page_token_decode(in->page_token, &cur) != 0)
+        bus_response_violation(res, "pageToken", "is not a page token this API issued");
+    if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
+
+    const char *params[] = {
+        req->header->principal->consortium_id,
+        in->record_id && *in->record_id ? in->record_id : NULL,
+        in->client_id && *in->client_id ? in->client_id : NULL,
+        in->from ? arena_printf(a, "%lld", (long long)in->from->seconds * 1000000 + in->from->nanos / 1000) : NULL,
+        in->to ? arena_printf(a, "%lld", (long long)in->to->seconds * 1000000 + in->to->nanos / 1000) : NULL,
+        cur.valid ? arena_printf(a, "%lld", (long long)cur.micros) : NULL,
+        cur.valid ? cur.id : NULL,
+        arena_printf(a, "%d", size + 1)};
+    db_result_t *r = NULL;
+    int rc = db_exec(t->db, "audit_list", 8, params, &r);
+    if (rc != 0) return svc_db_fail(res, req, t->db, rc);
+    Parley__Admin__V1__ListAuditResponse *out = arena_alloc(a, sizeof *out);
+    parley__admin__v1__list_audit_response__init(out);
+    int rows = db_rows(r);
+    size_t n = (size_t)(rows > size ? size : rows);
+    out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
+    for (size_t i = 0; i < n; i++) {
+        Parley__Admin__V1__AuditEvent *e = arena_alloc(a, sizeof *e);
+        parley__admin__v1__audit_event__init(e);
+        int row = (int)i;
+        e->id = db_str(a, r, row, 0);
+        e->client_id = db_str(a, r, row, 1);
+        e->role = db_str(a, r, row, 2);
+        e->authority_id = db_str(a, r, row, 3);
+        e->action = db_str(a, r, row, 4);
+        e->record_type = db_str(a, r, row, 5);
+        e->record_id = db_str(a, r, row, 6);
+        e->request_id = db_str(a, r, row, 7);
+        e->outcome = (int32_t)db_int(r, row, 8);
+        e->at = svc_timestamp(a, db_int(r, row, 9));
+        out->items[out->n_items++] = e;
+    }
+    if (rows > size) {
+        const Parley__Admin__V1__AuditEvent *last = out->items[n - 1];
+        page_cursor_t next = {.valid = true, .micros = (int64_t)last->at->seconds * 1000000 + last->at->nanos / 1000};
+        snprintf(next.id, sizeof next.id, "%s", last->id);
+        out->next_page_token = page_token_encode(a, &next);
+    }
+    db_result_free(&r);
+    res->reply = &out->base;
+    return 0;
+}

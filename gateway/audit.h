@@ -1,0 +1,36 @@
+/* audit — every read or change of personal data, and every use of the
+ * administration routes, leaves a row in audit.events: which client, with
+ * which roles, for which authority, did what to which record, in which
+ * request, with which outcome, when. Rows hold ids and words, never field
+ * values. The table is append-only for the gateway's role (deploy/bootstrap.sql). */
+#ifndef PARLEY_GATEWAY_AUDIT_H
+#define PARLEY_GATEWAY_AUDIT_H
+
+#include "bus/bus.h"
+#include "db/db.h"
+#include "gateway/routes.h"
+
+const db_stmt_t *audit_statements(size_t *n);
+
+/* What one request did, for its audit row. */
+typedef struct {
+    const route_match_t *match;
+    const Parley__Common__V1__Principal *principal;
+    const char *request_id;
+    const char *record_id;    /* the object's id: the path's, or the created one's; may be NULL */
+    const char *authority_id; /* the object's authority when known; may be NULL */
+    int outcome;              /* the HTTP status answered */
+} audit_entry_t;
+
+/* The action a route performs: read, list, create, update, delete. */
+const char *audit_action(const route_match_t *m);
+
+/* Writes the row. A failure is logged, not answered: the caller already has
+ * its answer, and refusing service because the audit store hiccuped would
+ * only move the harm. */
+void audit_record(db_t *db, arena_t *a, const audit_entry_t *e);
+
+/* The ListAudit handler (consortium admins): ctx is the thread's gw_thread_t. */
+int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+
+#endif

@@ -1,0 +1,172 @@
+"""Administration: authorities, API clients and their keys, revocation."""
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import ENV, ROOT, Api, case_body, family_body
+
+
+def _var():
+    var = Path(ENV.get("PARLEY_VAR_DIR", "var"))
+    return var if var.is_absolute() else ROOT / var
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_admin_creates_an_authority_and_a_client_that_works(admin):
+    code = "E0%07d" % (uuid.uuid4().int % 10**7)
+    r = admin.post("/v1/authorities", {"code": code, "name": "Test Borough"})
+    assert r.status_code == 201, r.text
+    auth = r.json()
+    assert auth["code"] == code and auth["id"]
+    assert admin.post("/v1/authorities", {"code": code, "name": "Again"}).status_code == 409
+    listed = admin.get("/v1/authorities", params={"pageSize": 200}).json()["items"]
+    assert auth["id"] in {a["id"] for a in listed}
+
+    r = admin.post("/v1/clients", {"name": "Test caseworker", "roles": ["caseworker"], "authorityIds": [auth["id"]]})
+    assert r.status_code == 201, r.text
+    client = r.json()
+    assert client["key"].startswith("pk_") and client["roles"] == ["caseworker"]
+    assert "revokedAt" not in client
+    api = Api(client["key"])
+    fam = api.post("/v1/families", family_body(auth["id"]))
+    assert fam.status_code == 201, fam.text
+    # The key is shown once: the list never carries it.
+    clients = admin.get("/v1/clients", params={"pageSize": 200}).json()["items"]
+    mine = [c for c in clients if c["id"] == client["id"]]
+    assert mine and "key" not in mine[0]
+
+
+def test_bad_authority_and_client_bodies_are_400(admin, authority_a):
+    r = admin.post("/v1/authorities", {"code": "nope", "name": ""})
+    assert r.status_code == 400
+    assert {e["field"] for e in r.json()["errors"]} == {"code", "name"}
+    r = admin.post("/v1/clients", {"name": "x", "roles": ["wizard"], "authorityIds": [authority_a]})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "roles[0]"
+    r = admin.post("/v1/clients", {"name": "x", "roles": ["caseworker"], "authorityIds": []})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "authorityIds"
+
+
+def test_a_client_cannot_grant_an_authority_it_does_not_hold(admin, db):
+    stranger = str(uuid.uuid4())
+    with db.cursor() as c:
+        c.execute("SELECT count(*) FROM gateway.api_clients")
+        before = c.fetchone()[0]
+    r = admin.post("/v1/clients", {"name": "x", "roles": ["caseworker"], "authorityIds": [stranger]})
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["field"] == "authorityIds[0]"
+    with db.cursor() as c:
+        c.execute("SELECT count(*) FROM gateway.api_clients")
+        assert c.fetchone()[0] == before
+
+
+def test_caseworker_calling_an_admin_route_is_403(cw_a, authority_a):
+    assert cw_a.get("/v1/clients").status_code == 403
+    r = cw_a.post("/v1/clients", {"name": "x", "roles": ["consortium_admin"], "authorityIds": [authority_a]})
+    assert r.status_code == 403
+    assert cw_a.get("/v1/audit").status_code == 403
+
+
+def test_keys_are_stored_only_hashed(admin, authority_a, db):
+    key = admin.post("/v1/clients", {"name": "hash check", "roles": ["analyst"], "authorityIds": [authority_a]}).json()["key"]
+    with db.cursor() as c:
+        c.execute("SELECT count(*) FROM gateway.api_clients WHERE key_hash = %s OR name = %s", (key, key))
+        assert c.fetchone()[0] == 0
+        c.execute("SELECT count(*) FROM gateway.api_clients WHERE key_hash LIKE %s", (key[36:46] + "%",))
+        assert c.fetchone()[0] == 0
+
+
+@pytest.fixture
+def second_gateway():
+    """Another gateway instance on the same stack, as an operator would run one."""
+    port = _free_port()
+    dsn = ENV["PARLEY_PG_DSN"].replace("user=parley", "user=parley_gateway")
+    env = dict(os.environ, PARLEY_HTTP_PORT=str(port), PARLEY_PG_DSN=dsn,
+               PARLEY_KEY_SECRET=(_var() / "secret").read_text().strip(),
+               PARLEY_BROKER=ENV["PARLEY_BROKER"], PARLEY_REDIS_URL=ENV["PARLEY_REDIS_URL"],
+               PARLEY_MIGRATIONS_DIR=str(ROOT / "gateway" / "migrations"),
+               ASAN_OPTIONS="detect_leaks=0")
+    binary = ROOT / ENV.get("PARLEY_BIN_DIR", "build") / "parley-gateway"
+    log = open(_var() / "log" / "gateway-test-second.log", "w")
+    proc = subprocess.Popen([str(binary)], cwd=ROOT, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+def test_a_revoked_key_is_refused_within_five_seconds_on_two_gateways(admin, authority_a, second_gateway):
+    client = admin.post("/v1/clients", {"name": "to revoke", "roles": ["caseworker"],
+                                        "authorityIds": [authority_a]}).json()
+    headers = {"Authorization": f"Bearer {client['key']}"}
+    urls = [ENV["PARLEY_URL"], second_gateway]
+    for url in urls:  # both instances have the key cached now
+        assert requests.get(url + "/v1/cases", headers=headers, timeout=10).status_code == 200
+    r = admin.s.delete(admin.base + f"/v1/clients/{client['id']}", timeout=10)
+    assert r.status_code == 200 and r.json()["revokedAt"]
+    revoked_at = time.time()
+    refused = {}
+    while len(refused) < 2 and time.time() - revoked_at < 5:
+        for url in urls:
+            if url not in refused:
+                r = requests.get(url + "/v1/cases", headers=headers, timeout=5)
+                if r.status_code == 401:
+                    refused[url] = time.time() - revoked_at
+        time.sleep(0.05)
+    assert len(refused) == 2, f"refused on {refused} within 5 s"
+    assert admin.s.delete(admin.base + f"/v1/clients/{uuid.uuid4()}", timeout=10).status_code == 404
+
+
+def test_audit_rows_record_each_case_read_without_personal_data(admin, cw_a, case_a, db):
+    for _ in range(3):
+        assert cw_a.get(f"/v1/cases/{case_a['id']}").status_code == 200
+    r = admin.get("/v1/audit", params={"recordId": case_a["id"]})
+    assert r.status_code == 200, r.text
+    rows = r.json()["items"]
+    reads = [e for e in rows if e["action"] == "read"]
+    assert len(reads) == 3
+    assert all(e["recordType"] == "cases" and e["outcome"] == 200 for e in reads)
+    assert all(e["authorityId"] == case_a["authorityId"] for e in reads)
+    creates = [e for e in rows if e["action"] == "create"]
+    assert len(creates) == 1
+    # No field values: nothing of the family or the case's text is in any row.
+    with db.cursor() as c:
+        c.execute("SELECT row_to_json(e)::text FROM audit.events e WHERE record_id = %s", (case_a["id"],))
+        text = " ".join(r[0] for r in c.fetchall())
+    for secret in ["Amina", "Yusuf", "EHC needs assessment", "public_task"]:
+        assert secret not in text
+
+
+def test_the_audit_table_is_append_only_for_the_gateway(db):
+    with db.cursor() as c:
+        c.execute("BEGIN")
+        c.execute("SET LOCAL ROLE parley_gateway")
+        with pytest.raises(Exception) as err:
+            c.execute("UPDATE audit.events SET outcome = 0")
+        c.execute("ROLLBACK")
+    assert "permission denied" in str(err.value)
+    with db.cursor() as c:
+        c.execute("BEGIN")
+        c.execute("SET LOCAL ROLE parley_gateway")
+        with pytest.raises(Exception) as err:
+            c.execute("DELETE FROM audit.events")
+        c.execute("ROLLBACK")
+    assert "permission denied" in str(err.value)
