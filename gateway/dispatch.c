@@ -14,6 +14,7 @@
 #include "gateway/admin_api.h"
 #include "gateway/audit.h"
 #include "gateway/auth.h"
+#include "gateway/cors.h"
 #include "gateway/cursor.h"
 #include "gateway/gateway.h"
 #include "gateway/health.h"
@@ -233,6 +234,13 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
     return status;
 }
 
+/* A browser's preflight: allowed origins get the methods and headers. */
+static int cors_preflight(http_ctx_t *h, const char *origin) {
+    if (!cors_allowed(origin)) return http_problem(h, 403, "this origin is not allowed", NULL, NULL);
+    h->extra_headers = cors_preflight_headers(h->arena, origin);
+    return http_send(h, 204, "text/plain", "", 0);
+}
+
 int gw_handle(struct mg_connection *conn, void *cbdata) {
     (void)cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -249,9 +257,12 @@ int gw_handle(struct mg_connection *conn, void *cbdata) {
         ids_uuid_new(rid);
     }
     http_ctx_t h = {conn, a, rid, ri->local_uri, NULL, NULL};
+    const char *origin = mg_get_header(conn, "Origin");
+    if (origin != NULL) h.extra_headers = cors_headers(a, origin);
     int64_t t0 = clock_mono_ms();
     int status;
     if (t == NULL) status = http_problem(&h, 503, "this gateway thread could not start", NULL, "Retry-After: 1\r\n");
+    else if (strcmp(ri->request_method, "OPTIONS") == 0) status = cors_preflight(&h, origin);
     else if (strcmp(ri->local_uri, "/healthz") == 0) status = health_live(&h);
     else if (strcmp(ri->local_uri, "/readyz") == 0) status = health_ready(t, &h);
     else if (strncmp(ri->local_uri, "/v1/", 4) == 0) status = serve_api(t, &h, ri);

@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "gateway/auth.h"
+#include "gateway/cors.h"
 #include "gateway/gateway.h"
 
 static volatile sig_atomic_t stop;
@@ -43,6 +44,8 @@ int main(void) {
         return 1;
     }
 
+    cors_init(config_str("PARLEY_CORS_ORIGINS", ""));
+
     /* Migrations first: every instance tries, the advisory lock serialises. */
     db_t *db = db_new(gw_config.pg_dsn);
     int tries = 0;
@@ -69,6 +72,10 @@ int main(void) {
                              "enable_keep_alive", "yes",
                              "keep_alive_timeout_ms", "5000",
                              "request_timeout_ms", "10000",
+                             /* CORS is ours (gateway/cors.c), from an allow-list:
+                              * CivetWeb's own would answer preflights with "*". */
+                             "access_control_allow_origin", "",
+                             "access_control_allow_methods", "",
                              NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);

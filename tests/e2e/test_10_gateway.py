@@ -1,4 +1,6 @@
 """The gateway's conventions: health, authentication, errors, tracing."""
+import os
+
 import requests
 
 
@@ -70,3 +72,17 @@ def test_responses_carry_security_headers_and_no_banner(cw_a):
     r = cw_a.get("/v1/cases")
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert "Server" not in r.headers
+
+
+def test_cors_answers_only_allowed_origins(cw_a, env):
+    allowed = os.environ.get("PARLEY_CORS_ORIGINS", "http://portal.test").split(",")[0]
+    r = cw_a.get("/v1/cases", headers={"Origin": allowed})
+    assert r.headers["Access-Control-Allow-Origin"] == allowed
+    r = cw_a.get("/v1/cases", headers={"Origin": "http://evil.test"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+    pre = requests.options(env["PARLEY_URL"] + "/v1/cases", timeout=10,
+                           headers={"Origin": allowed, "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 204
+    assert "Idempotency-Key" in pre.headers["Access-Control-Allow-Headers"]
+    pre = requests.options(env["PARLEY_URL"] + "/v1/cases", timeout=10, headers={"Origin": "http://evil.test"})
+    assert pre.status_code == 403
