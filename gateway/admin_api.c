@@ -60,22 +60,6 @@ const bus_method_t *admin_api_methods(size_t *n) {
 
 static const char *consortium(const bus_request_t *req) { return req->header->principal->consortium_id; }
 
-/* pageSize and pageToken, checked. Returns false (with violations) when bad. */
-static bool page_args(bus_response_t *res, int32_t page_size, const char *token, int *size, page_cursor_t *cur) {
-    *size = page_size == 0 ? 50 : page_size;
-    if (*size < 1 || *size > 200) bus_response_violation(res, "pageSize", "must be between 1 and 200");
-    memset(cur, 0, sizeof *cur);
-    if (token && *token && page_token_decode(token, cur) != 0)
-        bus_response_violation(res, "pageToken", "is not a page token this API issued");
-    return res->status.code == PARLEY__COMMON__V1__CODE__CODE_OK;
-}
-
-static char *next_token(arena_t *a, const char *id, const Google__Protobuf__Timestamp *at) {
-    page_cursor_t next = {.valid = true, .micros = (int64_t)at->seconds * 1000000 + at->nanos / 1000};
-    snprintf(next.id, sizeof next.id, "%s", id);
-    return page_token_encode(a, &next);
-}
-
 int admin_create_authority(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((gw_thread_t *)ctx)->db;
     const Parley__Admin__V1__CreateAuthorityRequest *in = (const void *)req->input;
@@ -125,8 +109,7 @@ int admin_list_authorities(void *ctx, const bus_request_t *req, bus_response_t *
     int size;
     page_cursor_t cur;
     if (!page_args(res, in->page_size, in->page_token, &size, &cur)) return -1;
-    const char *p[] = {consortium(req), cur.valid ? arena_printf(a, "%lld", (long long)cur.micros) : NULL,
-                       cur.valid ? cur.id : NULL, arena_printf(a, "%d", size + 1)};
+    const char *p[] = {consortium(req), page_cursor_micros(a, &cur), page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
     db_result_t *r = NULL;
     int rc = db_exec(db, "adm_authority_list", 4, p, &r);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
@@ -144,7 +127,7 @@ int admin_list_authorities(void *ctx, const bus_request_t *req, bus_response_t *
         x->created_at = svc_timestamp(a, db_int(r, (int)i, 3));
         out->items[out->n_items++] = x;
     }
-    if (rows > size) out->next_page_token = next_token(a, out->items[n - 1]->id, out->items[n - 1]->created_at);
+    if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->created_at, out->items[n - 1]->id);
     db_result_free(&r);
     res->reply = &out->base;
     return 0;
@@ -222,8 +205,7 @@ int admin_list_clients(void *ctx, const bus_request_t *req, bus_response_t *res)
     int size;
     page_cursor_t cur;
     if (!page_args(res, in->page_size, in->page_token, &size, &cur)) return -1;
-    const char *p[] = {consortium(req), cur.valid ? arena_printf(a, "%lld", (long long)cur.micros) : NULL,
-                       cur.valid ? cur.id : NULL, arena_printf(a, "%d", size + 1)};
+    const char *p[] = {consortium(req), page_cursor_micros(a, &cur), page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
     db_result_t *r = NULL;
     int rc = db_exec(db, "adm_client_list", 4, p, &r);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
@@ -233,7 +215,7 @@ int admin_list_clients(void *ctx, const bus_request_t *req, bus_response_t *res)
     size_t n = (size_t)(rows > size ? size : rows);
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
     for (size_t i = 0; i < n; i++) out->items[out->n_items++] = client_from_row(a, r, (int)i);
-    if (rows > size) out->next_page_token = next_token(a, out->items[n - 1]->id, out->items[n - 1]->created_at);
+    if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->created_at, out->items[n - 1]->id);
     db_result_free(&r);
     res->reply = &out->base;
     return 0;

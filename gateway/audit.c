@@ -69,13 +69,11 @@ int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     gw_thread_t *t = ctx;
     arena_t *a = res->arena;
     const Parley__Admin__V1__ListAuditRequest *in = (const Parley__Admin__V1__ListAuditRequest *)req->input;
-    int size = in->page_size == 0 ? 50 : in->page_size;
-    if (size < 1 || size > 200) bus_response_violation(res, "pageSize", "must be between 1 and 200");
+    int size;
+    page_cursor_t cur;
+    page_args(res, in->page_size, in->page_token, &size, &cur);
     svc_check_uuid(res, "clientId", in->client_id, false);
     svc_check_max_len(res, "recordId", in->record_id, 100);
-    page_cursor_t cur = {0};
-    if (in->page_token && *in->page_token && page_token_decode(in->page_token, &cur) != 0)
-        bus_response_violation(res, "pageToken", "is not a page token this API issued");
     if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
 
     const char *params[] = {
@@ -84,8 +82,8 @@ int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
         in->client_id && *in->client_id ? in->client_id : NULL,
         in->from ? arena_printf(a, "%lld", (long long)in->from->seconds * 1000000 + in->from->nanos / 1000) : NULL,
         in->to ? arena_printf(a, "%lld", (long long)in->to->seconds * 1000000 + in->to->nanos / 1000) : NULL,
-        cur.valid ? arena_printf(a, "%lld", (long long)cur.micros) : NULL,
-        cur.valid ? cur.id : NULL,
+        page_cursor_micros(a, &cur),
+        page_cursor_id(&cur),
         arena_printf(a, "%d", size + 1)};
     db_result_t *r = NULL;
     int rc = db_exec(t->db, "audit_list", 8, params, &r);
@@ -111,12 +109,7 @@ int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
         e->at = svc_timestamp(a, db_int(r, row, 9));
         out->items[out->n_items++] = e;
     }
-    if (rows > size) {
-        const Parley__Admin__V1__AuditEvent *last = out->items[n - 1];
-        page_cursor_t next = {.valid = true, .micros = (int64_t)last->at->seconds * 1000000 + last->at->nanos / 1000};
-        snprintf(next.id, sizeof next.id, "%s", last->id);
-        out->next_page_token = page_token_encode(a, &next);
-    }
+    if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->at, out->items[n - 1]->id);
     db_result_free(&r);
     res->reply = &out->base;
     return 0;

@@ -36,23 +36,6 @@ bool svc_check_authority(const bus_request_t *req, bus_response_t *res, const ch
     return false;
 }
 
-char *svc_authorities_literal(arena_t *a, const bus_request_t *req) {
-    const Parley__Common__V1__Principal *p = req->header->principal;
-    size_t n = p ? p->n_authority_ids : 0;
-    char *s = arena_alloc(a, 3 + n * (IDS_UUID_LEN + 1));
-    if (s == NULL) return NULL;
-    size_t k = 0;
-    s[k++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (!ids_is_uuid(p->authority_ids[i])) continue;
-        if (k > 1) s[k++] = ',';
-        memcpy(s + k, p->authority_ids[i], IDS_UUID_LEN);
-        k += IDS_UUID_LEN;
-    }
-    s[k++] = '}';
-    return s;
-}
-
 const char *svc_enum_text(const ProtobufCEnumDescriptor *d, int value) {
     const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
     return v ? v->name : NULL;

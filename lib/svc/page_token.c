@@ -55,3 +55,30 @@ int page_token_decode(const char *token, page_cursor_t *cur) {
     memcpy(cur->id, id, 37);
     return 0;
 }
+
+bool page_args(bus_response_t *res, int32_t page_size, const char *page_token, int *size, page_cursor_t *cur) {
+    bool ok = true;
+    *size = page_size == 0 ? 50 : page_size;
+    if (*size < 1 || *size > 200) {
+        bus_response_violation(res, "pageSize", "must be between 1 and 200");
+        ok = false;
+    }
+    memset(cur, 0, sizeof *cur);
+    if (page_token && *page_token && page_token_decode(page_token, cur) != 0) {
+        bus_response_violation(res, "pageToken", "is not a page token this API issued");
+        ok = false;
+    }
+    return ok;
+}
+
+const char *page_cursor_micros(arena_t *a, const page_cursor_t *cur) {
+    return cur->valid ? arena_printf(a, "%lld", (long long)cur->micros) : NULL;
+}
+
+const char *page_cursor_id(const page_cursor_t *cur) { return cur->valid ? cur->id : NULL; }
+
+char *page_token_after(arena_t *a, const Google__Protobuf__Timestamp *at, const char *id) {
+    page_cursor_t next = {.valid = true, .micros = (int64_t)at->seconds * 1000000 + at->nanos / 1000};
+    snprintf(next.id, sizeof next.id, "%s", id);
+    return page_token_encode(a, &next);
+}

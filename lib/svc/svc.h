@@ -51,7 +51,4 @@ int svc_enum_value(const ProtobufCEnumDescriptor *d, const char *text);
 /* A Timestamp in arena from microseconds since the epoch. */
 Google__Protobuf__Timestamp *svc_timestamp(arena_t *a, int64_t micros);
 
-/* Copies the principal's authority ids into a uuid[] literal, in arena. */
-char *svc_authorities_literal(arena_t *a, const bus_request_t *req);
-
 #endif
