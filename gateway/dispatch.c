@@ -20,6 +20,8 @@
 #include "gateway/health.h"
 #include "gateway/http.h"
 #include "gateway/idempotency.h"
+#include "gateway/metrics.h"
+#include "gateway/ratelimit.h"
 #include "gateway/request.h"
 #include "gateway/roles.h"
 #include "gateway/routes.h"
@@ -56,8 +58,10 @@ static int read_body(struct mg_connection *conn, arena_t *a, char **body, size_t
 }
 
 static int unauthorized(const http_ctx_t *h, auth_result_t r) {
-    if (r == AUTH_UNAVAILABLE)
+    if (r == AUTH_UNAVAILABLE) {
+        metrics_dependency_set(METRICS_DEP_POSTGRES, false);
         return http_problem(h, 503, "credentials cannot be checked right now", NULL, "Retry-After: 1\r\n");
+    }
     const char *detail = r == AUTH_MISSING ? "an API key is required: Authorization: Bearer <key>"
                                            : "the API key is not valid";
     const char *challenge = r == AUTH_MISSING ? "WWW-Authenticate: Bearer realm=\"parley\"\r\n"
@@ -141,9 +145,10 @@ static int call_bus(call_t *c, bus_header_t *header, const ProtobufCMessage *in,
     uint8_t *packed = arena_alloc(h->arena, len + 1);
     protobuf_c_message_pack(in, packed);
     bus_reply_t rep;
-    int64_t t0 = clock_mono_ms();
+    int64_t t0 = clock_mono_ms(), t0_ns = metrics_clock_ns();
     int rc = bus_client_call(c->t->bus, h->arena, c->m.route->service, header, packed, len,
                              gw_config.bus_timeout_ms, idempotent, &rep);
+    metrics_bus_observe(c->m.route, rc, t0_ns);
     if (rc == -ETIMEDOUT) {
         log_warn(h->request_id, "%s.%s: no reply in %lld ms", c->m.route->service, c->m.route->rpc,
                  (long long)(clock_mono_ms() - t0));
@@ -192,10 +197,15 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
     int rc = routes_match(table, n_routes, ri->request_method, ri->local_uri, &c.m, allow, sizeof allow);
     if (rc == -1) return http_problem(h, 404, "no such route", NULL, NULL);
     if (rc == -2) return http_problem(h, 405, NULL, NULL, arena_printf(h->arena, "Allow: %s\r\n", allow));
+    metrics_request_route(c.m.route);
 
     auth_identity_t who;
     auth_result_t ar = auth_check(t->db, h->arena, mg_get_header(h->conn, "Authorization"), &who);
     if (ar != AUTH_OK) return unauthorized(h, ar);
+    http_ctx_t hl; /* h with the RateLimit headers: every answer from here on carries them */
+    int limited = ratelimit_apply(t->kv, h, who.principal->client_id, who.roles, &hl);
+    if (limited != 0) return limited;
+    h = c.h = &hl;
     c.who = who;
     if ((who.roles & c.m.route->roles) == 0)
         return http_problem(h, 403, "this API client's roles do not allow this route", NULL, NULL);
@@ -260,13 +270,16 @@ int gw_handle(struct mg_connection *conn, void *cbdata) {
     const char *origin = mg_get_header(conn, "Origin");
     if (origin != NULL) h.extra_headers = cors_headers(a, origin);
     int64_t t0 = clock_mono_ms();
+    metrics_request_begin();
     int status;
     if (t == NULL) status = http_problem(&h, 503, "this gateway thread could not start", NULL, "Retry-After: 1\r\n");
     else if (strcmp(ri->request_method, "OPTIONS") == 0) status = cors_preflight(&h, origin);
     else if (strcmp(ri->local_uri, "/healthz") == 0) status = health_live(&h);
     else if (strcmp(ri->local_uri, "/readyz") == 0) status = health_ready(t, &h);
+    else if (strcmp(ri->local_uri, "/metrics") == 0) status = metrics_serve(&h);
     else if (strncmp(ri->local_uri, "/v1/", 4) == 0) status = serve_api(t, &h, ri);
     else status = http_problem(&h, 404, "no such route", NULL, NULL);
+    metrics_request_end(ri->request_method, ri->local_uri, status);
     log_info(rid, "%s %s %d %lldms", ri->request_method, ri->local_uri, status, (long long)(clock_mono_ms() - t0));
     arena_destroy(&fallback);
     return status;

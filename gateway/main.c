@@ -12,6 +12,8 @@
 #include "gateway/auth.h"
 #include "gateway/cors.h"
 #include "gateway/gateway.h"
+#include "gateway/metrics.h"
+#include "gateway/ratelimit.h"
 
 static volatile sig_atomic_t stop;
 
@@ -43,6 +45,7 @@ int main(void) {
         log_error(NULL, "PARLEY_KEY_SECRET must be at least 64 hex digits");
         return 1;
     }
+    if (ratelimit_init(getenv("PARLEY_RATE_LIMITS")) != 0 || metrics_init() != 0) return 1;
 
     cors_init(config_str("PARLEY_CORS_ORIGINS", ""));
 

@@ -13,7 +13,7 @@ PACKAGES=(
 	# the stack (scripts/stack)
 	postgresql postgresql-contrib redis-server curl openssl procps
 	# end-to-end tests
-	python3-pytest python3-requests python3-psycopg2
+	python3-pytest python3-requests python3-psycopg2 python3-prometheus-client
 )
 
 # dpkg-query prints one line per known package; one that is unknown to dpkg

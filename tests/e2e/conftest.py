@@ -191,3 +191,21 @@ def stack(*args, check=True):
     """Runs scripts/stack with the stack's environment."""
     return subprocess.run([str(ROOT / "scripts" / "stack"), *args], cwd=ROOT, env=ENV, check=check,
                           capture_output=True, text=True, timeout=180)
+
+
+def make_client(roles, authority_ids, name=None):
+    """A new API client of the demo consortium with these roles and
+    authorities, made by the demo admin through POST /v1/clients; returns its
+    key (pk_<id>_<secret>). Each call is a fresh client, so a test that spends
+    a client's rate limit never touches another test's."""
+    body = {"name": name or f"test client {uuid.uuid4().hex[:8]}", "roles": list(roles),
+            "authorityIds": list(authority_ids)}
+    r = Api(ENV["PARLEY_KEY_ADMIN"]).post("/v1/clients", body)
+    assert r.status_code == 201, r.text
+    return r.json()["key"]
+
+
+def client_id_of(key):
+    """The client id a key names: pk_<32 hex>_... -> the UUID."""
+    h = key.split("_")[1]
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -15,6 +15,8 @@ def test_readyz_reports_broker_postgres_redis_and_services(anon):
     assert r.status_code == 200
     body = r.json()
     assert body["checks"] == {"broker": "up", "postgres": "up", "redis": "up"}
+    # With Redis down it would stay 200 as "degraded" (tests/e2e/test_30_limits.py).
+    assert body["status"] == "ready" and body["rateLimiter"] == "redis"
     assert body["services"]["intake"] is True
 
 
