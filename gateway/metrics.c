@@ -154,8 +154,12 @@ void metrics_ratelimit_local_mode(bool local) {
     atomic_store(&reg.local_mode, local ? 1 : 0);
 }
 
+/* Called per request (redis, broker): a write only when the value changes,
+ * so threads do not bounce the cache line in the steady state. */
 void metrics_dependency_set(metrics_dep_t dep, bool up) {
-    if (dep < METRICS_N_DEPS) atomic_store_explicit(&reg.dep[dep], up ? 1 : 0, memory_order_relaxed);
+    if (dep >= METRICS_N_DEPS) return;
+    if (atomic_load_explicit(&reg.dep[dep], memory_order_relaxed) != (up ? 1 : 0))
+        atomic_store_explicit(&reg.dep[dep], up ? 1 : 0, memory_order_relaxed);
 }
 
 /* ---- /metrics ---------------------------------------------------------- */

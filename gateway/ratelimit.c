@@ -65,19 +65,20 @@ int ratelimit_policy_parse(const char *spec, ratelimit_policy_t *out, char *err,
         while (name_end > item && isspace((unsigned char)name_end[-1])) name_end--;
         *name_end = '\0';
         ratelimit_rule_t rule;
-        if (parse_rule(eq + 1, &rule) != 0) {
-            snprintf(err, cap, "'%s': the rule must be limit/seconds[/burst] with whole numbers in range", item);
+        bool is_default = strcmp(item, "default") == 0;
+        unsigned bit = is_default ? 0 : roles_from_name(item);
+        int i = bit ? __builtin_ctz(bit) : -1;
+        ratelimit_rule_t *slot = is_default ? &out->fallback : i >= 0 && i < RATELIMIT_N_ROLES ? &out->role[i] : NULL;
+        const char *why = NULL;
+        if (parse_rule(eq + 1, &rule) != 0) why = "the rule must be limit/seconds[/burst], whole numbers in range";
+        else if (slot == NULL) why = "not a role";
+        else if (is_default ? fallback_set : slot->limit != 0) why = "given twice";
+        if (why != NULL) {
+            snprintf(err, cap, "'%s': %s", item, why);
             rc = -1;
-        } else if (strcmp(item, "default") == 0) {
-            if (fallback_set) snprintf(err, cap, "'default' is given twice"), rc = -1;
-            out->fallback = rule;
-            fallback_set = true;
         } else {
-            unsigned bit = roles_from_name(item);
-            int i = bit ? __builtin_ctz(bit) : -1;
-            if (i < 0 || i >= RATELIMIT_N_ROLES) snprintf(err, cap, "'%s' is not a role", item), rc = -1;
-            else if (out->role[i].limit != 0) snprintf(err, cap, "'%s' is given twice", item), rc = -1;
-            else out->role[i] = rule;
+            *slot = rule;
+            fallback_set = fallback_set || is_default;
         }
     }
     free(copy);
@@ -211,6 +212,9 @@ int ratelimit_init(const char *spec) {
 
 void ratelimit_redis_seen(bool up) {
     metrics_dependency_set(METRICS_DEP_REDIS, up);
+    /* Called on every request: read first, so that the steady state writes
+     * nothing and the shared cache line is not bounced between threads. */
+    if (atomic_load_explicit(&local_mode, memory_order_relaxed) == !up) return;
     bool was_local = atomic_exchange(&local_mode, !up);
     if (was_local == !up) return; /* no change: say nothing */
     metrics_ratelimit_local_mode(!up);
