@@ -25,6 +25,24 @@ static const route_t route_table[] = {
     {"POST", "/v1/cases", "intake", INTAKE, "CreateCase", STAFF | ROLE_PARTNER_AGENCY, 201},
     {"GET", "/v1/cases", "intake", INTAKE, "ListCases", STAFF, 200},
     {"GET", "/v1/cases/{id}", "intake", INTAKE, "GetCase", STAFF, 200},
+    {"PATCH", "/v1/families/{id}", "intake", INTAKE, "UpdateFamily", STAFF, 200},
+    {"POST", "/v1/children/{id}/views", "intake", INTAKE, "CreateChildView", STAFF, 201},
+    {"GET", "/v1/children/{id}/views", "intake", INTAKE, "ListChildViews", STAFF, 200},
+    {"POST", "/v1/cases/{id}/consent/withdraw", "intake", INTAKE, "WithdrawConsent", STAFF, 200},
+    {"POST", "/v1/cases/{id}/close", "intake", INTAKE, "CloseCase", STAFF, 200},
+    {"POST", "/v1/cases/{id}/stages", "intake", INTAKE, "RecordStage", STAFF, 201},
+    {"PATCH", "/v1/cases/{id}/stages/{stageId}", "intake", INTAKE, "MoveStage", STAFF, 200},
+    {"GET", "/v1/cases/{id}/timeline", "intake", INTAKE, "GetTimeline", STAFF, 200},
+    {"POST", "/v1/cases/{id}/signposts", "intake", INTAKE, "CreateSignpost", STAFF, 201},
+    {"GET", "/v1/cases/{id}/signposts", "intake", INTAKE, "ListSignposts", STAFF, 200},
+    {"POST", "/v1/agencies", "intake", INTAKE, "CreateAgency", STAFF, 201},
+    {"GET", "/v1/agencies", "intake", INTAKE, "ListAgencies", STAFF | ROLE_PARTNER_AGENCY | ROLE_SUPPORTER, 200},
+    {"GET", "/v1/agencies/{id}", "intake", INTAKE, "GetAgency", STAFF | ROLE_PARTNER_AGENCY | ROLE_SUPPORTER, 200},
+    {"POST", "/v1/resources", "intake", INTAKE, "CreateResource", STAFF, 201},
+    {"GET", "/v1/resources", "intake", INTAKE, "ListResources", ROLE_ANY, 200},
+    /* Before /v1/resources/{id}, which would match it too. */
+    {"GET", "/v1/resources/review-due", "intake", INTAKE, "ListResourcesDue", ROLE_CONSORTIUM_ADMIN, 200},
+    {"GET", "/v1/resources/{id}", "intake", INTAKE, "GetResource", ROLE_ANY, 200},
 };
 
 const route_t *routes_table(size_t *n) {

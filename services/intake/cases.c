@@ -1,4 +1,5 @@
-/* Cases, from referral to closure. */
+/* Cases, from referral to closure: open, read, list; the row lock every
+ * change to a case takes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,18 +8,21 @@
 #include "parley/intake/v1/intake.pb-c.h"
 #include "services/intake/intake.h"
 #include "svc/page_token.h"
+#include "svc/precondition.h"
 #include "svc/svc.h"
 
 typedef Parley__Intake__V1__Case case_t;
 typedef Parley__Intake__V1__CreateCaseRequest create_case_t;
 
-#define DEFAULT_PAGE 50
-#define MAX_PAGE 200
-#define CASE_COLUMNS                                                                                   \
-    "id, authority_id, family_id, child_id, source, referrer_agency_id, needs, wants_supporter, summary," \
-    " consent_share, consent_basis, consent_given_by, (extract(epoch FROM consent_given_at) * 1000000)::bigint," \
-    " status, version, (extract(epoch FROM created_at) * 1000000)::bigint,"                             \
-    " (extract(epoch FROM updated_at) * 1000000)::bigint"
+#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define CASE_COLUMNS                                                                                       \
+    "id, authority_id, family_id, child_id, source, referrer_agency_id, needs, wants_supporter, summary,"     \
+    " consent_share, consent_basis, consent_given_by, " MICROS("consent_given_at") ","                        \
+    " status, version, " MICROS("created_at") ", " MICROS("updated_at") ","                                   \
+    " stage, EXISTS (SELECT 1 FROM child_views v WHERE v.child_id = cases.child_id),"                       \
+    " (SELECT to_char(max(v.recorded_on), 'YYYY-MM-DD') FROM child_views v WHERE v.child_id = cases.child_id)," \
+    " outcome, close_reason, " MICROS("closed_at") ", " MICROS("consent_withdrawn_at") ","                    \
+    " consent_withdrawal_reason, consent_withdrawn_by"
 
 static const db_stmt_t stmts[] = {
     {"case_insert",
@@ -33,7 +37,12 @@ static const db_stmt_t stmts[] = {
      " AND ($2::uuid IS NULL OR authority_id = $2)"
      " AND ($3::bigint IS NULL OR (created_at, id) >"
      "      ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::uuid))"
+     " AND ($6::text IS NULL OR stage = $6)"
      " ORDER BY created_at, id LIMIT $5"},
+    {"case_lock",
+     "SELECT authority_id, status, ($2::int[] IS NULL OR version = ANY ($2::int[])) FROM cases"
+     " WHERE id = $1 AND authority_id = ANY (current_authorities()) FOR UPDATE"},
+    {"case_touch", "UPDATE cases SET version = version + 1, updated_at = now() WHERE id = $1"},
     {"child_in_family",
      "SELECT 1 FROM children c JOIN families f ON f.id = c.family_id"
      " WHERE c.id = $1 AND f.id = $2 AND f.authority_id = $3 AND f.authority_id = ANY (current_authorities())"},
@@ -63,16 +72,6 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     }
 }
 
-/* Whether one row exists for statement name with params. 1, 0 or DB_ERR_*. */
-static int exists(db_t *db, const char *name, int n, const char *const *params) {
-    db_result_t *r = NULL;
-    int rc = db_exec(db, name, n, params, &r);
-    if (rc != 0) return rc;
-    rc = db_rows(r) > 0;
-    db_result_free(&r);
-    return rc;
-}
-
 static case_t *case_from_row(arena_t *a, const db_result_t *r, int i) {
     case_t *c = arena_alloc(a, sizeof *c);
     parley__intake__v1__case__init(c);
@@ -98,11 +97,19 @@ static case_t *case_from_row(arena_t *a, const db_result_t *r, int i) {
     c->version = (int32_t)db_int(r, i, 14);
     c->created_at = svc_timestamp(a, db_int(r, i, 15));
     c->updated_at = svc_timestamp(a, db_int(r, i, 16));
+    c->stage = svc_enum_value(&parley__intake__v1__sen_stage__descriptor, db_text(r, i, 17));
+    c->views_sought = db_bool(r, i, 18);
+    c->views_last_recorded_on = db_str(a, r, i, 19);
+    c->outcome = svc_enum_value(&parley__intake__v1__case_outcome__descriptor, db_text(r, i, 20));
+    c->close_reason = db_str(a, r, i, 21);
+    if (!db_is_null(r, i, 22)) c->closed_at = svc_timestamp(a, db_int(r, i, 22));
+    if (!db_is_null(r, i, 23)) c->consent->withdrawn_at = svc_timestamp(a, db_int(r, i, 23));
+    c->consent->withdrawal_reason = db_str(a, r, i, 24);
+    c->consent->withdrawn_by = db_str(a, r, i, 25);
     return c;
 }
 
-/* Loads case id into *out: 1 found, 0 not, or DB_ERR_*. */
-static int load(db_t *db, arena_t *a, const char *id, case_t **out) {
+int cases_load(db_t *db, arena_t *a, const char *id, case_t **out) {
     const char *params[] = {id};
     db_result_t *r = NULL;
     int rc = db_exec(db, "case_get", 1, params, &r);
@@ -112,8 +119,6 @@ static int load(db_t *db, arena_t *a, const char *id, case_t **out) {
     db_result_free(&r);
     return rc;
 }
-
-static const char *opt(const char *s) { return (s && *s) ? s : NULL; }
 
 int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
@@ -126,19 +131,28 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *fam[] = {in->family_id, in->authority_id};
     const char *child[] = {in->child_id, in->family_id, in->authority_id};
-    int found = exists(db, "family_in_authority", 2, fam);
+    int found = intake_exists(db, "family_in_authority", 2, fam);
     if (found < 0) return svc_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
         bus_response_violation(res, "familyId", "no such family in this authority");
         return -1;
     }
-    found = exists(db, "child_in_family", 3, child);
+    found = intake_exists(db, "child_in_family", 3, child);
     if (found < 0) return svc_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
         bus_response_violation(res, "childId", "no such child in this family");
         return -1;
+    }
+    if (intake_opt(in->referrer_agency_id)) {
+        found = agencies_serve(db, in->referrer_agency_id, in->authority_id);
+        if (found < 0) return svc_db_fail(res, req, db, found);
+        if (found == 0) {
+            db_tx_rollback(db);
+            bus_response_violation(res, "referrerAgencyId", "no such agency in the directory for this authority");
+            return -1;
+        }
     }
 
     char id[IDS_UUID_LEN + 1];
@@ -149,15 +163,17 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Common__V1__Principal *p = req->header->principal;
     const char *params[] = {id, in->authority_id, in->family_id, in->child_id,
                             svc_enum_text(&parley__intake__v1__case_source__descriptor, in->source),
-                            opt(in->referrer_agency_id), db_array_literal(a, needs, in->n_needs),
-                            in->wants_supporter ? "true" : "false", opt(in->summary),
+                            intake_opt(in->referrer_agency_id), db_array_literal(a, needs, in->n_needs),
+                            in->wants_supporter ? "true" : "false", intake_opt(in->summary),
                             in->consent->share_with_agencies ? "true" : "false",
                             svc_enum_text(&parley__intake__v1__lawful_basis__descriptor, in->consent->lawful_basis),
-                            opt(in->consent->given_by), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
+                            intake_opt(in->consent->given_by), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
     rc = db_exec(db, "case_insert", 13, params, NULL);
+    if (rc == 0) rc = events_emit(db, "case.opened", id, NULL);
+    if (rc == 0 && in->wants_supporter) rc = events_emit(db, "case.supporter_requested", id, NULL);
     case_t *c = NULL;
     if (rc == 0) {
-        found = load(db, a, id, &c);
+        found = cases_load(db, a, id, &c);
         rc = found == 1 ? 0 : (found < 0 ? found : DB_ERR_QUERY);
     }
     if (rc == 0) rc = db_tx_commit(db);
@@ -176,7 +192,7 @@ int cases_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     case_t *c = NULL;
-    rc = load(db, res->arena, in->id, &c);
+    rc = cases_load(db, res->arena, in->id, &c);
     if (rc < 0) return svc_db_fail(res, req, db, rc);
     db_tx_rollback(db);
     if (rc == 0) {
@@ -191,21 +207,20 @@ int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Intake__V1__ListCasesRequest *in = (const Parley__Intake__V1__ListCasesRequest *)req->input;
-    int size = in->page_size == 0 ? DEFAULT_PAGE : in->page_size;
-    if (size < 1 || size > MAX_PAGE) bus_response_violation(res, "pageSize", "must be between 1 and %d", MAX_PAGE);
-    page_cursor_t cur = {0};
-    if (in->page_token && *in->page_token && page_token_decode(in->page_token, &cur) != 0)
-        bus_response_violation(res, "pageToken", "is not a page token this API issued");
+    int size;
+    page_cursor_t cur;
+    page_args(res, in->page_size, in->page_token, &size, &cur);
     if (in->authority_id && *in->authority_id) svc_check_uuid(res, "authorityId", in->authority_id, false);
-    if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
+    if (!intake_ok(res)) return -1;
 
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *params[] = {in->status ? svc_enum_text(&parley__intake__v1__case_status__descriptor, in->status) : NULL,
-                            opt(in->authority_id), cur.valid ? arena_printf(a, "%lld", (long long)cur.micros) : NULL,
-                            cur.valid ? cur.id : NULL, arena_printf(a, "%d", size + 1)};
+                            intake_opt(in->authority_id), page_cursor_micros(a, &cur), page_cursor_id(&cur),
+                            arena_printf(a, "%d", size + 1),
+                            in->stage ? svc_enum_text(&parley__intake__v1__sen_stage__descriptor, in->stage) : NULL};
     db_result_t *r = NULL;
-    rc = db_exec(db, "case_list", 5, params, &r);
+    rc = db_exec(db, "case_list", 6, params, &r);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     db_tx_rollback(db);
 
@@ -216,14 +231,44 @@ int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
     for (size_t i = 0; i < n; i++) out->items[i] = case_from_row(a, r, (int)i);
     out->n_items = n;
-    if (rows > size) {
-        const case_t *last = out->items[n - 1];
-        page_cursor_t next = {.valid = true,
-                              .micros = (int64_t)last->created_at->seconds * 1000000 + last->created_at->nanos / 1000};
-        snprintf(next.id, sizeof next.id, "%s", last->id);
-        out->next_page_token = page_token_encode(a, &next);
-    }
+    if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->created_at, out->items[n - 1]->id);
     db_result_free(&r);
     res->reply = &out->base;
     return 0;
+}
+
+int cases_lock(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, bool open_only,
+               char **authority) {
+    if (!ids_is_uuid(id)) {
+        intake_not_found(res, "case");
+        return 0;
+    }
+    const char *params[] = {id, svc_if_match(res->arena, req)};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "case_lock", 2, params, &r);
+    if (rc != 0) return rc;
+    if (db_rows(r) == 0) {
+        db_result_free(&r);
+        intake_not_found(res, "case");
+        return 0;
+    }
+    bool matches = db_bool(r, 0, 2);
+    bool closed = strcmp(db_text(r, 0, 1), "CASE_STATUS_CLOSED") == 0;
+    *authority = db_str(res->arena, r, 0, 0);
+    db_result_free(&r);
+    if (!matches) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_FAILED_PRECONDITION,
+                           "the case has changed since that version (If-Match); read it again");
+        return 0;
+    }
+    if (open_only && closed) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ABORTED, "the case is closed");
+        return 0;
+    }
+    return 1;
+}
+
+int cases_touch(db_t *db, const char *id) {
+    const char *params[] = {id};
+    return db_exec(db, "case_touch", 1, params, NULL);
 }

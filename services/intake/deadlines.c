@@ -2,6 +2,7 @@
 #include "services/intake/deadlines.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "parley/intake/v1/intake.pb-c.h"
@@ -35,6 +36,14 @@ void deadline_civil(int64_t day, int *year, int *month, int *mday) {
     *year = (int)((int64_t)yoe + era * 400 + (m <= 2));
     *month = (int)m;
     *mday = (int)d;
+}
+
+char *deadline_format(int64_t day, char out[11]) {
+    int y, m, d;
+    deadline_civil(day, &y, &m, &d);
+    if (y < 0 || y > 9999) y = 0;
+    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    return out;
 }
 
 static int month_length(int year, int month) {

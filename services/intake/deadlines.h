@@ -71,6 +71,8 @@ int64_t deadline_add_months(int64_t day, int months);
 /* Day number <-> proleptic Gregorian date. */
 int64_t deadline_day(int year, int month, int mday);
 void deadline_civil(int64_t day, int *year, int *month, int *mday);
+/* day as YYYY-MM-DD into out (11 bytes with the NUL); returns out. */
+char *deadline_format(int64_t day, char out[11]);
 
 /* Computes the deadlines the n stages (any order) start, as of today, into
  * out (at most cap), ordered by due date then kind. Returns how many there

@@ -12,8 +12,6 @@ typedef Parley__Intake__V1__Parent parent_t;
 typedef Parley__Intake__V1__Child child_t;
 typedef Parley__Intake__V1__CreateFamilyRequest create_family_t;
 
-#define MAX_PARENTS 10
-#define MAX_CHILDREN 12
 #define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 static const db_stmt_t stmts[] = {
@@ -22,11 +20,22 @@ static const db_stmt_t stmts[] = {
      "INSERT INTO parents (id, family_id, authority_id, position, given_name, family_name, email, phone,"
      " address_line1, address_line2, town, postcode, preferred_language, communication_needs,"
      " has_parental_responsibility, relationship)"
-     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15, $16)"},
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15, $16)"
+     " ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, given_name = EXCLUDED.given_name,"
+     " family_name = EXCLUDED.family_name, email = EXCLUDED.email, phone = EXCLUDED.phone,"
+     " address_line1 = EXCLUDED.address_line1, address_line2 = EXCLUDED.address_line2, town = EXCLUDED.town,"
+     " postcode = EXCLUDED.postcode, preferred_language = EXCLUDED.preferred_language,"
+     " communication_needs = EXCLUDED.communication_needs,"
+     " has_parental_responsibility = EXCLUDED.has_parental_responsibility, relationship = EXCLUDED.relationship"
+     " WHERE parents.family_id = EXCLUDED.family_id"},
     {"child_insert",
      "INSERT INTO children (id, family_id, authority_id, position, given_name, family_name, date_of_birth,"
      " school_urn, school_name, needs, plan_status)"
-     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11)"},
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11)"
+     " ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, given_name = EXCLUDED.given_name,"
+     " family_name = EXCLUDED.family_name, date_of_birth = EXCLUDED.date_of_birth, school_urn = EXCLUDED.school_urn,"
+     " school_name = EXCLUDED.school_name, needs = EXCLUDED.needs, plan_status = EXCLUDED.plan_status"
+     " WHERE children.family_id = EXCLUDED.family_id"},
     {"family_get",
      "SELECT id, authority_id, version, " MICROS("created_at") ", " MICROS("updated_at")
      " FROM families WHERE id = $1 AND authority_id = ANY (current_authorities())"},
@@ -49,85 +58,90 @@ static const char *path(arena_t *a, const char *list, size_t i, const char *fiel
     return arena_printf(a, "%s[%zu].%s", list, i, field);
 }
 
-static void validate(const bus_request_t *req, bus_response_t *res, const create_family_t *in) {
+void families_check_parent(bus_response_t *res, size_t i, const Parley__Intake__V1__ParentInput *p) {
     arena_t *a = res->arena;
+    svc_check_required(res, path(a, "parents", i, "givenName"), p->given_name);
+    svc_check_max_len(res, path(a, "parents", i, "givenName"), p->given_name, 100);
+    svc_check_required(res, path(a, "parents", i, "familyName"), p->family_name);
+    svc_check_max_len(res, path(a, "parents", i, "familyName"), p->family_name, 100);
+    svc_check_email(res, path(a, "parents", i, "email"), p->email);
+    svc_check_phone(res, path(a, "parents", i, "phone"), p->phone);
+    svc_check_language(res, path(a, "parents", i, "preferredLanguage"), p->preferred_language);
+    svc_check_max_len(res, path(a, "parents", i, "relationship"), p->relationship, 50);
+    if (p->address) {
+        svc_check_max_len(res, path(a, "parents", i, "address.line1"), p->address->line1, 200);
+        svc_check_max_len(res, path(a, "parents", i, "address.line2"), p->address->line2, 200);
+        svc_check_max_len(res, path(a, "parents", i, "address.town"), p->address->town, 100);
+        svc_check_max_len(res, path(a, "parents", i, "address.postcode"), p->address->postcode, 10);
+    }
+}
+
+void families_check_child(bus_response_t *res, size_t i, const Parley__Intake__V1__ChildInput *c) {
+    arena_t *a = res->arena;
+    svc_check_required(res, path(a, "children", i, "givenName"), c->given_name);
+    svc_check_max_len(res, path(a, "children", i, "givenName"), c->given_name, 100);
+    svc_check_required(res, path(a, "children", i, "familyName"), c->family_name);
+    svc_check_max_len(res, path(a, "children", i, "familyName"), c->family_name, 100);
+    int64_t born;
+    const char *dob = path(a, "children", i, "dateOfBirth");
+    if (svc_check_date(res, dob, c->date_of_birth, true, &born)) {
+        /* SEND support runs from birth to 25. */
+        if (born > svc_today_days()) bus_response_violation(res, dob, "is in the future");
+        else if (svc_today_days() - born > 26 * 366) bus_response_violation(res, dob, "is more than 26 years ago");
+    }
+    if (c->school && c->school->urn && *c->school->urn) {
+        const char *u = c->school->urn;
+        if (strlen(u) != 6 || strspn(u, "0123456789") != 6)
+            bus_response_violation(res, path(a, "children", i, "school.urn"), "must be a 6-digit URN");
+    }
+    if (c->school) svc_check_max_len(res, path(a, "children", i, "school.name"), c->school->name, 200);
+    if (c->n_needs > 20) bus_response_violation(res, path(a, "children", i, "needs"), "at most 20 needs");
+    for (size_t k = 0; k < c->n_needs && k < 20; k++)
+        svc_check_max_len(res, arena_printf(a, "children[%zu].needs[%zu]", i, k), c->needs[k], 100);
+}
+
+static void validate(const bus_request_t *req, bus_response_t *res, const create_family_t *in) {
     svc_check_authority(req, res, "authorityId", in->authority_id);
     if (in->n_parents == 0) bus_response_violation(res, "parents", "at least one parent or carer is required");
     if (in->n_parents > MAX_PARENTS) bus_response_violation(res, "parents", "at most %d parents", MAX_PARENTS);
     bool responsible = false;
     for (size_t i = 0; i < in->n_parents && i < MAX_PARENTS; i++) {
-        const Parley__Intake__V1__ParentInput *p = in->parents[i];
-        svc_check_required(res, path(a, "parents", i, "givenName"), p->given_name);
-        svc_check_max_len(res, path(a, "parents", i, "givenName"), p->given_name, 100);
-        svc_check_required(res, path(a, "parents", i, "familyName"), p->family_name);
-        svc_check_max_len(res, path(a, "parents", i, "familyName"), p->family_name, 100);
-        svc_check_email(res, path(a, "parents", i, "email"), p->email);
-        svc_check_phone(res, path(a, "parents", i, "phone"), p->phone);
-        svc_check_language(res, path(a, "parents", i, "preferredLanguage"), p->preferred_language);
-        svc_check_max_len(res, path(a, "parents", i, "relationship"), p->relationship, 50);
-        if (p->address) {
-            svc_check_max_len(res, path(a, "parents", i, "address.line1"), p->address->line1, 200);
-            svc_check_max_len(res, path(a, "parents", i, "address.line2"), p->address->line2, 200);
-            svc_check_max_len(res, path(a, "parents", i, "address.town"), p->address->town, 100);
-            svc_check_max_len(res, path(a, "parents", i, "address.postcode"), p->address->postcode, 10);
-        }
-        responsible = responsible || p->has_parental_responsibility;
+        families_check_parent(res, i, in->parents[i]);
+        responsible = responsible || in->parents[i]->has_parental_responsibility;
     }
     if (in->n_parents > 0 && !responsible)
         bus_response_violation(res, "parents", "at least one parent must have parental responsibility");
     if (in->n_children == 0) bus_response_violation(res, "children", "at least one child is required");
     if (in->n_children > MAX_CHILDREN) bus_response_violation(res, "children", "at most %d children", MAX_CHILDREN);
-    for (size_t i = 0; i < in->n_children && i < MAX_CHILDREN; i++) {
-        const Parley__Intake__V1__ChildInput *c = in->children[i];
-        svc_check_required(res, path(a, "children", i, "givenName"), c->given_name);
-        svc_check_max_len(res, path(a, "children", i, "givenName"), c->given_name, 100);
-        svc_check_required(res, path(a, "children", i, "familyName"), c->family_name);
-        svc_check_max_len(res, path(a, "children", i, "familyName"), c->family_name, 100);
-        int64_t born;
-        const char *dob = path(a, "children", i, "dateOfBirth");
-        if (svc_check_date(res, dob, c->date_of_birth, true, &born)) {
-            /* SEND support runs from birth to 25. */
-            if (born > svc_today_days()) bus_response_violation(res, dob, "is in the future");
-            else if (svc_today_days() - born > 26 * 366) bus_response_violation(res, dob, "is more than 26 years ago");
-        }
-        if (c->school && c->school->urn && *c->school->urn) {
-            const char *u = c->school->urn;
-            if (strlen(u) != 6 || strspn(u, "0123456789") != 6)
-                bus_response_violation(res, path(a, "children", i, "school.urn"), "must be a 6-digit URN");
-        }
-        if (c->school) svc_check_max_len(res, path(a, "children", i, "school.name"), c->school->name, 200);
-        if (c->n_needs > 20) bus_response_violation(res, path(a, "children", i, "needs"), "at most 20 needs");
-        for (size_t k = 0; k < c->n_needs && k < 20; k++)
-            svc_check_max_len(res, arena_printf(a, "children[%zu].needs[%zu]", i, k), c->needs[k], 100);
-    }
+    for (size_t i = 0; i < in->n_children && i < MAX_CHILDREN; i++) families_check_child(res, i, in->children[i]);
 }
 
-static const char *opt(const char *s) { return (s && *s) ? s : NULL; }
-
-static int insert_parent(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
-                         const Parley__Intake__V1__ParentInput *p) {
+int families_write_parent(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
+                          const char *existing, const Parley__Intake__V1__ParentInput *p) {
     char id[IDS_UUID_LEN + 1];
-    if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
+    if (existing) snprintf(id, sizeof id, "%s", existing);
+    else if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
     char **needs = arena_alloc(a, (p->n_communication_needs + 1) * sizeof *needs);
     for (size_t k = 0; k < p->n_communication_needs; k++)
         needs[k] = (char *)svc_enum_text(&parley__intake__v1__communication_need__descriptor, p->communication_needs[k]);
     const Parley__Intake__V1__Address *ad = p->address;
     const char *params[] = {id, family, authority, arena_printf(a, "%zu", pos), p->given_name, p->family_name,
-                            opt(p->email), opt(p->phone), ad ? opt(ad->line1) : NULL, ad ? opt(ad->line2) : NULL,
-                            ad ? opt(ad->town) : NULL, ad ? opt(ad->postcode) : NULL,
-                            opt(p->preferred_language) ? p->preferred_language : "en",
+                            intake_opt(p->email), intake_opt(p->phone), ad ? intake_opt(ad->line1) : NULL, ad ? intake_opt(ad->line2) : NULL,
+                            ad ? intake_opt(ad->town) : NULL, ad ? intake_opt(ad->postcode) : NULL,
+                            intake_opt(p->preferred_language) ? p->preferred_language : "en",
                             db_array_literal(a, needs, p->n_communication_needs),
-                            p->has_parental_responsibility ? "true" : "false", opt(p->relationship)};
+                            p->has_parental_responsibility ? "true" : "false", intake_opt(p->relationship)};
     return db_exec(db, "parent_insert", 16, params, NULL);
 }
 
-static int insert_child(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
-                        const Parley__Intake__V1__ChildInput *c) {
+int families_write_child(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
+                         const char *existing, const Parley__Intake__V1__ChildInput *c) {
     char id[IDS_UUID_LEN + 1];
-    if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
+    if (existing) snprintf(id, sizeof id, "%s", existing);
+    else if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
     const char *params[] = {id, family, authority, arena_printf(a, "%zu", pos), c->given_name, c->family_name,
-                            c->date_of_birth, c->school ? opt(c->school->urn) : NULL,
-                            c->school ? opt(c->school->name) : NULL, db_array_literal(a, c->needs, c->n_needs),
+                            c->date_of_birth, c->school ? intake_opt(c->school->urn) : NULL,
+                            c->school ? intake_opt(c->school->name) : NULL, db_array_literal(a, c->needs, c->n_needs),
                             c->plan_status ? svc_enum_text(&parley__intake__v1__plan_status__descriptor, c->plan_status)
                                            : NULL};
     return db_exec(db, "child_insert", 11, params, NULL);
@@ -147,9 +161,9 @@ int families_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *params[] = {id, in->authority_id};
     rc = db_exec(db, "family_insert", 2, params, NULL);
     for (size_t i = 0; rc == 0 && i < in->n_parents; i++)
-        rc = insert_parent(db, res->arena, id, in->authority_id, i, in->parents[i]);
+        rc = families_write_parent(db, res->arena, id, in->authority_id, i, NULL, in->parents[i]);
     for (size_t i = 0; rc == 0 && i < in->n_children; i++)
-        rc = insert_child(db, res->arena, id, in->authority_id, i, in->children[i]);
+        rc = families_write_child(db, res->arena, id, in->authority_id, i, NULL, in->children[i]);
     family_t *f = NULL;
     if (rc == 0) {
         int found = families_load(db, res->arena, id, &f);

@@ -1,29 +1,138 @@
-/* intake — families, children and cases. One process serves every handler;
- * run as many processes as load needs (nothing here is process-local truth). */
+/* intake — families, children and their views, cases through the SEN
+ * process, agencies and signposting, the information library. One process
+ * serves every handler; run as many processes as load needs (nothing here
+ * is process-local truth). Each resource file prepares its statements
+ * (<file>_statements) and exports its handlers. */
 #ifndef PARLEY_INTAKE_H
 #define PARLEY_INTAKE_H
 
+#include <jansson.h>
+#include <stdbool.h>
+
 #include "bus/bus.h"
 #include "db/db.h"
+#include "google/protobuf/timestamp.pb-c.h"
+#include "svc/page_token.h"
 
 typedef struct {
     db_t *db;
 } intake_t;
 
-/* Statements each resource file prepares. */
 const db_stmt_t *families_statements(size_t *n);
+const db_stmt_t *family_update_statements(size_t *n);
 const db_stmt_t *cases_statements(size_t *n);
+const db_stmt_t *case_actions_statements(size_t *n);
+const db_stmt_t *views_statements(size_t *n);
+const db_stmt_t *stages_statements(size_t *n);
+const db_stmt_t *timeline_statements(size_t *n);
+const db_stmt_t *agencies_statements(size_t *n);
+const db_stmt_t *signposts_statements(size_t *n);
+const db_stmt_t *resources_statements(size_t *n);
+const db_stmt_t *events_statements(size_t *n);
+const db_stmt_t *sweep_statements(size_t *n);
 
+/* families.c, family_update.c */
 int families_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int families_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+int families_update(void *ctx, const bus_request_t *req, bus_response_t *res);
+
+#define MAX_PARENTS 10
+#define MAX_CHILDREN 12
+struct Parley__Intake__V1__ParentInput;
+struct Parley__Intake__V1__ChildInput;
+/* Field checks of one parent or child (violations named parents[i].x). */
+void families_check_parent(bus_response_t *res, size_t i, const struct Parley__Intake__V1__ParentInput *p);
+void families_check_child(bus_response_t *res, size_t i, const struct Parley__Intake__V1__ChildInput *c);
+/* Writes a parent or child of family at pos: a new one (existing NULL) or
+ * over existing, which must be of that family. 0 or a DB_ERR_*. */
+int families_write_parent(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
+                          const char *existing, const struct Parley__Intake__V1__ParentInput *p);
+int families_write_child(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
+                         const char *existing, const struct Parley__Intake__V1__ChildInput *c);
 
 /* Loads family id (visible to the transaction's authorities) into *out.
  * Returns 1 found, 0 not found, or a DB_ERR_*. Used by cases too. */
 struct Parley__Intake__V1__Family;
 int families_load(db_t *db, arena_t *a, const char *id, struct Parley__Intake__V1__Family **out);
 
+/* cases.c, case_actions.c */
 int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int cases_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+int cases_withdraw_consent(void *ctx, const bus_request_t *req, bus_response_t *res);
+int cases_close(void *ctx, const bus_request_t *req, bus_response_t *res);
+
+/* Loads case id into *out: 1 found, 0 not, or DB_ERR_*. */
+struct Parley__Intake__V1__Case;
+int cases_load(db_t *db, arena_t *a, const char *id, struct Parley__Intake__V1__Case **out);
+
+/* Locks case id for a change (FOR UPDATE) and checks If-Match. Returns 1
+ * when it may change, with *authority (in res's arena) its authority; 0
+ * when it may not, with res set: NOT_FOUND (no such case), FAILED_PRECONDITION
+ * (If-Match is stale: 412) or, when open_only, ABORTED (closed: 409); or a
+ * DB_ERR_* (res untouched). */
+int cases_lock(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, bool open_only,
+               char **authority);
+
+/* Bumps the case's version and updated_at. 0 or a DB_ERR_*. */
+int cases_touch(db_t *db, const char *id);
+
+/* views.c */
+int views_create(void *ctx, const bus_request_t *req, bus_response_t *res);
+int views_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+
+/* stages.c, timeline.c */
+int stages_record(void *ctx, const bus_request_t *req, bus_response_t *res);
+int stages_move(void *ctx, const bus_request_t *req, bus_response_t *res);
+int timeline_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+
+/* agencies.c, signposts.c */
+int agencies_create(void *ctx, const bus_request_t *req, bus_response_t *res);
+int agencies_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+int agencies_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+/* Whether agency_id is in the directory and serves authority_id: 1, 0 or a DB_ERR_*. */
+int agencies_serve(db_t *db, const char *agency_id, const char *authority_id);
+int signposts_create(void *ctx, const bus_request_t *req, bus_response_t *res);
+int signposts_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+/* Signposts case_id automatically to the agencies matching the child's
+ * needs and the family's authority (and, where some do, a parent's
+ * language), once per agency and trigger stage, on the date on; emits
+ * case.signposted when any was. 0 or a DB_ERR_*. */
+int signposts_automatic(db_t *db, arena_t *a, const char *case_id, int trigger_stage, const char *on);
+
+/* resources.c */
+int resources_create(void *ctx, const bus_request_t *req, bus_response_t *res);
+int resources_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+int resources_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+int resources_list_due(void *ctx, const bus_request_t *req, bus_response_t *res);
+
+/* events.c: adds event type about case_id to the outbox, in the open
+ * transaction, for the type's subscribers. Its data is the case's facts
+ * (caseId, authorityId, familyId, childId, languages, communicationNeeds;
+ * see docs/events.md) merged with extra_json (a JSON object's text, or
+ * NULL). 0 or a DB_ERR_*. */
+int events_emit(db_t *db, const char *type, const char *case_id, const char *extra_json);
+/* obj's compact text in a; takes obj's reference (decrefs it). NULL when
+ * obj is NULL or out of memory. */
+char *events_json(arena_t *a, json_t *obj);
+
+/* sweep.c: the deadline sweep, a relay task (see svc/relay.h); ctx is a
+ * sweep_config_t (sweep.h). */
+void sweep_init(void *ctx, db_t *db);
+void sweep_run(void *ctx, db_t *db);
+
+/* listing.c: what every handler shares. */
+const char *intake_opt(const char *s); /* NULL for NULL or "" */
+/* Whether statement name with params returns a row: 1, 0 or DB_ERR_*. */
+int intake_exists(db_t *db, const char *name, int n, const char *const *params);
+/* A stage-like date check: a YYYY-MM-DD that is not after tomorrow. */
+bool intake_check_past_date(bus_response_t *res, const char *field, const char *value, int64_t *days);
+/* The API's word for an enum value ("CASE_SOURCE_SOCIAL_CARE" ->
+ * "social_care"), in a; NULL for an unknown value. */
+const char *intake_enum_word(arena_t *a, const ProtobufCEnumDescriptor *d, int value);
+/* Whether no error has been set on res. */
+bool intake_ok(const bus_response_t *res);
+/* Sets NOT_FOUND: "no such <what>". Returns -1. */
+int intake_not_found(bus_response_t *res, const char *what);
 
 #endif

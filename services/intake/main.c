@@ -1,4 +1,5 @@
-/* parley-intake: the intake service's worker process. */
+/* parley-intake: the intake service's worker process, and its outbox relay
+ * thread (which also runs the deadline sweep). */
 #include <signal.h>
 #include <unistd.h>
 
@@ -7,23 +8,51 @@
 #include "core/log.h"
 #include "parley/intake/v1/intake.pb-c.h"
 #include "services/intake/intake.h"
+#include "services/intake/sweep.h"
+#include "svc/relay.h"
+
+#define IN(x) &parley__intake__v1__##x##__descriptor
 
 static volatile sig_atomic_t stop;
 
 static const bus_method_t methods[] = {
-    {"CreateFamily", &parley__intake__v1__create_family_request__descriptor, families_create},
-    {"GetFamily", &parley__intake__v1__get_family_request__descriptor, families_get},
-    {"CreateCase", &parley__intake__v1__create_case_request__descriptor, cases_create},
-    {"GetCase", &parley__intake__v1__get_case_request__descriptor, cases_get},
-    {"ListCases", &parley__intake__v1__list_cases_request__descriptor, cases_list},
+    {"CreateFamily", IN(create_family_request), families_create},
+    {"GetFamily", IN(get_family_request), families_get},
+    {"UpdateFamily", IN(update_family_request), families_update},
+    {"CreateChildView", IN(create_child_view_request), views_create},
+    {"ListChildViews", IN(list_child_views_request), views_list},
+    {"CreateCase", IN(create_case_request), cases_create},
+    {"GetCase", IN(get_case_request), cases_get},
+    {"ListCases", IN(list_cases_request), cases_list},
+    {"WithdrawConsent", IN(withdraw_consent_request), cases_withdraw_consent},
+    {"CloseCase", IN(close_case_request), cases_close},
+    {"RecordStage", IN(record_stage_request), stages_record},
+    {"MoveStage", IN(move_stage_request), stages_move},
+    {"GetTimeline", IN(get_timeline_request), timeline_get},
+    {"CreateAgency", IN(create_agency_request), agencies_create},
+    {"GetAgency", IN(get_agency_request), agencies_get},
+    {"ListAgencies", IN(list_agencies_request), agencies_list},
+    {"CreateSignpost", IN(create_signpost_request), signposts_create},
+    {"ListSignposts", IN(list_signposts_request), signposts_list},
+    {"CreateResource", IN(create_resource_request), resources_create},
+    {"GetResource", IN(get_resource_request), resources_get},
+    {"ListResources", IN(list_resources_request), resources_list},
+    {"ListResourcesDue", IN(list_resources_due_request), resources_list_due},
+};
+
+static const db_stmt_t *(*const statement_sets[])(size_t *) = {
+    families_statements,  family_update_statements, cases_statements,    case_actions_statements,
+    views_statements,     stages_statements,        timeline_statements, agencies_statements,
+    signposts_statements, resources_statements,     events_statements,
 };
 
 int main(void) {
     log_init("intake");
     if (bus_signals_stop_on_term(&stop) != 0) return 1;
 
+    const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_intake");
     intake_t intake = {0};
-    intake.db = db_new(config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_intake"));
+    intake.db = db_new(dsn);
     if (intake.db == NULL) return 1;
     /* Migrate before serving: every instance tries, the advisory lock serialises. */
     const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/intake/migrations");
@@ -35,18 +64,35 @@ int main(void) {
         }
         sleep(1);
     }
-    size_t n;
-    const db_stmt_t *s = families_statements(&n);
-    db_register(intake.db, s, n);
-    s = cases_statements(&n);
-    db_register(intake.db, s, n);
+    for (size_t i = 0; i < sizeof statement_sets / sizeof statement_sets[0]; i++) {
+        size_t n;
+        const db_stmt_t *s = statement_sets[i](&n);
+        db_register(intake.db, s, n);
+    }
 
     char endpoint[256];
-    bus_worker_t *w = bus_worker_new(config_broker_endpoint(endpoint, sizeof endpoint), "intake", methods,
-                                     sizeof methods / sizeof methods[0], &intake);
-    int rc = w ? bus_worker_run(w, &stop) : -1;
+    config_broker_endpoint(endpoint, sizeof endpoint);
+    sweep_config_t sweep = {.notice_days = (int)config_long("PARLEY_DEADLINE_NOTICE_DAYS", 7, 0, 366)};
+    relay_config_t rc = {
+        .conninfo = dsn,
+        .endpoint = endpoint,
+        .source = "intake",
+        .interval_ms = (int)config_long("PARLEY_RELAY_INTERVAL_MS", 250, 10, 60000),
+        .task_init = sweep_init,
+        .task = sweep_run,
+        .task_ctx = &sweep,
+        .task_every_ms = config_long("PARLEY_DEADLINE_SWEEP_MS", 3600000, 100, 86400000),
+    };
+    relay_t *relay = relay_start(&rc);
+    if (relay == NULL) {
+        db_destroy(&intake.db);
+        return 1;
+    }
+    bus_worker_t *w = bus_worker_new(endpoint, "intake", methods, sizeof methods / sizeof methods[0], &intake);
+    int status = w ? bus_worker_run(w, &stop) : -1;
     bus_worker_destroy(&w);
+    relay_stop(&relay);
     db_destroy(&intake.db);
     log_info(NULL, "stopped");
-    return rc == 0 ? 0 : 1;
+    return status == 0 ? 0 : 1;
 }
