@@ -97,6 +97,7 @@ BROKER_LIB_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out services/broker/mai
 TEST_DEPS_test_pb := $(BUILD)/lib/libpb.a $(BUILD)/lib/libcore.a $(BUILD)/lib/libproto.a
 TEST_DEPS_test_broker := $(BROKER_LIB_O) $(BUILD)/lib/libbus.a $(BUILD)/lib/libcore.a $(BUILD)/lib/libproto.a
 TEST_DEPS_test_routes := $(GATEWAY_LIB_O) $(LIBS_ALL)
+TEST_DEPS_test_openapi := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_deadlines := $(BUILD)/obj/services/intake/deadlines.o $(LIBS_ALL)
 TEST_DEPS_test_ratelimit := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_metrics := $(GATEWAY_LIB_O) $(LIBS_ALL)

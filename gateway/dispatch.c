@@ -16,11 +16,13 @@
 #include "gateway/auth.h"
 #include "gateway/cors.h"
 #include "gateway/cursor.h"
+#include "gateway/docs.h"
 #include "gateway/gateway.h"
 #include "gateway/health.h"
 #include "gateway/http.h"
 #include "gateway/idempotency.h"
 #include "gateway/metrics.h"
+#include "gateway/openapi.h"
 #include "gateway/ratelimit.h"
 #include "gateway/request.h"
 #include "gateway/roles.h"
@@ -276,6 +278,8 @@ int gw_handle(struct mg_connection *conn, void *cbdata) {
     else if (strcmp(ri->request_method, "OPTIONS") == 0) status = cors_preflight(&h, origin);
     else if (strcmp(ri->local_uri, "/healthz") == 0) status = health_live(&h);
     else if (strcmp(ri->local_uri, "/readyz") == 0) status = health_ready(t, &h);
+    else if (strcmp(ri->local_uri, "/v1/openapi.json") == 0) status = openapi_serve(&h, ri->request_method);
+    else if (docs_owns(ri->local_uri)) status = docs_serve(&h, ri->request_method, ri->local_uri);
     else if (strcmp(ri->local_uri, "/metrics") == 0) status = metrics_serve(&h);
     else if (strncmp(ri->local_uri, "/v1/", 4) == 0) status = serve_api(t, &h, ri);
     else status = http_problem(&h, 404, "no such route", NULL, NULL);

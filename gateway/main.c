@@ -13,6 +13,7 @@
 #include "gateway/cors.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
+#include "gateway/openapi.h"
 #include "gateway/ratelimit.h"
 
 static volatile sig_atomic_t stop;
@@ -61,6 +62,10 @@ int main(void) {
         sleep(1);
     }
     db_destroy(&db);
+
+    /* The OpenAPI document is built once, here. If it cannot be (logged), the
+     * API still serves and /v1/openapi.json answers 503. */
+    openapi_init(config_str("PARLEY_OPENAPI_OVERLAY", OPENAPI_OVERLAY_DEFAULT));
 
     char ports[300], threads[16];
     snprintf(ports, sizeof ports, "%s:%ld", config_str("PARLEY_HTTP_BIND", "127.0.0.1"),

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/install-deps.sh — installs the Debian/Ubuntu packages that the build,
-# the stack and the tests need. Idempotent: when every package is installed it
-# only asks dpkg and returns; otherwise it runs `apt-get update` and installs
-# the missing ones (through sudo unless run as root).
+# the stack and the tests need, then the npm packages of gateway/docs (Redoc)
+# and tools (the OpenAPI linter). Idempotent: when every package is installed
+# it only asks dpkg and compares two lock files, and returns; otherwise it runs
+# `apt-get update` and installs the missing ones (through sudo unless run as
+# root), and `npm ci` where a lock changed.
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +16,8 @@ PACKAGES=(
 	postgresql postgresql-contrib redis-server curl openssl procps
 	# end-to-end tests
 	python3-pytest python3-requests python3-psycopg2 python3-prometheus-client wrk
+	# /docs rendered in headless Chromium by the end-to-end tests
+	chromium chromium-driver
 )
 
 # dpkg-query prints one line per known package; one that is unknown to dpkg
@@ -24,7 +28,37 @@ for p in "${PACKAGES[@]}"; do
 	grep -qxF "$p"$'\tinstalled' <<<"$installed" || missing+=("$p")
 done
 
+# Node.js and npm install Redoc (/docs) and the OpenAPI linter (npm_folder
+# below). A machine may have them from elsewhere than Debian: ask for the
+# commands, not the packages.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	missing+=(nodejs npm)
+fi
+
+# npm_folder DIR: `npm ci` in DIR (package.json + package-lock.json) unless
+# its node_modules already holds that lock's install, which a copy of the lock
+# kept beside it records. Git ignores node_modules.
+npm_folder() {
+	local dir=$1 stamp=$1/node_modules/.parley-installed-lock
+	if [[ -f $stamp ]] && cmp -s "$dir/package-lock.json" "$stamp"; then
+		return 0
+	fi
+	echo "install-deps: npm ci in $dir" >&2
+	(cd "$dir" && npm ci --omit=dev --no-audit --no-fund --loglevel=error) || {
+		echo "install-deps: npm ci failed in $dir" >&2
+		return 1
+	}
+	cp "$dir/package-lock.json" "$stamp"
+}
+npm_folders() {
+	local root
+	root=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	npm_folder "$root/gateway/docs" # Redoc's standalone bundle, served at /docs
+	npm_folder "$root/tools"        # @redocly/cli, which lints the OpenAPI document
+}
+
 if ((${#missing[@]} == 0)); then
+	npm_folders
 	exit 0
 fi
 
@@ -40,3 +74,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+npm_folders
