@@ -106,6 +106,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(or $$(TEST_DEPS_$$*),$(LIBS_ALL
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcivetweb -lcmocka
 
+# A stand-in event consumer for the end-to-end tests (tests/helpers/fake_consumer.c).
+$(BUILD)/tests/fake-consumer: $(BUILD)/obj/tests/helpers/fake_consumer.o $(BUILD)/lib/libbus.a \
+    $(BUILD)/lib/libcore.a $(BUILD)/lib/libproto.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all: $(BUILD)/tests/fake-consumer
+
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 

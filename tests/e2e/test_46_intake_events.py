@@ -7,7 +7,8 @@ import datetime
 import subprocess
 import time
 
-from conftest import ENV, ROOT, case_body
+import json
+from conftest import ENV, ROOT, case_body, stack
 from intake_helpers import count
 
 
@@ -40,6 +41,42 @@ def test_the_relay_backs_off_while_a_consumer_cannot_take_events_and_keeps_them(
     time.sleep(1.0)
     assert [r[1] for r in delivery(db, case_a["id"], "case.stage_changed")] == [0]
     assert count(db, "SELECT count(*) FROM intake.outbox WHERE subject_id = %s", case_a["id"]) == 3
+
+
+def fake_consumer(service):
+    """tests/helpers/fake_consumer.c as SERVICE: answers Deliver with OK, prints each event."""
+    binary = ROOT / ENV.get("PARLEY_BIN_DIR", "build") / "tests" / "fake-consumer"
+    env = {**ENV, "ASAN_OPTIONS": "detect_leaks=0", "PARLEY_LOG_LEVEL": "warn"}
+    return subprocess.Popen([str(binary), service], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+
+
+def test_a_consumer_that_was_down_gets_every_event_it_missed_in_order(cw_a, authority_a, family_a, db):
+    stack("stop", "notify")
+    consumer = None
+    try:
+        case = cw_a.post("/v1/cases", case_body(authority_a, family_a, wantsSupporter=False)).json()
+        assert cw_a.post(f"/v1/cases/{case['id']}/close", {"outcome": "information_provided"}).status_code == 200
+        # No notify worker: the broker answers UNAVAILABLE at the deadline; the relay backs off.
+        assert wait_for(lambda: [r for r in delivery(db, case["id"], "case.opened") if r[1] >= 1 and r[3]])
+        assert not any(r[2] for r in delivery(db, case["id"], "case.closed"))
+        consumer = fake_consumer("notify")
+        done = wait_for(lambda: all(r[2] for t in ("case.opened", "case.closed") for r in delivery(db, case["id"], t)
+                                    if r[0] == "notify"), timeout=30)
+        assert done, (delivery(db, case["id"], "case.opened"), delivery(db, case["id"], "case.closed"))
+    finally:
+        if consumer:
+            consumer.terminate()
+            out = consumer.communicate(timeout=20)[0]
+        stack("start", "notify")
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    ours = [e for e in events if e["subjectId"] == case["id"]]
+    assert [e["type"] for e in ours] == ["case.opened", "case.closed"]      # in order, once each
+    assert all(e["authorityId"] == authority_a == e["principalAuthority"] for e in ours)
+    with db.cursor() as c:
+        c.execute("SELECT last_error FROM intake.outbox_deliveries d JOIN intake.outbox o ON o.id = d.event_id"
+                  " WHERE o.subject_id = %s AND d.subscriber = 'notify'", (case["id"],))
+        assert all(r[0] is None for r in c.fetchall())
 
 
 def scale_intake(n, **env):
