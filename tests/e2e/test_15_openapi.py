@@ -110,7 +110,8 @@ def chromium(tmp_path, *args):
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
            f"--user-data-dir={profile}", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-           f"--log-net-log={netlog}", "--virtual-time-budget=10000", "--window-size=1280,1600", *args]
+           f"--log-net-log={netlog}", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000",
+           "--window-size=1280,1600", *args]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     page, remotes = set(), set()
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(ENV["PARLEY_URL"]))
@@ -127,6 +128,16 @@ def chromium(tmp_path, *args):
         if "remote_address" in params:
             remotes.add(params["remote_address"])
     return p, page, remotes
+
+
+# What the page may try to load from elsewhere and /docs's Content-Security-
+# Policy must block before any request: Redoc's footer logo.
+CSP_BLOCKED_OK = {"https://cdn.redoc.ly/redoc/logo-mini.svg"}
+
+
+def blocked_by_csp(stderr):
+    """The URLs the page's CSP refused, from Chromium's console log."""
+    return set(re.findall(r"Loading the \w+ '([^']+)' violates the following Content Security Policy", stderr))
 
 
 def assert_only_localhost(page, remotes):
@@ -153,6 +164,7 @@ def test_docs_render_in_headless_chromium_without_leaving_localhost(tmp_path, do
     assert len(shown) == len(routed), f"rendered {len(shown)} of {len(routed)} operations"
     assert overlay["CreateFamily"]["summary"] in dom
     assert_only_localhost(urls, remotes)
+    assert blocked_by_csp(p.stderr) <= CSP_BLOCKED_OK, blocked_by_csp(p.stderr)
     assert any(u.endswith("/v1/openapi.json") for u in urls), urls
     assert any(u.endswith("/docs/redoc.standalone.js") for u in urls), urls
 
