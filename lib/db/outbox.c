@@ -2,6 +2,7 @@
 #include "db/outbox.h"
 
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,18 +66,20 @@ int outbox_add(db_t *db, const char *type, const char *authority_id, const char 
     const char *ev[] = {id, type, authority_id, subject_id, data_json};
     PGresult *r = run(c,
                       "INSERT INTO outbox (id, type, authority_id, subject_id, data)"
-                      " VALUES ($1, $2, $3::uuid, $4::uuid, $5::jsonb)",
+                      " VALUES ($1, $2, $3::uuid, $4::uuid, $5::jsonb) RETURNING seq",
                       5, ev);
     if (r == NULL) return failure(c);
+    char seq[24];
+    snprintf(seq, sizeof seq, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     if (n_subscribers == 0) return 0;
     char *names = names_literal(subscribers, n_subscribers);
     if (names == NULL) return DB_ERR_QUERY;
-    const char *del[] = {id, names};
+    const char *del[] = {id, names, subject_id, seq};
     r = run(c,
-            "INSERT INTO outbox_deliveries (event_id, subscriber)"
-            " SELECT $1::uuid, s FROM unnest($2::text[]) AS s GROUP BY s",
-            2, del);
+            "INSERT INTO outbox_deliveries (event_id, subscriber, subject_id, seq)"
+            " SELECT $1::uuid, s, $3::uuid, $4::bigint FROM unnest($2::text[]) AS s GROUP BY s",
+            4, del);
     free(names);
     if (r == NULL) return failure(c);
     PQclear(r);

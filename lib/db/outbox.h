@@ -10,9 +10,12 @@
  * services/intake/migrations for the shape to copy):
  *   outbox(id uuid pk, type text, authority_id uuid, subject_id uuid,
  *          data jsonb, occurred_at timestamptz)
+ *   outbox(..., seq bigserial unique: the order events were written)
  *   outbox_deliveries(event_id uuid, subscriber text, delivered_at
  *          timestamptz, attempts int, next_attempt_at timestamptz,
- *          last_error text, pk (event_id, subscriber))
+ *          last_error text, subject_id uuid, seq bigint (copied from the
+ *          event, for the relay's per-subject order), pk (event_id,
+ *          subscriber))
  *   inbox(event_id uuid pk, type text, handled_at timestamptz)
  */
 #ifndef PARLEY_DB_OUTBOX_H

@@ -21,9 +21,8 @@ static const db_stmt_t relay_stmts[] = {
      " (extract(epoch FROM o.occurred_at) * 1000000)::bigint, d.attempts"
      " FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id"
      " WHERE d.delivered_at IS NULL AND d.next_attempt_at <= now()"
-     " AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p JOIN outbox po ON po.id = p.event_id"
-     "   WHERE p.subscriber = d.subscriber AND p.delivered_at IS NULL"
-     "   AND po.subject_id = o.subject_id AND po.seq < o.seq)"
+     " AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p WHERE p.subscriber = d.subscriber"
+     "   AND p.subject_id = d.subject_id AND p.seq < d.seq AND p.delivered_at IS NULL)"
      " ORDER BY o.seq LIMIT $1 FOR UPDATE OF d SKIP LOCKED"},
     {"relay_delivered",
      "UPDATE outbox_deliveries SET delivered_at = now(), attempts = attempts + 1, last_error = NULL"
