@@ -36,7 +36,7 @@ const char *cors_headers(arena_t *a, const char *origin) {
     return arena_printf(a,
                         "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
                         "Access-Control-Expose-Headers: ETag, Location, X-Request-Id, Retry-After, "
-                        "Idempotent-Replayed, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset\r\n",
+                        "Idempotent-Replayed, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy\r\n",
                         origin);
 }
 

@@ -145,8 +145,22 @@ static bool error_applies(const route_t *r, int status, size_t n_path) {
     }
 }
 
+/* Every authenticated answer carries the client's rate limit (gateway/ratelimit.h). */
+static const char *const rate_limit_headers[][2] = {
+    {"RateLimit-Limit", "Requests the client may make in the policy's window."},
+    {"RateLimit-Remaining", "Requests left before the limit answers 429."},
+    {"RateLimit-Reset", "Seconds until the full allowance is back."},
+    {"RateLimit-Policy", "The client's policy: `<limit>;w=<seconds>`, with `;burst=<n>` when the burst differs."},
+};
+
+static void add_rate_limit_refs(json_t *headers) {
+    for (size_t i = 0; i < sizeof rate_limit_headers / sizeof rate_limit_headers[0]; i++)
+        json_object_set_new(headers, rate_limit_headers[i][0], ref("headers", rate_limit_headers[i][0]));
+}
+
 static json_t *responses(build_t *b, const route_t *r, const ProtobufCMessageDescriptor *out, size_t n_path) {
     json_t *headers = json_pack("{s:o}", "X-Request-Id", ref("headers", "X-Request-Id"));
+    add_rate_limit_refs(headers);
     if (field_named(out, "version") != NULL) {
         b->etag = true;
         json_object_set_new(headers, "ETag", ref("headers", "ETag"));
@@ -252,6 +266,7 @@ static json_t *components(build_t *b) {
                                 header("`Bearer realm=\"parley\"`, with `error=\"invalid_token\"` for a bad key.",
                                        "string"));
         }
+        if (st == 429) add_rate_limit_refs(h);
         if (st == 429 || st == 503) {
             json_object_set_new(h, "Retry-After", ref("headers", "Retry-After"));
             json_object_set_new(headers, "Retry-After", header("Seconds to wait before trying again.", "integer"));
@@ -261,6 +276,9 @@ static json_t *components(build_t *b) {
                                       "headers", h, "content", "application/problem+json", "schema",
                                       ref("schemas", "Problem")));
     }
+    for (size_t i = 0; i < sizeof rate_limit_headers / sizeof rate_limit_headers[0]; i++)
+        json_object_set_new(headers, rate_limit_headers[i][0],
+                            header(rate_limit_headers[i][1], i == 3 ? "string" : "integer"));
     if (b->etag)
         json_object_set_new(headers, "ETag",
                             header("The object's version, quoted (`\"3\"`): send it back in If-Match to change it.",
