@@ -113,8 +113,12 @@ int relay_pass(db_t *db, bus_client_t *bus, arena_t *a, const char *source, int 
         const char *params[] = {ev.id, subscriber, why};
         rc = db_exec(db, why ? "relay_failed" : "relay_delivered", why ? 3 : 2, params, NULL);
         if (why && !skipped) {
-            log_warn(ev.id, "event %s to %s not delivered (attempt %lld): %s", ev.type, subscriber,
-                     (long long)db_int(r, i, 7) + 1, why);
+            /* Loud on the first failure, then ever more rarely (attempts 8, 16, 32 ...): a
+             * subscriber that does not take events yet must not drown the log. */
+            long long attempt = (long long)db_int(r, i, 7) + 1;
+            bool loud = attempt == 1 || (attempt >= 8 && (attempt & (attempt - 1)) == 0);
+            log_write(loud ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, ev.id, "event %s to %s not delivered (attempt %lld): %s",
+                      ev.type, subscriber, attempt, why);
             if (n_failed < RELAY_MAX_FAILED && !listed(failed, n_failed, subscriber)) {
                 failed[n_failed] = subscriber;
                 failed_why[n_failed++] = why;
