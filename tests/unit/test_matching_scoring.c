@@ -1,0 +1,445 @@
+/* Matching's hard rules, eligibility and explainable score
+ * (services/matching/scoring.c, eligibility.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "services/matching/eligibility.h"
+#include "services/matching/scoring.h"
+#include "svc/svc.h"
+
+#define AUTH_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define AUTH_B "bbbbbbbb-0000-4000-8000-000000000002"
+
+static arena_t *arena;
+
+static int setup(void **state) {
+    (void)state;
+    arena = arena_new();
+    return arena ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    arena_destroy(&arena);
+    return 0;
+}
+
+static int64_t day(const char *s) {
+    int64_t d;
+    if (!svc_parse_date(s, &d)) fail_msg("bad date in test: %s", s);
+    return d;
+}
+
+#define TODAY day("2025-06-01")
+
+static char *auth_a[] = {AUTH_A};
+static char *auth_b[] = {AUTH_B};
+static char *en[] = {"en"};
+static char *pl_en[] = {"pl", "en"};
+static char *pl[] = {"pl"};
+static char *n1_area[] = {"N1"};
+static char *interpreter[] = {"interpreter"};
+
+/* A supporter serving A, English only, five places, none used. */
+static supporter_facts_t supporter(const char *id) {
+    supporter_facts_t s = {.id = id, .authority_ids = auth_a, .n_authority_ids = 1, .languages = en,
+                           .n_languages = 1, .capacity = 5};
+    return s;
+}
+
+/* A case in A whose family lives in N1 7AA. */
+static case_input_t family(char **languages, size_t n, char **comm, size_t n_comm) {
+    case_input_t in = {.authority_id = AUTH_A, .languages = languages, .n_languages = n,
+                       .communication_needs = comm, .n_communication_needs = n_comm, .postcode = "N1 7AA"};
+    return in;
+}
+
+static int sum_points(const reason_t *r) {
+    int sum = 0;
+    for (int i = 0; i < SCORING_FACTORS; i++) sum += r[i].points;
+    return sum;
+}
+
+static const reason_t *reason(const reason_t *r, const char *factor) {
+    for (int i = 0; i < SCORING_FACTORS; i++)
+        if (strcmp(r[i].factor, factor) == 0) return &r[i];
+    fail_msg("no reason %s", factor);
+    return NULL;
+}
+
+/* ---- the acceptance case: Polish over a closer English-only supporter ---- */
+
+static void test_family_needing_polish_gets_the_polish_speaker_over_a_closer_english_only_one(void **state) {
+    (void)state;
+    case_input_t in = family(pl, 1, interpreter, 1);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_true(c.language_required);
+
+    supporter_facts_t s[2] = {supporter("11111111-0000-4000-8000-000000000001"),
+                              supporter("22222222-0000-4000-8000-000000000002")};
+    s[0].areas = n1_area; /* English only, serves the family's own district */
+    s[0].n_areas = 1;
+    s[1].languages = pl_en; /* Polish, far away */
+    s[1].n_languages = 2;
+
+    assert_int_equal(scoring_rule_out(&c, &s[0]), RULE_LANGUAGE);
+    assert_int_equal(scoring_rule_out(&c, &s[1]), 0);
+    char *texts[4];
+    assert_int_equal(scoring_rule_texts(arena, &c, RULE_LANGUAGE, texts, 4), 1);
+    assert_non_null(strstr(texts[0], "Polish (pl)"));
+
+    scoring_slot_t tmp[2];
+    size_t idx[2];
+    int scores[2];
+    assert_int_equal(scoring_rank(&c, s, 2, &SCORING_DEFAULT_WEIGHTS, 10, tmp, idx, scores), 1);
+    assert_int_equal(idx[0], 1);
+    reason_t r[SCORING_FACTORS];
+    int score = scoring_explain(arena, &c, &s[1], &SCORING_DEFAULT_WEIGHTS, r);
+    assert_int_equal(score, scores[0]);
+    assert_int_equal(sum_points(r), score);
+    assert_int_equal(reason(r, "language")->points, SCORING_DEFAULT_WEIGHTS.language);
+    assert_non_null(strstr(reason(r, "language")->detail, "speaks Polish (pl)"));
+    assert_int_equal(reason(r, "proximity")->points, 0);
+}
+
+static void test_polish_wins_on_language_weight_when_english_would_do(void **state) {
+    (void)state;
+    /* One parent prefers Polish, the other English: no hard rule, but the
+     * language weight outweighs proximity. */
+    case_input_t in = family(pl_en, 2, NULL, 0);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_false(c.language_required);
+    supporter_facts_t near = supporter("11111111-0000-4000-8000-000000000001"),
+                      polish = supporter("22222222-0000-4000-8000-000000000002");
+    near.areas = n1_area;
+    near.n_areas = 1;
+    polish.languages = pl;
+    assert_int_equal(scoring_rule_out(&c, &near), 0);
+    reason_t rn[SCORING_FACTORS], rp[SCORING_FACTORS];
+    int sn = scoring_explain(arena, &c, &near, &SCORING_DEFAULT_WEIGHTS, rn);
+    int sp = scoring_explain(arena, &c, &polish, &SCORING_DEFAULT_WEIGHTS, rp);
+    assert_true(sp > sn);
+    assert_int_equal(reason(rn, "proximity")->points, SCORING_DEFAULT_WEIGHTS.proximity);
+    assert_non_null(strstr(reason(rn, "language")->detail, "but not Polish (pl)"));
+    assert_non_null(strstr(reason(rp, "language")->detail, "the family's first language"));
+
+    /* A consortium that weighs proximity above all ranks the other way. */
+    weights_t w = SCORING_DEFAULT_WEIGHTS;
+    w.proximity = 100;
+    assert_true(scoring_score(&c, &near, &w) > scoring_score(&c, &polish, &w));
+}
+
+/* ---- hard rules -------------------------------------------------------------- */
+
+static void test_expired_vetting_is_never_a_candidate(void **state) {
+    (void)state;
+    eligibility_input_t e = {.active = true, .status_word = "active", .has_vetting = true,
+                             .vetting_expires = day("2025-05-31")};
+    unsigned bits = eligibility_check(&e, TODAY);
+    assert_int_equal(bits, ELIGIBILITY_VETTING_EXPIRED);
+    char *why[4];
+    assert_int_equal(eligibility_reasons(arena, &e, bits, why, 4), 1);
+    assert_string_equal(why[0], "DBS vetting expired on 2025-05-31");
+
+    case_input_t in = family(en, 1, NULL, 0);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    supporter_facts_t s[2] = {supporter("11111111-0000-4000-8000-000000000001"),
+                              supporter("22222222-0000-4000-8000-000000000002")};
+    s[0].ineligible = bits;
+    s[0].areas = n1_area; /* the better fit in every other way */
+    s[0].n_areas = 1;
+    assert_true(scoring_rule_out(&c, &s[0]) & RULE_INELIGIBLE);
+    scoring_slot_t tmp[2];
+    size_t idx[2];
+    assert_int_equal(scoring_rank(&c, s, 2, &SCORING_DEFAULT_WEIGHTS, 10, tmp, idx, NULL), 1);
+    assert_int_equal(idx[0], 1);
+}
+
+static void test_vetting_is_expired_from_its_expiry_date(void **state) {
+    (void)state;
+    eligibility_input_t e = {.active = true, .has_vetting = true, .vetting_expires = TODAY};
+    assert_int_equal(eligibility_check(&e, TODAY), ELIGIBILITY_VETTING_EXPIRED);
+    e.vetting_expires = TODAY + 1;
+    assert_int_equal(eligibility_check(&e, TODAY), 0);
+    e.has_vetting = false;
+    assert_int_equal(eligibility_check(&e, TODAY), ELIGIBILITY_VETTING_MISSING);
+}
+
+static void test_a_paused_supporter_is_ineligible_and_says_why(void **state) {
+    (void)state;
+    eligibility_input_t e = {.active = false, .status_word = "paused", .has_vetting = true,
+                             .vetting_expires = TODAY + 100};
+    unsigned bits = eligibility_check(&e, TODAY);
+    assert_int_equal(bits, ELIGIBILITY_NOT_ACTIVE);
+    char *why[4];
+    eligibility_reasons(arena, &e, bits, why, 4);
+    assert_string_equal(why[0], "status is paused, not active");
+    /* Training counts only once the training service says it lapsed. */
+    e.active = true;
+    e.training = ELIGIBILITY_TRAINING_UNKNOWN;
+    assert_int_equal(eligibility_check(&e, TODAY), 0);
+    e.training = ELIGIBILITY_TRAINING_LAPSED;
+    assert_int_equal(eligibility_check(&e, TODAY), ELIGIBILITY_TRAINING_LAPSED_BIT);
+}
+
+static void test_a_supporter_serving_only_another_authority_is_ruled_out(void **state) {
+    (void)state;
+    case_input_t in = family(en, 1, NULL, 0);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    supporter_facts_t s = supporter("11111111-0000-4000-8000-000000000001");
+    s.authority_ids = auth_b;
+    assert_int_equal(scoring_rule_out(&c, &s), RULE_OTHER_AUTHORITY);
+}
+
+static void test_no_free_place_counts_pending_offers(void **state) {
+    (void)state;
+    case_input_t in = family(en, 1, NULL, 0);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    supporter_facts_t s = supporter("11111111-0000-4000-8000-000000000001");
+    s.capacity = 2;
+    s.active = 1;
+    assert_int_equal(scoring_rule_out(&c, &s), 0);
+    s.pending = 1;
+    assert_int_equal(scoring_rule_out(&c, &s), RULE_NO_PLACE);
+    s.capacity = 0;
+    s.active = s.pending = 0;
+    assert_int_equal(scoring_rule_out(&c, &s), RULE_NO_PLACE);
+}
+
+static void test_excluded_supporters_are_ruled_out(void **state) {
+    (void)state;
+    case_input_t in = family(en, 1, NULL, 0);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    char *excluded[] = {"11111111-0000-4000-8000-000000000001"};
+    c.excluded = excluded;
+    c.n_excluded = 1;
+    supporter_facts_t s = supporter("11111111-0000-4000-8000-000000000001");
+    assert_int_equal(scoring_rule_out(&c, &s), RULE_EXCLUDED);
+}
+
+static void test_interpreter_need_requires_the_parents_language_even_beside_english(void **state) {
+    (void)state;
+    char *so_en[] = {"so", "en"};
+    case_input_t in = family(so_en, 2, interpreter, 1);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_true(c.language_required);
+    assert_int_equal(c.n_required, 1);
+    assert_string_equal(c.required[0], "so");
+    /* Without the interpreter need an English-speaking parent is enough. */
+    in.n_communication_needs = 0;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_false(c.language_required);
+}
+
+static void test_bsl_need_requires_british_sign_language(void **state) {
+    (void)state;
+    char *bsl[] = {"bsl"};
+    case_input_t in = family(en, 1, bsl, 1);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_true(c.language_required);
+    assert_string_equal(c.required[0], "bfi");
+    supporter_facts_t s = supporter("11111111-0000-4000-8000-000000000001");
+    assert_int_equal(scoring_rule_out(&c, &s), RULE_LANGUAGE);
+    char *signs[] = {"en", "bfi"};
+    s.languages = signs;
+    s.n_languages = 2;
+    assert_int_equal(scoring_rule_out(&c, &s), 0);
+}
+
+static void test_language_tags_match_on_their_primary_subtag(void **state) {
+    (void)state;
+    assert_true(scoring_same_language("pl", "PL-pl"));
+    assert_true(scoring_same_language("pt-BR", "pt"));
+    assert_false(scoring_same_language("pa", "pt"));
+    assert_false(scoring_same_language("", ""));
+    assert_string_equal(scoring_language_name("pl-PL"), "Polish");
+    assert_string_equal(scoring_language_name("xx"), "xx");
+}
+
+/* ---- the soft score ------------------------------------------------------------ */
+
+static void test_child_needs_read_as_specialisms(void **state) {
+    (void)state;
+    assert_int_equal(scoring_specialisms_of_need("Autism Spectrum Condition"), SPEC_BIT(SPEC_AUTISM));
+    assert_int_equal(scoring_specialisms_of_need("ASD"), SPEC_BIT(SPEC_AUTISM));
+    assert_int_equal(scoring_specialisms_of_need("speech and language"), SPEC_BIT(SPEC_SPEECH_LANGUAGE));
+    assert_int_equal(scoring_specialisms_of_need("SEMH"), SPEC_BIT(SPEC_SEMH));
+    assert_int_equal(scoring_specialisms_of_need("hearing impairment"), SPEC_BIT(SPEC_SENSORY));
+    assert_int_equal(scoring_specialisms_of_need("ADHD and anxiety"), SPEC_BIT(SPEC_ADHD) | SPEC_BIT(SPEC_SEMH));
+    assert_int_equal(scoring_specialisms_of_need("dyslexia"), SPEC_BIT(SPEC_LEARNING));
+    assert_int_equal(scoring_specialisms_of_need("fixed-term exclusion"), SPEC_BIT(SPEC_EXCLUSIONS));
+    assert_int_equal(scoring_specialisms_of_need("haddock"), 0); /* "add" only as a whole word */
+    assert_int_equal(scoring_specialisms_of_need(NULL), 0);
+}
+
+static void test_age_and_case_needs_add_specialisms(void **state) {
+    (void)state;
+    case_input_t in = family(en, 1, NULL, 0);
+    char *needs[] = {"supporter", "tribunal_support"};
+    in.case_needs = needs;
+    in.n_case_needs = 2;
+    in.has_birth_date = true;
+    in.child_born = day("2022-01-10"); /* three */
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_int_equal(c.specialisms, SPEC_BIT(SPEC_TRIBUNAL) | SPEC_BIT(SPEC_EARLY_YEARS));
+    in.child_born = day("2008-05-01"); /* seventeen */
+    in.n_case_needs = 0;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_int_equal(c.specialisms, SPEC_BIT(SPEC_POST_16));
+}
+
+static void test_specialism_points_are_the_share_known(void **state) {
+    (void)state;
+    case_input_t in = family(en, 1, NULL, 0);
+    char *needs[] = {"autism", "speech and language", "ADHD"};
+    in.child_needs = needs;
+    in.n_child_needs = 3;
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    supporter_facts_t s = supporter("11111111-0000-4000-8000-000000000001");
+    s.specialisms = SPEC_BIT(SPEC_AUTISM) | SPEC_BIT(SPEC_ADHD) | SPEC_BIT(SPEC_PHYSICAL);
+    reason_t r[SCORING_FACTORS];
+    scoring_explain(arena, &c, &s, &SCORING_DEFAULT_WEIGHTS, r);
+    assert_int_equal(reason(r, "specialism")->points, 17); /* 25 x 2/3, rounded */
+    assert_non_null(strstr(reason(r, "specialism")->detail, "autism and adhd: 2 of the 3"));
+}
+
+static void test_continuity_proximity_capacity_and_fairness(void **state) {
+    (void)state;
+    case_input_t in = family(en, 1, NULL, 0);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_string_equal(c.district, "N1");
+    assert_string_equal(c.area, "N");
+    char *previous[] = {"11111111-0000-4000-8000-000000000001"};
+    c.previous = previous;
+    c.n_previous = 1;
+    supporter_facts_t s = supporter("11111111-0000-4000-8000-000000000001");
+    s.home_postcode = "n7 9zz"; /* same area, another district */
+    s.capacity = 4;
+    s.active = 2;
+    s.pending = 1;
+    reason_t r[SCORING_FACTORS];
+    int score = scoring_explain(arena, &c, &s, &SCORING_DEFAULT_WEIGHTS, r);
+    assert_int_equal(reason(r, "continuity")->points, 15);
+    assert_int_equal(reason(r, "proximity")->points, 8); /* half of 15, rounded up */
+    assert_int_equal(reason(r, "capacity")->points, 2);  /* 1 free place of 3 counted: 5 x 1/3 */
+    assert_int_equal(reason(r, "fairness")->points, 3);  /* a quarter unused: 10 x 1/4, rounded up */
+    assert_string_equal(reason(r, "fairness")->detail, "supports 2 families with 1 offer pending, of 4 places");
+    assert_int_equal(sum_points(r), score);
+    /* An area served whole covers every district in it. */
+    char *whole_n[] = {"N"};
+    s.areas = whole_n;
+    s.n_areas = 1;
+    assert_int_equal(scoring_explain(arena, &c, &s, &SCORING_DEFAULT_WEIGHTS, r) - score, 7);
+}
+
+static void test_postcode_parts(void **state) {
+    (void)state;
+    char d[SCORING_DISTRICT_LEN], a[SCORING_DISTRICT_LEN];
+    scoring_postcode_parts("SW1A 1AA", d, a);
+    assert_string_equal(d, "SW1A");
+    assert_string_equal(a, "SW");
+    scoring_postcode_parts("w11aa", d, a);
+    assert_string_equal(d, "W1");
+    scoring_postcode_parts("EC1", d, a);
+    assert_string_equal(d, "EC1");
+    assert_string_equal(a, "EC");
+    scoring_postcode_parts("12345", d, a);
+    assert_string_equal(d, "");
+    assert_string_equal(a, "");
+    scoring_postcode_parts(NULL, d, a);
+    assert_string_equal(a, "");
+}
+
+static void test_reasons_always_add_up_to_the_score(void **state) {
+    (void)state;
+    srand(7);
+    char *langs[] = {"en", "pl", "so", "ur", "cy"};
+    char *areas[] = {"N1", "N", "SW1A", "E2"};
+    char *needs[] = {"autism", "ADHD", "hearing", "dyslexia", "anxiety"};
+    for (int round = 0; round < 2000; round++) {
+        case_input_t in = family(&langs[rand() % 4], 1 + (size_t)(rand() % 2), NULL, 0);
+        in.child_needs = &needs[rand() % 3];
+        in.n_child_needs = (size_t)(rand() % 3);
+        in.postcode = rand() % 5 ? "N1 7AA" : NULL;
+        case_facts_t c;
+        scoring_case_facts(&in, TODAY, &c);
+        supporter_facts_t s = supporter("11111111-0000-4000-8000-000000000001");
+        s.languages = &langs[rand() % 3];
+        s.n_languages = 1 + (size_t)(rand() % 3);
+        s.areas = &areas[rand() % 3];
+        s.n_areas = (size_t)(rand() % 2);
+        s.specialisms = (unsigned)rand() & 0xffe;
+        s.capacity = rand() % 6;
+        s.active = s.capacity ? rand() % (s.capacity + 1) : 0;
+        s.pending = rand() % 2;
+        weights_t w = {rand() % 101, rand() % 101, rand() % 101, rand() % 101, rand() % 101, rand() % 101, 5};
+        reason_t r[SCORING_FACTORS];
+        int score = scoring_explain(arena, &c, &s, &w, r);
+        assert_int_equal(sum_points(r), score);
+        assert_int_equal(scoring_score(&c, &s, &w), score);
+        for (int i = 0; i < SCORING_FACTORS; i++) assert_true(r[i].points >= 0 && r[i].detail && *r[i].detail);
+        arena_reset(arena);
+    }
+}
+
+static void test_ties_go_to_the_less_loaded_then_the_smaller_id(void **state) {
+    (void)state;
+    case_input_t in = family(en, 1, NULL, 0);
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    weights_t w = SCORING_DEFAULT_WEIGHTS;
+    w.fairness = w.capacity = 0; /* load then counts only as the tie-break */
+    supporter_facts_t s[3] = {supporter("33333333-0000-4000-8000-000000000003"),
+                              supporter("22222222-0000-4000-8000-000000000002"),
+                              supporter("11111111-0000-4000-8000-000000000001")};
+    s[2].active = 1;
+    scoring_slot_t tmp[3];
+    size_t idx[3];
+    assert_int_equal(scoring_rank(&c, s, 3, &w, 3, tmp, idx, NULL), 3);
+    assert_int_equal(idx[0], 1);
+    assert_int_equal(idx[1], 0);
+    assert_int_equal(idx[2], 2);
+    assert_int_equal(scoring_rank(&c, s, 3, &w, 1, tmp, idx, NULL), 1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_family_needing_polish_gets_the_polish_speaker_over_a_closer_english_only_one),
+        cmocka_unit_test(test_polish_wins_on_language_weight_when_english_would_do),
+        cmocka_unit_test(test_expired_vetting_is_never_a_candidate),
+        cmocka_unit_test(test_vetting_is_expired_from_its_expiry_date),
+        cmocka_unit_test(test_a_paused_supporter_is_ineligible_and_says_why),
+        cmocka_unit_test(test_a_supporter_serving_only_another_authority_is_ruled_out),
+        cmocka_unit_test(test_no_free_place_counts_pending_offers),
+        cmocka_unit_test(test_excluded_supporters_are_ruled_out),
+        cmocka_unit_test(test_interpreter_need_requires_the_parents_language_even_beside_english),
+        cmocka_unit_test(test_bsl_need_requires_british_sign_language),
+        cmocka_unit_test(test_language_tags_match_on_their_primary_subtag),
+        cmocka_unit_test(test_child_needs_read_as_specialisms),
+        cmocka_unit_test(test_age_and_case_needs_add_specialisms),
+        cmocka_unit_test(test_specialism_points_are_the_share_known),
+        cmocka_unit_test(test_continuity_proximity_capacity_and_fairness),
+        cmocka_unit_test(test_postcode_parts),
+        cmocka_unit_test(test_reasons_always_add_up_to_the_score),
+        cmocka_unit_test(test_ties_go_to_the_less_loaded_then_the_smaller_id),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
