@@ -25,6 +25,9 @@ static const route_t route_table[] = {
     {"POST", "/v1/cases", "intake", INTAKE, "CreateCase", STAFF | ROLE_PARTNER_AGENCY, 201},
     {"GET", "/v1/cases", "intake", INTAKE, "ListCases", STAFF, 200},
     {"GET", "/v1/cases/{id}", "intake", INTAKE, "GetCase", STAFF, 200},
+    /* A partner agency follows its own referrals: status and dates only. */
+    {"GET", "/v1/referrals", "intake", INTAKE, "ListReferrals", STAFF | ROLE_PARTNER_AGENCY, 200},
+    {"GET", "/v1/referrals/{id}", "intake", INTAKE, "GetReferral", STAFF | ROLE_PARTNER_AGENCY, 200},
     {"PATCH", "/v1/families/{id}", "intake", INTAKE, "UpdateFamily", STAFF, 200},
     {"POST", "/v1/children/{id}/views", "intake", INTAKE, "CreateChildView", STAFF, 201},
     {"GET", "/v1/children/{id}/views", "intake", INTAKE, "ListChildViews", STAFF, 200},

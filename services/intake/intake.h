@@ -62,6 +62,11 @@ int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int cases_withdraw_consent(void *ctx, const bus_request_t *req, bus_response_t *res);
 int cases_close(void *ctx, const bus_request_t *req, bus_response_t *res);
 
+/* referrals.c: a partner agency's view of the cases it referred. */
+const db_stmt_t *referrals_statements(size_t *n);
+int referrals_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+int referrals_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+
 /* Loads case id into *out: 1 found, 0 not, or DB_ERR_*. */
 struct Parley__Intake__V1__Case;
 int cases_load(db_t *db, arena_t *a, const char *id, struct Parley__Intake__V1__Case **out);

@@ -38,12 +38,14 @@ static const bus_method_t methods[] = {
     {"GetResource", IN(get_resource_request), resources_get},
     {"ListResources", IN(list_resources_request), resources_list},
     {"ListResourcesDue", IN(list_resources_due_request), resources_list_due},
+    {"GetReferral", IN(get_referral_request), referrals_get},
+    {"ListReferrals", IN(list_referrals_request), referrals_list},
 };
 
 static const db_stmt_t *(*const statement_sets[])(size_t *) = {
     families_statements,  family_update_statements, cases_statements,    case_actions_statements,
     views_statements,     stages_statements,        timeline_statements, agencies_statements,
-    signposts_statements, resources_statements,     events_statements,
+    signposts_statements, resources_statements,     events_statements,   referrals_statements,
 };
 
 int main(void) {

@@ -39,6 +39,7 @@ ROUTED_WHEN_WRITTEN = {
     "/v1/cases/{id}/signposts",
     "/v1/agencies/{id}",
     "/v1/resources/{id}",
+    "/v1/referrals/{id}",
 }
 
 
@@ -100,6 +101,7 @@ REGISTRY = {
     "/v1/cases/{id}/stages/{stageId}": lambda o: {"id": o.case()["id"], "stageId": o.stage()["id"]},
     "/v1/agencies/{id}": lambda o: {"id": o.agency()["id"]},
     "/v1/resources/{id}": lambda o: {"id": o.resource()["id"]},
+    "/v1/referrals/{id}": lambda o: {"id": o.case()["id"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.
