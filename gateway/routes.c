@@ -6,9 +6,11 @@
 #include "gateway/roles.h"
 #include "parley/admin/v1/admin.pb-c.h"
 #include "parley/intake/v1/intake.pb-c.h"
+#include "parley/matching/v1/matching.pb-c.h"
 
 #define ADMIN &parley__admin__v1__admin__descriptor
 #define INTAKE &parley__intake__v1__intake__descriptor
+#define MATCHING &parley__matching__v1__matching__descriptor
 #define STAFF (ROLE_CONSORTIUM_ADMIN | ROLE_CASEWORKER)
 
 /* Keep in step with gateway/openapi.json: a test checks both ways. */
@@ -46,6 +48,20 @@ static const route_t route_table[] = {
     /* Before /v1/resources/{id}, which would match it too. */
     {"GET", "/v1/resources/review-due", "intake", INTAKE, "ListResourcesDue", ROLE_CONSORTIUM_ADMIN, 200},
     {"GET", "/v1/resources/{id}", "intake", INTAKE, "GetResource", ROLE_ANY, 200},
+    {"POST", "/v1/supporters", "matching", MATCHING, "CreateSupporter", STAFF, 201},
+    {"GET", "/v1/supporters", "matching", MATCHING, "ListSupporters", STAFF, 200},
+    {"GET", "/v1/supporters/{id}", "matching", MATCHING, "GetSupporter", STAFF, 200},
+    {"PATCH", "/v1/supporters/{id}", "matching", MATCHING, "UpdateSupporter", STAFF, 200},
+    {"POST", "/v1/cases/{id}/candidates", "matching", MATCHING, "ListCandidates", STAFF, 200},
+    {"POST", "/v1/match-requests", "matching", MATCHING, "CreateMatchRequest", STAFF, 201},
+    {"GET", "/v1/match-requests/{id}", "matching", MATCHING, "GetMatchRequest", STAFF, 200},
+    {"POST", "/v1/offers/{id}/accept", "matching", MATCHING, "AcceptOffer", STAFF | ROLE_SUPPORTER, 200},
+    {"POST", "/v1/offers/{id}/decline", "matching", MATCHING, "DeclineOffer", STAFF | ROLE_SUPPORTER, 200},
+    {"GET", "/v1/assignments", "matching", MATCHING, "ListAssignments", STAFF | ROLE_SUPPORTER, 200},
+    {"POST", "/v1/assignments/{id}/end", "matching", MATCHING, "EndAssignment", STAFF, 200},
+    {"GET", "/v1/matching/weights", "matching", MATCHING, "GetWeights", STAFF, 200},
+    {"PUT", "/v1/matching/weights", "matching", MATCHING, "PutWeights", ROLE_CONSORTIUM_ADMIN, 200},
+    {"GET", "/v1/matching/unmet-demand", "matching", MATCHING, "GetUnmetDemand", STAFF | ROLE_ANALYST, 200},
 };
 
 const route_t *routes_table(size_t *n) {

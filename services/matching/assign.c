@@ -13,7 +13,7 @@ typedef long long cost_t;
 typedef struct {
     size_t n, m;         /* rows (requests), columns (slots, then one "unassigned" per request) */
     size_t n_sup;        /* supporters with a usable slot, remapped 0..n_sup-1 */
-    int *gain;           /* n x n_sup: score + bonus of the best edge, or -1 for none */
+    cost_t *gain;        /* n x n_sup: what the best edge gains (see matrix_build), or -1 for none */
     int *col_sup;        /* per column (1-based, index 0 unused): remapped supporter, or -1 */
     int *sup_orig;       /* remapped -> original supporter index */
     cost_t big;          /* what being served is worth, above any total of gains */
@@ -50,13 +50,17 @@ static int matrix_build(const assign_problem_t *p, matrix_t *x) {
     for (size_t k = 0; k < x->n * x->n_sup; k++) x->gain[k] = -1;
     for (size_t s = 0; s < p->n_supporters; s++)
         if (remap[s] >= 0) x->sup_orig[remap[s]] = (int)s;
-    int max_gain = 0;
+    /* An edge gains score + bonus, scaled so that a tie-break fits under
+     * one point: (n - i) for request i, so that between equal totals the
+     * requests listed first (the longest waiting) are served. */
+    cost_t scale = (cost_t)x->n * ((cost_t)x->n + 1) / 2 + 1, max_gain = 0;
     for (size_t e = 0; e < p->n_edges; e++) {
         const assign_edge_t *ed = &p->edges[e];
         int r = remap[ed->supporter];
         if (r < 0) continue;
-        int g = ed->score + bonus_of(p, (size_t)ed->request);
-        int *cell = &x->gain[(size_t)ed->request * x->n_sup + (size_t)r];
+        cost_t g = ((cost_t)ed->score + bonus_of(p, (size_t)ed->request)) * scale +
+                   (cost_t)(x->n - (size_t)ed->request);
+        cost_t *cell = &x->gain[(size_t)ed->request * x->n_sup + (size_t)r];
         if (*cell < 0) users[r]++;
         if (g > *cell) *cell = g;
         if (g > max_gain) max_gain = g;
@@ -77,7 +81,7 @@ static int matrix_build(const assign_problem_t *p, matrix_t *x) {
         for (int t = 0; t < k; t++) x->col_sup[j++] = (int)r;
     }
     while (j <= cols) x->col_sup[j++] = -1;
-    x->big = ((cost_t)max_gain + 1) * ((cost_t)x->n + 1);
+    x->big = (max_gain + 1) * ((cost_t)x->n + 1);
     free(remap);
     free(users);
     return 0;
@@ -92,7 +96,7 @@ nomem:
 static cost_t cost(const matrix_t *x, size_t i, size_t j) {
     int r = x->col_sup[j];
     if (r < 0) return 0;
-    int g = x->gain[(i - 1) * x->n_sup + (size_t)r];
+    cost_t g = x->gain[(i - 1) * x->n_sup + (size_t)r];
     return g < 0 ? 4 * x->big : -(x->big + g);
 }
 

@@ -10,7 +10,9 @@
  * family starves.
  *
  * assign_optimal maximises first the number of families given a supporter,
- * then the total of score + bonus, as a rectangular assignment problem
+ * then the total of score + bonus, and between equal totals serves the
+ * requests listed first (the caller lists the longest waiting first); it is
+ * a rectangular assignment problem
  * solved by the Hungarian method (Kuhn-Munkres with potentials, O(n^2 m)):
  * each supporter is expanded into one column per usable slot, and each
  * request may instead take an "unassigned" column at no gain. Pure: no

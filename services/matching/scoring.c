@@ -175,8 +175,8 @@ void scoring_case_facts(const case_input_t *in, int64_t today, case_facts_t *out
     bool english = false;
     for (size_t i = 0; i < out->n_languages; i++) english = english || scoring_same_language(out->languages[i], "en");
 
-    if (in->require_language) {
-        for (size_t i = 0; i < out->n_languages; i++) add_required(out, out->languages[i]);
+    if (in->require_language && in->n_pref_languages > 0) {
+        for (size_t i = 0; i < in->n_pref_languages; i++) add_required(out, in->pref_languages[i]);
     } else {
         if (bsl) add_required(out, "bfi");
         if (interpreter || !english)
@@ -304,7 +304,9 @@ static void compute(const case_facts_t *c, const supporter_facts_t *s, const wei
         if (p->near != 1 && s->home_postcode && *s->home_postcode) {
             char d[SCORING_DISTRICT_LEN], a[SCORING_DISTRICT_LEN];
             scoring_postcode_parts(s->home_postcode, d, a);
-            int k = (c->district[0] && d[0] && strcmp(d, c->district) == 0) ? 1 : (a[0] && strcmp(a, c->area) == 0) ? 2 : 0;
+            int k = (c->district[0] && d[0] && strcmp(d, c->district) == 0) ? 1
+                    : (a[0] && strcmp(a, c->area) == 0)                    ? 2
+                                                                            : 0;
             if (k && (p->near == 0 || k < p->near)) {
                 p->near = k;
                 p->near_what = "home";
@@ -358,7 +360,8 @@ static const char *proximity_detail(arena_t *a, const case_facts_t *c, const par
     if (p->near == 1 && strcmp(p->near_what, "home") == 0)
         return arena_printf(a, "lives in %s, the family's postcode district", where);
     if (p->near == 1) return arena_printf(a, "serves %s, which covers the family's district %s", p->near_what, where);
-    if (p->near == 2) return arena_printf(a, "works in the family's postcode area %s, not in %s itself", c->area, where);
+    if (p->near == 2)
+        return arena_printf(a, "works in the family's postcode area %s, not in %s itself", c->area, where);
     return arena_printf(a, "neither serves nor lives near %s", where);
 }
 
@@ -372,6 +375,9 @@ int scoring_explain(arena_t *a, const case_facts_t *c, const supporter_facts_t *
     else if (p.known == 0)
         details[F_SPECIALISM] = arena_printf(a, "knows none of %s, which the child's needs call for",
                                              spec_list(a, c->specialisms));
+    else if (p.wanted == 1)
+        details[F_SPECIALISM] =
+            arena_printf(a, "knows %s, which the child's needs call for", spec_list(a, c->specialisms));
     else
         details[F_SPECIALISM] = arena_printf(a, "knows %s: %d of the %d specialisms the child's needs call for",
                                              spec_list(a, c->specialisms & s->specialisms), p.known, p.wanted);

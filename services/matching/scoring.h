@@ -129,10 +129,10 @@ typedef struct {
 
 /* Derives the facts of a case from in, on day today. Strings are borrowed
  * from in (previous and excluded are left empty for the caller to set).
- * A language is required when the request says so, when a parent needs an
- * interpreter or BSL (BSL is the language "bfi"), or when no parent's
- * language is English; then one of the family's other languages must be
- * spoken. */
+ * A language is required when the request says so (one of its preferred
+ * languages), when a parent needs an interpreter or BSL (BSL is the language
+ * "bfi"), or when no parent's language is English; then one of the family's
+ * languages other than English must be spoken. */
 void scoring_case_facts(const case_input_t *in, int64_t today, case_facts_t *out);
 
 /* Which hard rules rule s out for c. */

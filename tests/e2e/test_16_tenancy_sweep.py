@@ -90,6 +90,36 @@ class Owner:
              "format": "standard", "body": "Local information.", "reviewDueOn": "2030-01-01",
              "authorityIds": [self.a]}))
 
+    def supporter(self):
+        # Paused, so that no family waiting in A is offered to it while the sweep reads it.
+        return self.once("supporter", lambda: self.created(
+            self.cw, "/v1/supporters",
+            {"givenName": "Sweep", "familyName": "Paused", "authorityIds": [self.a], "languages": ["en"],
+             "capacity": 1, "vettingExpiresOn": "2035-01-01", "status": "paused"}))
+
+    def _offered(self):
+        """A match request of A offered to a supporter of A (who alone speaks Cornish)."""
+        self.once("offering supporter", lambda: self.created(
+            self.cw, "/v1/supporters",
+            {"givenName": "Sweep", "familyName": "Offered", "authorityIds": [self.a], "languages": ["kw", "en"],
+             "capacity": 50, "vettingExpiresOn": "2035-01-01"}))
+        case = self.created(self.cw, "/v1/cases", case_body(self.a, self.family(), wantsSupporter=False))
+        mr = self.created(self.cw, "/v1/match-requests",
+                          {"caseId": case["id"], "preferences": {"languages": ["kw"], "requireLanguage": True}})
+        assert mr.get("currentOffer"), f"no offer for the sweep's match request: {mr}"
+        return mr
+
+    def match_request(self):
+        return self.once("match request", self._offered)
+
+    def assignment(self):
+        def make():
+            offer = self._offered()["currentOffer"]["id"]
+            r = self.cw.post(f"/v1/offers/{offer}/accept", {})
+            assert r.status_code == 200, r.text
+            return {"id": r.json()["assignmentId"]}
+        return self.once("assignment", make)
+
 
 # Path prefix -> the path parameters of an object of authority A. The longest
 # prefix that covers a path (equal to it, or followed by "/") is used.
@@ -102,6 +132,10 @@ REGISTRY = {
     "/v1/agencies/{id}": lambda o: {"id": o.agency()["id"]},
     "/v1/resources/{id}": lambda o: {"id": o.resource()["id"]},
     "/v1/referrals/{id}": lambda o: {"id": o.case()["id"]},
+    "/v1/supporters/{id}": lambda o: {"id": o.supporter()["id"]},
+    "/v1/match-requests/{id}": lambda o: {"id": o.match_request()["id"]},
+    "/v1/offers/{id}": lambda o: {"id": o.match_request()["currentOffer"]["id"]},
+    "/v1/assignments/{id}": lambda o: {"id": o.assignment()["id"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.

@@ -71,6 +71,19 @@ static void test_waiting_time_decides_who_gets_the_last_place(void **state) {
     assert_int_equal(choice[1], -1);
 }
 
+static void test_between_equal_fits_the_longest_waiting_is_served(void **state) {
+    (void)state;
+    /* Listed longest-waiting first; both waited under a week (no bonus). */
+    const int slots[] = {1};
+    const assign_edge_t edges[] = {{2, A, 70}, {1, A, 70}, {0, A, 70}};
+    int choice[3];
+    assign_problem_t p = problem(3, NULL, 1, slots, edges, 3);
+    assert_int_equal(assign_optimal(&p, choice), 0);
+    assert_int_equal(choice[0], A);
+    assert_int_equal(choice[1], -1);
+    assert_int_equal(choice[2], -1);
+}
+
 static void test_slots_are_never_exceeded(void **state) {
     (void)state;
     const int slots[] = {2, 0};
@@ -190,6 +203,7 @@ int main(void) {
         cmocka_unit_test(test_greedy_first_come_leaves_a_family_without_a_supporter_that_batch_serves),
         cmocka_unit_test(test_batch_beats_greedy_on_total_fit_when_everyone_is_served),
         cmocka_unit_test(test_waiting_time_decides_who_gets_the_last_place),
+        cmocka_unit_test(test_between_equal_fits_the_longest_waiting_is_served),
         cmocka_unit_test(test_slots_are_never_exceeded),
         cmocka_unit_test(test_no_edges_no_requests_and_bad_input),
         cmocka_unit_test(test_optimal_equals_brute_force_on_random_small_problems),

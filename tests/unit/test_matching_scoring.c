@@ -261,6 +261,25 @@ static void test_bsl_need_requires_british_sign_language(void **state) {
     assert_int_equal(scoring_rule_out(&c, &s), 0);
 }
 
+static void test_a_request_may_require_one_of_its_own_languages(void **state) {
+    (void)state;
+    char *so[] = {"so"};
+    case_input_t in = family(en, 1, NULL, 0);
+    in.pref_languages = so;
+    in.n_pref_languages = 1;
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_false(c.language_required); /* preferred, not required */
+    assert_string_equal(c.languages[0], "so");
+    in.require_language = true;
+    scoring_case_facts(&in, TODAY, &c);
+    assert_true(c.language_required);
+    assert_int_equal(c.n_required, 1);
+    assert_string_equal(c.required[0], "so");
+    supporter_facts_t s = supporter("11111111-0000-4000-8000-000000000001");
+    assert_int_equal(scoring_rule_out(&c, &s), RULE_LANGUAGE); /* English is not enough */
+}
+
 static void test_language_tags_match_on_their_primary_subtag(void **state) {
     (void)state;
     assert_true(scoring_same_language("pl", "PL-pl"));
@@ -432,6 +451,7 @@ int main(void) {
         cmocka_unit_test(test_excluded_supporters_are_ruled_out),
         cmocka_unit_test(test_interpreter_need_requires_the_parents_language_even_beside_english),
         cmocka_unit_test(test_bsl_need_requires_british_sign_language),
+        cmocka_unit_test(test_a_request_may_require_one_of_its_own_languages),
         cmocka_unit_test(test_language_tags_match_on_their_primary_subtag),
         cmocka_unit_test(test_child_needs_read_as_specialisms),
         cmocka_unit_test(test_age_and_case_needs_add_specialisms),

@@ -1,0 +1,96 @@
+/* What every matching handler shares: optional strings, the common errors,
+ * enum words, the principal's ids and roles. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ids.h"
+#include "services/matching/matching.h"
+#include "svc/precondition.h"
+#include "svc/svc.h"
+
+matching_config_t matching_config = {
+    .offer_ttl_s = 72 * 3600, .sweep_ms = 2000, .batch = 100, .intake_timeout_ms = 1500,
+};
+
+const char *matching_opt(const char *s) { return (s && *s) ? s : NULL; }
+
+bool matching_ok(const bus_response_t *res) { return res->status.code == CODE(OK); }
+
+int matching_not_found(bus_response_t *res, const char *what) {
+    bus_response_error(res, CODE(NOT_FOUND), "no such %s", what);
+    return -1;
+}
+
+int matching_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, int rc) {
+    const char *state = db_sqlstate(db);
+    /* 40P01 deadlock_detected, 55P03 lock_not_available: a concurrent
+     * change won; the caller may retry. */
+    if (rc == DB_ERR_QUERY && (strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)) {
+        db_tx_rollback(db);
+        bus_response_error(res, CODE(ABORTED), "a concurrent change conflicted; retry");
+        return -1;
+    }
+    /* A CHECK that only a race can break (never over capacity). */
+    if (rc == DB_ERR_QUERY && strcmp(state, DB_SQLSTATE_CHECK) == 0) {
+        db_tx_rollback(db);
+        bus_response_error(res, CODE(ABORTED), "the supporter has no place left");
+        return -1;
+    }
+    return svc_db_fail(res, req, db, rc);
+}
+
+const char *matching_enum_word(arena_t *a, const ProtobufCEnumDescriptor *d, int value) {
+    const char *name = svc_enum_text(d, value), *zero = svc_enum_text(d, 0);
+    if (name == NULL || zero == NULL || strlen(zero) < strlen("UNSPECIFIED")) return NULL;
+    size_t prefix = strlen(zero) - strlen("UNSPECIFIED");
+    char *w = arena_strdup(a, strlen(name) > prefix ? name + prefix : name);
+    for (char *p = w; p && *p; p++) *p = (char)tolower((unsigned char)*p);
+    return w;
+}
+
+const char *matching_client_id(const bus_request_t *req) {
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    return (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL;
+}
+
+const char *matching_consortium_id(const bus_request_t *req) {
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    return (p && ids_is_uuid(p->consortium_id)) ? p->consortium_id : NULL;
+}
+
+bool matching_has_role(const bus_request_t *req, const char *role) {
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    for (size_t i = 0; p && i < p->n_roles; i++)
+        if (strcmp(p->roles[i], role) == 0) return true;
+    return false;
+}
+
+int64_t matching_micros(const Google__Protobuf__Timestamp *t) {
+    return t ? (int64_t)t->seconds * 1000000 + t->nanos / 1000 : 0;
+}
+
+bool matching_if_match(arena_t *a, const bus_request_t *req, int version) {
+    const char *list = svc_if_match(a, req);
+    if (list == NULL) return true;
+    for (const char *p = list; *p; p++) {
+        if (*p < '0' || *p > '9') continue;
+        long v = strtol(p, (char **)&p, 10);
+        if (v == version) return true;
+        p--;
+    }
+    return false;
+}
+
+void matching_register_statements(db_t *db) {
+    const db_stmt_t *(*const sets[])(size_t *) = {
+        supporters_statements, supporter_update_statements, profiles_statements, pool_statements,
+        weights_statements,    requests_statements,         offering_statements, offers_statements,
+        assignments_statements, demand_statements,          events_statements,   sweeper_statements,
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        size_t n;
+        const db_stmt_t *s = sets[i](&n);
+        db_register(db, s, n);
+    }
+}

@@ -1,0 +1,248 @@
+/* GET /v1/matching/unmet-demand: the waiting list as evidence for
+ * recruitment. Waiting families are grouped by authority, the language
+ * they need (or their first) and each specialism their child's needs call
+ * for ("general" when none); each group says how long its families have
+ * waited, how many free places the eligible supporters who fit it have, and
+ * how many places and supporters are short. A family with several needs is
+ * counted under each. Supporters short = places short over the typical
+ * (median) capacity of the authority's eligible supporters, or 3 when it
+ * has none. An analyst (without a staff role) sees groups under 5 families
+ * suppressed. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "services/matching/matching.h"
+#include "svc/svc.h"
+
+#define SUPPRESS_UNDER 5
+#define TYPICAL_CAPACITY 3
+#define MAX_GROUPS 2000
+
+static const db_stmt_t stmts[] = {
+    {"dem_waiting",
+     "SELECT r.authority_id, (extract(epoch FROM now() - r.waiting_since) / 86400)::bigint, p.languages,"
+     " p.communication_needs, p.child_needs, p.case_needs, p.child_date_of_birth - date '1970-01-01',"
+     " r.pref_languages, r.pref_require_language, r.pref_specialisms"
+     " FROM match_requests r JOIN case_profiles p ON p.case_id = r.case_id"
+     " WHERE r.status = 'waiting' AND r.authority_id = ANY (current_authorities())"
+     " AND ($1::uuid IS NULL OR r.authority_id = $1) ORDER BY r.authority_id, r.waiting_since"},
+    {"dem_supporters",
+     "SELECT s.languages, s.specialisms, s.status = 'SUPPORTER_STATUS_ACTIVE',"
+     " s.vetting_expires_on - date '1970-01-01', p.capacity, p.active, p.pending"
+     " FROM supporters s JOIN supporter_places p ON p.supporter_id = s.id"
+     " WHERE s.authority_ids @> ARRAY[$1::uuid] AND s.authority_ids && current_authorities()"},
+};
+
+const db_stmt_t *demand_statements(size_t *n) {
+    *n = sizeof stmts / sizeof stmts[0];
+    return stmts;
+}
+
+typedef struct {
+    const char *authority, *language, *need;
+    int spec; /* 0 for general */
+    int *waits;
+    size_t n, cap;
+} group_t;
+
+typedef struct {
+    char **languages;
+    size_t n_languages;
+    unsigned specs;
+    int free;
+    int capacity;
+} fit_t;
+
+static char **list(arena_t *a, const db_result_t *r, int i, int col, size_t *n) {
+    char **items = NULL;
+    int k = db_array_parse(a, db_text(r, i, col), &items);
+    *n = k > 0 ? (size_t)k : 0;
+    return items;
+}
+
+static group_t *group_for(arena_t *a, group_t *groups, size_t *n, const char *authority, const char *language,
+                          int spec) {
+    for (size_t i = 0; i < *n; i++)
+        if (groups[i].spec == spec && strcmp(groups[i].authority, authority) == 0 &&
+            scoring_same_language(groups[i].language, language))
+            return &groups[i];
+    if (*n == MAX_GROUPS) return NULL;
+    group_t *g = &groups[(*n)++];
+    memset(g, 0, sizeof *g);
+    g->authority = authority;
+    g->language = language;
+    g->spec = spec;
+    g->need = spec ? scoring_specialism_word(spec) : "general";
+    (void)a;
+    return g;
+}
+
+static void add_wait(arena_t *a, group_t *g, int days) {
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 8;
+        int *w = arena_alloc(a, cap * sizeof *w);
+        if (g->n) memcpy(w, g->waits, g->n * sizeof *w);
+        g->waits = w;
+        g->cap = cap;
+    }
+    g->waits[g->n++] = days;
+}
+
+static int int_cmp(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
+
+/* The eligible supporters serving authority: count, with their fit. */
+static int load_fits(db_t *db, arena_t *a, const char *authority, fit_t **out, int *typical) {
+    const char *params[] = {authority};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "dem_supporters", 1, params, &r);
+    if (rc != 0) return rc;
+    int rows = db_rows(r), n = 0;
+    fit_t *fits = arena_alloc(a, ((size_t)rows + 1) * sizeof *fits);
+    int *caps = arena_alloc(a, ((size_t)rows + 1) * sizeof *caps);
+    int64_t today = svc_today_days();
+    for (int i = 0; i < rows; i++) {
+        eligibility_input_t e = {.active = db_bool(r, i, 2), .has_vetting = !db_is_null(r, i, 3),
+                                 .vetting_expires = db_int(r, i, 3)};
+        if (eligibility_check(&e, today) != 0) continue;
+        fit_t *f = &fits[n];
+        f->languages = list(a, r, i, 0, &f->n_languages);
+        size_t n_spec;
+        char **spec = list(a, r, i, 1, &n_spec);
+        f->specs = pool_specialism_bits(spec, n_spec);
+        f->capacity = (int)db_int(r, i, 4);
+        int free = f->capacity - (int)db_int(r, i, 5) - (int)db_int(r, i, 6);
+        f->free = free > 0 ? free : 0;
+        caps[n++] = f->capacity;
+    }
+    db_result_free(&r);
+    qsort(caps, (size_t)n, sizeof *caps, int_cmp);
+    *typical = n && caps[n / 2] > 0 ? caps[n / 2] : TYPICAL_CAPACITY;
+    *out = fits;
+    return n;
+}
+
+static bool fits_group(const fit_t *f, const group_t *g) {
+    bool speaks = false;
+    for (size_t i = 0; i < f->n_languages && !speaks; i++) speaks = scoring_same_language(f->languages[i], g->language);
+    return speaks && (g->spec == 0 || (f->specs & SPEC_BIT(g->spec)));
+}
+
+int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((matching_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const Parley__Matching__V1__UnmetDemandRequest *in = (const void *)req->input;
+    if (matching_opt(in->authority_id)) svc_check_authority(req, res, "authorityId", in->authority_id);
+    if (!matching_ok(res)) return -1;
+    bool suppress = !matching_has_role(req, "consortium_admin") && !matching_has_role(req, "caseworker");
+
+    int rc = db_tx_begin(db, req->header->principal);
+    db_result_t *r = NULL;
+    const char *params[] = {matching_opt(in->authority_id)};
+    if (rc == 0) rc = db_exec(db, "dem_waiting", 1, params, &r);
+    if (rc != 0) return matching_db_fail(res, req, db, rc);
+
+    group_t *groups = arena_alloc(a, MAX_GROUPS * sizeof *groups);
+    size_t n_groups = 0;
+    Parley__Matching__V1__AuthorityDemand **auth = arena_alloc(a, ((size_t)db_rows(r) + 1) * sizeof *auth);
+    size_t n_auth = 0;
+    int64_t today = svc_today_days();
+    for (int i = 0; i < db_rows(r); i++) {
+        const char *authority = db_str(a, r, i, 0);
+        int days = (int)db_int(r, i, 1);
+        case_input_t ci = {.authority_id = authority};
+        ci.languages = list(a, r, i, 2, &ci.n_languages);
+        ci.communication_needs = list(a, r, i, 3, &ci.n_communication_needs);
+        ci.child_needs = list(a, r, i, 4, &ci.n_child_needs);
+        ci.case_needs = list(a, r, i, 5, &ci.n_case_needs);
+        ci.has_birth_date = !db_is_null(r, i, 6);
+        ci.child_born = db_int(r, i, 6);
+        ci.pref_languages = list(a, r, i, 7, &ci.n_pref_languages);
+        ci.require_language = db_bool(r, i, 8);
+        size_t n_spec;
+        char **spec = list(a, r, i, 9, &n_spec);
+        ci.pref_specialisms = pool_specialism_bits(spec, n_spec);
+        case_facts_t f;
+        scoring_case_facts(&ci, today, &f);
+        const char *language = f.language_required ? f.required[0] : f.n_languages ? f.languages[0] : "en";
+        bool any = false;
+        for (int s = 1; s < SPEC_COUNT; s++) {
+            if (!(f.specialisms & SPEC_BIT(s))) continue;
+            group_t *g = group_for(a, groups, &n_groups, authority, language, s);
+            if (g) add_wait(a, g, days);
+            any = true;
+        }
+        if (!any) {
+            group_t *g = group_for(a, groups, &n_groups, authority, language, 0);
+            if (g) add_wait(a, g, days);
+        }
+        if (n_auth == 0 || strcmp(auth[n_auth - 1]->authority_id, authority) != 0) {
+            Parley__Matching__V1__AuthorityDemand *x = arena_alloc(a, sizeof *x);
+            parley__matching__v1__authority_demand__init(x);
+            x->authority_id = (char *)authority;
+            auth[n_auth++] = x;
+        }
+        auth[n_auth - 1]->waiting_families++;
+        if (days > auth[n_auth - 1]->longest_wait_days) auth[n_auth - 1]->longest_wait_days = days;
+    }
+    db_result_free(&r);
+    if (n_auth == 0 && matching_opt(in->authority_id)) {
+        /* Nobody waits there: still say what the authority has. */
+        auth[0] = arena_alloc(a, sizeof *auth[0]);
+        parley__matching__v1__authority_demand__init(auth[0]);
+        auth[0]->authority_id = in->authority_id;
+        n_auth = 1;
+    }
+
+    Parley__Matching__V1__UnmetDemandResponse *out = arena_alloc(a, sizeof *out);
+    parley__matching__v1__unmet_demand_response__init(out);
+    out->items = arena_alloc(a, (n_groups + 1) * sizeof *out->items);
+    for (size_t k = 0; k < n_auth && rc == 0; k++) {
+        fit_t *fits = NULL;
+        int typical = TYPICAL_CAPACITY;
+        int n_fits = load_fits(db, a, auth[k]->authority_id, &fits, &typical);
+        if (n_fits < 0) {
+            rc = n_fits;
+            break;
+        }
+        auth[k]->eligible_supporters = n_fits;
+        for (int j = 0; j < n_fits; j++) auth[k]->free_places += fits[j].free;
+        if (suppress && auth[k]->waiting_families < SUPPRESS_UNDER) {
+            auth[k]->waiting_families = auth[k]->longest_wait_days = 0;
+            auth[k]->suppressed = true;
+        }
+        for (size_t i = 0; i < n_groups; i++) {
+            group_t *g = &groups[i];
+            if (strcmp(g->authority, auth[k]->authority_id) != 0) continue;
+            Parley__Matching__V1__DemandGroup *d = arena_alloc(a, sizeof *d);
+            parley__matching__v1__demand_group__init(d);
+            d->authority_id = (char *)g->authority;
+            d->language = (char *)g->language;
+            d->need = (char *)g->need;
+            qsort(g->waits, g->n, sizeof *g->waits, int_cmp);
+            d->waiting_families = (int32_t)g->n;
+            d->longest_wait_days = g->waits[g->n - 1];
+            d->median_wait_days = g->waits[g->n / 2];
+            for (int j = 0; j < n_fits; j++)
+                if (fits_group(&fits[j], g)) {
+                    d->fitting_supporters++;
+                    d->free_places += fits[j].free;
+                }
+            d->places_short = d->waiting_families > d->free_places ? d->waiting_families - d->free_places : 0;
+            d->supporters_short = (d->places_short + typical - 1) / typical;
+            if (suppress && d->waiting_families < SUPPRESS_UNDER) {
+                d->waiting_families = d->longest_wait_days = d->median_wait_days = 0;
+                d->places_short = d->supporters_short = 0;
+                d->suppressed = true;
+            }
+            out->items[out->n_items++] = d;
+        }
+    }
+    if (rc != 0) return matching_db_fail(res, req, db, rc);
+    db_tx_rollback(db);
+    out->authorities = auth;
+    out->n_authorities = n_auth;
+    out->as_of = svc_timestamp(a, (int64_t)time(NULL) * 1000000);
+    res->reply = &out->base;
+    return 0;
+}
