@@ -116,6 +116,13 @@ $(BUILD)/tests/fake-consumer: $(BUILD)/obj/tests/helpers/fake_consumer.o $(BUILD
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/tests/fake-consumer
 
+# The in-process ranking benchmark that make bench runs (scripts/bench.d/matching.sh).
+$(BUILD)/bench/bench_matching_rank: $(BUILD)/obj/tests/bench/bench_matching_rank.o \
+    $(BUILD)/obj/services/matching/scoring.o $(BUILD)/obj/services/matching/eligibility.o $(BUILD)/lib/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all: $(BUILD)/bench/bench_matching_rank
+
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 

@@ -62,7 +62,17 @@ int candidates_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     ranking_t rk;
     int rc = db_tx_begin(db, req->header->principal);
     if (rc == 0) rc = weights_load(db, matching_consortium_id(req), &w);
-    if (rc == 0) rc = pool_rank(db, a, p, &prefs, &w, (size_t)limit, in->include_ineligible, &rk);
+    if (rc == 0) rc = pool_rank(db, a, m->cache, p, &prefs, &w, (size_t)limit, in->include_ineligible, &rk);
+    /* Those shown: the candidates, then (when asked) those ruled out. */
+    size_t *shown = rc == 0 ? arena_alloc(a, (2 * (size_t)limit + 1) * sizeof *shown) : NULL;
+    size_t n_shown = 0, n_ruled = 0;
+    for (size_t i = 0; rc == 0 && i < rk.n; i++) shown[n_shown++] = rk.idx[i];
+    for (size_t i = 0; rc == 0 && in->include_ineligible && i < rk.pool.n && n_ruled < (size_t)limit; i++)
+        if (scoring_rule_out(&rk.facts, &rk.pool.facts[i]) != 0) {
+            shown[n_shown++] = i;
+            n_ruled++;
+        }
+    if (rc == 0) rc = pool_names(db, a, &rk.pool, shown, n_shown);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     db_tx_rollback(db);
 
@@ -75,14 +85,8 @@ int candidates_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     out->wanted_specialisms = arena_alloc(a, SPEC_COUNT * sizeof *out->wanted_specialisms);
     for (int s = 1; s < SPEC_COUNT; s++)
         if (rk.facts.specialisms & SPEC_BIT(s)) out->wanted_specialisms[out->n_wanted_specialisms++] = s;
-    out->items = arena_alloc(a, (2 * (size_t)limit + 1) * sizeof *out->items);
-    for (size_t i = 0; i < rk.n; i++) out->items[out->n_items++] = pool_candidate(a, &rk, rk.idx[i], &w);
-    /* Then, when asked, those a hard rule rules out, saying which. */
-    for (size_t i = 0, shown = 0; in->include_ineligible && i < rk.pool.n && shown < (size_t)limit; i++) {
-        if (scoring_rule_out(&rk.facts, &rk.pool.facts[i]) == 0) continue;
-        out->items[out->n_items++] = pool_candidate(a, &rk, i, &w);
-        shown++;
-    }
+    out->items = arena_alloc(a, (n_shown + 1) * sizeof *out->items);
+    for (size_t i = 0; i < n_shown; i++) out->items[out->n_items++] = pool_candidate(a, &rk, shown[i], &w);
     res->reply = &out->base;
     return 0;
 }

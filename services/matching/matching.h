@@ -34,9 +34,11 @@ typedef struct {
 extern matching_config_t matching_config;
 
 /* What a handler works with: this thread's connection and bus client. */
+typedef struct pool_cache pool_cache_t;
 typedef struct {
     db_t *db;
-    bus_client_t *bus; /* calls to intake, with the caller's principal */
+    bus_client_t *bus;    /* calls to intake, with the caller's principal */
+    pool_cache_t *cache;  /* the candidates route's supporter pools (pool_cache.c) */
 } matching_t;
 
 typedef Parley__Matching__V1__Supporter supporter_t;
@@ -128,15 +130,24 @@ typedef struct {
 /* The supporters serving authority_id visible to the transaction: only
  * those that might pass the hard rules, unless all. 0 or a DB_ERR_*. */
 int pool_load(db_t *db, arena_t *a, const char *authority_id, bool all, pool_t *out);
+/* Fills the names of the supporters at pool indexes idx (pool_load leaves
+ * them empty: only those shown need them). 0 or a DB_ERR_*. */
+int pool_names(db_t *db, arena_t *a, pool_t *pool, const size_t *idx, size_t n);
 /* The facts of p's case with prefs (may be NULL): what scoring derives, the
  * family's earlier supporters, and the supporters excluded for the request. */
 int pool_facts(db_t *db, arena_t *a, const profile_t *p, const request_prefs_t *prefs, case_facts_t *out);
 /* Ranks up to k candidates of pool for facts (pure; borrows both). */
 void pool_rank_loaded(arena_t *a, const case_facts_t *facts, const pool_t *pool, const weights_t *w, size_t k,
                       ranking_t *out);
-/* pool_facts, pool_load (for p's authority) and pool_rank_loaded. */
-int pool_rank(db_t *db, arena_t *a, const profile_t *p, const request_prefs_t *prefs, const weights_t *w, size_t k,
-              bool all, ranking_t *out);
+/* pool_facts, pool_load (or pool_cache_load when cache is not NULL) for
+ * p's authority, and pool_rank_loaded. */
+int pool_rank(db_t *db, arena_t *a, pool_cache_t *cache, const profile_t *p, const request_prefs_t *prefs,
+              const weights_t *w, size_t k, bool all, ranking_t *out);
+/* One row of a pool query: columns id, languages, specialisms, areas,
+ * home_postcode, status, vetting day (strings copied into a; the facts
+ * serve authority only). */
+void pool_parse_static(arena_t *a, const db_result_t *r, int row, const char *authority, supporter_facts_t *f,
+                       eligibility_input_t *e);
 /* The supporter at pool_index of r as a candidate: its score and reasons,
  * or, when a hard rule rules it out, eligible false and ruledOut (in a). */
 Parley__Matching__V1__Candidate *pool_candidate(arena_t *a, const ranking_t *r, size_t pool_index, const weights_t *w);
@@ -144,6 +155,18 @@ Parley__Matching__V1__Candidate *pool_candidate(arena_t *a, const ranking_t *r, 
 unsigned pool_specialism_bits(char *const *names, size_t n);
 /* Reasons as the JSON stored with an offer. */
 json_t *pool_reasons_json(const Parley__Matching__V1__Candidate *c);
+
+/* ---- pool_cache.c: each process's copy of the supporters' static facts -------------- */
+/* A cache of at most max authorities' pools. NULL when out of memory. */
+pool_cache_t *pool_cache_new(size_t max);
+void pool_cache_destroy(pool_cache_t **self);
+/* As pool_load, with the supporters' static facts (languages, specialisms,
+ * areas, status, vetting) from the cache while the authority's generation
+ * in PostgreSQL (bumped by any change to a supporter serving it) has not
+ * moved, and their places (capacity, active, pending) read fresh. The
+ * facts' strings are the cache's: valid until the next call on self. */
+int pool_cache_load(pool_cache_t *self, db_t *db, arena_t *a, const char *authority_id, bool all, pool_t *out);
+const db_stmt_t *pool_cache_statements(size_t *n);
 
 /* ---- candidates.c ---------------------------------------------------------------- */
 int candidates_list(void *ctx, const bus_request_t *req, bus_response_t *res);

@@ -85,7 +85,7 @@ int offering_next(db_t *db, arena_t *a, const request_row_t *r, char **offer_id)
     weights_t w;
     ranking_t rk;
     if ((rc = weights_load(db, r->consortium_id, &w)) != 0) return rc;
-    if ((rc = pool_rank(db, a, p, &r->prefs, &w, 1, false, &rk)) != 0) return rc;
+    if ((rc = pool_rank(db, a, NULL, p, &r->prefs, &w, 1, false, &rk)) != 0) return rc;
     if (rk.n == 0) {
         rc = offering_wait(db, a, r);
         return rc == 0 ? 0 : rc;

@@ -12,13 +12,16 @@
 #define STATUS_ACTIVE "SUPPORTER_STATUS_ACTIVE"
 
 static const db_stmt_t stmts[] = {
+    /* Row-level security bounds the rows; the caller must hold $1 too (a
+     * one-time filter, not a per-row one: this reads thousands of rows). */
     {"pool_load",
-     "SELECT s.id, s.given_name, s.family_name, s.languages, s.specialisms, s.areas, s.home_postcode,"
+     "SELECT s.id, s.languages, s.specialisms, s.areas, s.home_postcode,"
      " s.status, s.vetting_expires_on - date '1970-01-01', p.capacity, p.active, p.pending"
      " FROM supporters s JOIN supporter_places p ON p.supporter_id = s.id"
-     " WHERE s.authority_ids @> ARRAY[$1::uuid] AND s.authority_ids && current_authorities()"
+     " WHERE s.authority_ids @> ARRAY[$1::uuid] AND $1::uuid = ANY ((SELECT current_authorities())::uuid[])"
      " AND ($2::boolean OR (s.status = '" STATUS_ACTIVE "' AND s.vetting_expires_on >= current_date - 1"
      "      AND p.capacity > p.active + p.pending))"},
+    {"pool_names", "SELECT id, given_name, family_name FROM supporters WHERE id = ANY ($1::uuid[])"},
     {"pool_previous",
      "SELECT DISTINCT supporter_id FROM assignments"
      " WHERE family_id = $1 AND authority_id = ANY (current_authorities())"},
@@ -56,6 +59,33 @@ static int column(db_t *db, arena_t *a, const char *name, const char *param, cha
     return 0;
 }
 
+void pool_parse_static(arena_t *a, const db_result_t *r, int row, const char *authority, supporter_facts_t *f,
+                       eligibility_input_t *e) {
+    f->id = db_str(a, r, row, 0);
+    char **auth = arena_alloc(a, sizeof *auth);
+    *auth = (char *)authority; /* the SQL keeps only those serving it */
+    f->authority_ids = auth;
+    f->n_authority_ids = 1;
+    char **items;
+    int k = db_array_parse(a, db_text(r, row, 1), &items);
+    f->languages = items;
+    f->n_languages = k > 0 ? (size_t)k : 0;
+    k = db_array_parse(a, db_text(r, row, 2), &items);
+    f->specialisms = pool_specialism_bits(items, k > 0 ? (size_t)k : 0);
+    k = db_array_parse(a, db_text(r, row, 3), &items);
+    f->areas = items;
+    f->n_areas = k > 0 ? (size_t)k : 0;
+    f->home_postcode = db_is_null(r, row, 4) ? NULL : db_str(a, r, row, 4);
+    memset(e, 0, sizeof *e);
+    e->active = strcmp(db_text(r, row, 5), STATUS_ACTIVE) == 0;
+    if (!e->active) /* only explained, so only then worded */
+        e->status_word = matching_enum_word(
+            a, &parley__matching__v1__supporter_status__descriptor,
+            svc_enum_value(&parley__matching__v1__supporter_status__descriptor, db_text(r, row, 5)));
+    e->has_vetting = !db_is_null(r, row, 6);
+    e->vetting_expires = db_int(r, row, 6);
+}
+
 int pool_load(db_t *db, arena_t *a, const char *authority_id, bool all, pool_t *out) {
     const char *params[] = {authority_id, all ? "true" : "false"};
     db_result_t *r = NULL;
@@ -67,39 +97,35 @@ int pool_load(db_t *db, arena_t *a, const char *authority_id, bool all, pool_t *
     out->elig = arena_alloc(a, (n + 1) * sizeof *out->elig);
     out->given_names = arena_alloc(a, (n + 1) * sizeof *out->given_names);
     out->family_names = arena_alloc(a, (n + 1) * sizeof *out->family_names);
-    char **authority = arena_alloc(a, sizeof *authority);
-    *authority = (char *)authority_id; /* the SQL keeps only those serving it */
+    const char *authority = arena_strdup(a, authority_id);
     int64_t today = svc_today_days();
     for (size_t i = 0; i < n; i++) {
-        int row = (int)i;
         supporter_facts_t *f = &out->facts[i];
-        f->id = db_str(a, r, row, 0);
-        out->given_names[i] = db_str(a, r, row, 1);
-        out->family_names[i] = db_str(a, r, row, 2);
-        f->authority_ids = authority;
-        f->n_authority_ids = 1;
-        char **items;
-        int k = db_array_parse(a, db_text(r, row, 3), &items);
-        f->languages = items;
-        f->n_languages = k > 0 ? (size_t)k : 0;
-        k = db_array_parse(a, db_text(r, row, 4), &items);
-        f->specialisms = pool_specialism_bits(items, k > 0 ? (size_t)k : 0);
-        k = db_array_parse(a, db_text(r, row, 5), &items);
-        f->areas = items;
-        f->n_areas = k > 0 ? (size_t)k : 0;
-        f->home_postcode = db_is_null(r, row, 6) ? NULL : db_str(a, r, row, 6);
-        eligibility_input_t *e = &out->elig[i];
-        e->active = strcmp(db_text(r, row, 7), STATUS_ACTIVE) == 0;
-        e->status_word =
-            matching_enum_word(a, &parley__matching__v1__supporter_status__descriptor,
-                               svc_enum_value(&parley__matching__v1__supporter_status__descriptor, db_text(r, row, 7)));
-        e->has_vetting = !db_is_null(r, row, 8);
-        e->vetting_expires = db_int(r, row, 8);
-        f->ineligible = eligibility_check(e, today);
-        f->capacity = (int)db_int(r, row, 9);
-        f->active = (int)db_int(r, row, 10);
-        f->pending = (int)db_int(r, row, 11);
+        pool_parse_static(a, r, (int)i, authority, f, &out->elig[i]);
+        out->given_names[i] = out->family_names[i] = "";
+        f->ineligible = eligibility_check(&out->elig[i], today);
+        f->capacity = (int)db_int(r, (int)i, 7);
+        f->active = (int)db_int(r, (int)i, 8);
+        f->pending = (int)db_int(r, (int)i, 9);
     }
+    db_result_free(&r);
+    return 0;
+}
+
+int pool_names(db_t *db, arena_t *a, pool_t *pool, const size_t *idx, size_t n) {
+    if (n == 0) return 0;
+    char **ids = arena_alloc(a, n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = (char *)pool->facts[idx[i]].id;
+    const char *params[] = {db_array_literal(a, ids, n)};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "pool_names", 1, params, &r);
+    if (rc != 0) return rc;
+    for (int row = 0; row < db_rows(r); row++)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(pool->facts[idx[i]].id, db_text(r, row, 0)) == 0) {
+                pool->given_names[idx[i]] = db_str(a, r, row, 1);
+                pool->family_names[idx[i]] = db_str(a, r, row, 2);
+            }
     db_result_free(&r);
     return 0;
 }
@@ -150,19 +176,21 @@ void pool_rank_loaded(arena_t *a, const case_facts_t *facts, const pool_t *pool,
                       ranking_t *out) {
     out->facts = *facts;
     out->pool = *pool;
-    scoring_slot_t *tmp = arena_alloc(a, (pool->n + 1) * sizeof *tmp);
+    scoring_slot_t *tmp = arena_alloc(a, (k + 1) * sizeof *tmp);
     out->idx = arena_alloc(a, (k + 1) * sizeof *out->idx);
     out->scores = arena_alloc(a, (k + 1) * sizeof *out->scores);
     out->n = scoring_rank(&out->facts, pool->facts, pool->n, w, k, tmp, out->idx, out->scores);
 }
 
-int pool_rank(db_t *db, arena_t *a, const profile_t *p, const request_prefs_t *prefs, const weights_t *w, size_t k,
-              bool all, ranking_t *out) {
+int pool_rank(db_t *db, arena_t *a, pool_cache_t *cache, const profile_t *p, const request_prefs_t *prefs,
+              const weights_t *w, size_t k, bool all, ranking_t *out) {
     memset(out, 0, sizeof *out);
     case_facts_t facts;
     pool_t pool;
     int rc = pool_facts(db, a, p, prefs, &facts);
-    if (rc == 0) rc = pool_load(db, a, p->authority_id, all, &pool);
+    if (rc == 0)
+        rc = cache ? pool_cache_load(cache, db, a, p->authority_id, all, &pool)
+                   : pool_load(db, a, p->authority_id, all, &pool);
     if (rc != 0) return rc;
     pool_rank_loaded(a, &facts, &pool, w, k, out);
     return 0;

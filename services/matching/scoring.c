@@ -409,20 +409,24 @@ static int slot_cmp(const void *x, const void *y) {
 
 size_t scoring_rank(const case_facts_t *c, const supporter_facts_t *s, size_t n, const weights_t *w, size_t k,
                     scoring_slot_t *tmp, size_t *idx, int *scores) {
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
+    /* The best k so far, best first, in tmp: most supporters only need to
+     * be compared with the worst kept, so this is O(n) for the small k
+     * asked for, not a sort of everyone. */
+    size_t kept = 0;
+    for (size_t i = 0; i < n && k > 0; i++) {
         if (scoring_rule_out(c, &s[i]) != 0) continue;
-        tmp[m].score = scoring_score(c, &s[i], w);
-        tmp[m].active = s[i].active;
-        tmp[m].id = s[i].id;
-        tmp[m].index = i;
-        m++;
+        scoring_slot_t cand = {scoring_score(c, &s[i], w), s[i].active, s[i].id, i};
+        if (kept == k && slot_cmp(&cand, &tmp[k - 1]) >= 0) continue;
+        size_t at = kept < k ? kept++ : k - 1;
+        while (at > 0 && slot_cmp(&cand, &tmp[at - 1]) < 0) {
+            tmp[at] = tmp[at - 1];
+            at--;
+        }
+        tmp[at] = cand;
     }
-    qsort(tmp, m, sizeof *tmp, slot_cmp);
-    size_t out = m < k ? m : k;
-    for (size_t i = 0; i < out; i++) {
+    for (size_t i = 0; i < kept; i++) {
         idx[i] = tmp[i].index;
         if (scores) scores[i] = tmp[i].score;
     }
-    return out;
+    return kept;
 }

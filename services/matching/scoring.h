@@ -153,7 +153,7 @@ int scoring_explain(arena_t *a, const case_facts_t *c, const supporter_facts_t *
 /* Ranks the candidates among n supporters: writes the indexes of up to k of
  * them that no hard rule rules out to idx, best first (ties: fewer active
  * assignments, then the smaller id), with their scores to scores (may be
- * NULL). tmp must hold n entries (scratch). Returns how many were written. */
+ * NULL). tmp must hold k entries (scratch). Returns how many were written. */
 typedef struct {
     int score;
     int active;

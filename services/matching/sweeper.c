@@ -132,11 +132,11 @@ static int roster_index(arena_t *a, roster_t *r, const supporter_facts_t *s) {
 typedef struct {
     const char *authority;
     pool_t pool;
-} pool_cache_t;
+} batch_pool_t;
 
 static int batch(db_t *db, arena_t *a, char *const *ids, size_t n, int *offered) {
     item_t *items = arena_alloc(a, (n + 1) * sizeof *items);
-    pool_cache_t *pools = arena_alloc(a, (n + 1) * sizeof *pools);
+    batch_pool_t *pools = arena_alloc(a, (n + 1) * sizeof *pools);
     size_t n_pools = 0;
     roster_t roster = {0};
     assign_edge_t *edges = arena_alloc(a, (n * TOP_K + 1) * sizeof *edges);

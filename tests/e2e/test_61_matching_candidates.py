@@ -3,7 +3,7 @@ by reasons that add up to it; no side effects; bounded to the caller's
 authorities; weights per consortium."""
 import uuid
 
-from matching_helpers import (candidates, count, make_case, make_supporter, put, request_match,  # noqa: F401
+from matching_helpers import (candidates, count, make_case, make_supporter, patch, put, request_match,  # noqa: F401
                               tenant)
 
 
@@ -141,3 +141,28 @@ def test_weights_are_per_consortium_read_and_replaced_with_if_match(tenant):
         put(tenant.admin, "/v1/matching/weights", body)
     got = candidates(tenant.cw_x, case["id"])
     assert got["items"][0]["supporterId"] == far_polish["id"]
+
+
+def test_a_change_to_a_supporter_shows_in_the_next_ranking(tenant):
+    # Each matching process keeps a copy of the supporters' facts per
+    # authority; PostgreSQL's generation says when it is stale.
+    s = make_supporter(tenant.cw_x, [tenant.x], languages=["en"], capacity=2)
+    case = make_case(tenant.cw_x, tenant.x, language="pl", comm=["interpreter"])
+    assert candidates(tenant.cw_x, case["id"])["items"] == []
+    r = patch(tenant.cw_x, f"/v1/supporters/{s['id']}", {"languages": ["en", "pl"]})
+    assert r.status_code == 200
+    got = candidates(tenant.cw_x, case["id"])["items"]
+    assert [c["supporterId"] for c in got] == [s["id"]] and got[0]["freePlaces"] == 2
+    newcomer = make_supporter(tenant.cw_x, [tenant.x], languages=["pl"], areas=["N1"])
+    got = candidates(tenant.cw_x, case["id"])["items"]
+    assert [c["supporterId"] for c in got] == [newcomer["id"], s["id"]]
+    # Places are read fresh: an offer takes one, a lower capacity takes more.
+    request_match(tenant.cw_x, case["id"])
+    assert patch(tenant.cw_x, f"/v1/supporters/{s['id']}", {"capacity": 1}).status_code == 200
+    other = make_case(tenant.cw_x, tenant.x, language="pl", comm=["interpreter"])
+    got = {c["supporterId"]: c["freePlaces"] for c in candidates(tenant.cw_x, other["id"])["items"]}
+    assert got == {newcomer["id"]: 2, s["id"]: 1}
+    # A supporter who stops serving X, or pauses, drops out.
+    assert patch(tenant.admin, f"/v1/supporters/{newcomer['id']}", {"status": "paused"}).status_code == 200
+    got = [c["supporterId"] for c in candidates(tenant.cw_x, other["id"])["items"]]
+    assert newcomer["id"] not in got

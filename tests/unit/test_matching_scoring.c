@@ -439,6 +439,47 @@ static void test_ties_go_to_the_less_loaded_then_the_smaller_id(void **state) {
     assert_int_equal(scoring_rank(&c, s, 3, &w, 1, tmp, idx, NULL), 1);
 }
 
+static void test_the_top_k_are_the_first_k_of_a_full_ranking(void **state) {
+    (void)state;
+    enum { N = 600 };
+    static char ids[N][37];
+    static char *langs[] = {"en", "pl", "so"};
+    supporter_facts_t s[N];
+    srand(5);
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "%08x-0000-4000-8000-%012x", (unsigned)rand(), (unsigned)i);
+        s[i] = supporter(ids[i]);
+        s[i].languages = &langs[rand() % 2];
+        s[i].n_languages = 1 + (size_t)(rand() % 2);
+        s[i].specialisms = (unsigned)rand() & 0x6;
+        s[i].capacity = 1 + rand() % 4;
+        s[i].active = rand() % s[i].capacity;
+        s[i].ineligible = rand() % 10 == 0;
+    }
+    char *needs[] = {"autism", "ADHD"};
+    case_input_t in = family(pl_en, 2, NULL, 0);
+    in.child_needs = needs;
+    in.n_child_needs = 2;
+    case_facts_t c;
+    scoring_case_facts(&in, TODAY, &c);
+    scoring_slot_t tmp[N];
+    size_t all[N], top[10];
+    int all_scores[N], top_scores[10];
+    size_t n = scoring_rank(&c, s, N, &SCORING_DEFAULT_WEIGHTS, N, tmp, all, all_scores);
+    assert_true(n > 400 && n < N);
+    for (size_t i = 1; i < n; i++) {
+        assert_true(all_scores[i - 1] >= all_scores[i]);
+        if (all_scores[i - 1] == all_scores[i] && s[all[i - 1]].active == s[all[i]].active)
+            assert_true(strcmp(s[all[i - 1]].id, s[all[i]].id) < 0);
+    }
+    assert_int_equal(scoring_rank(&c, s, N, &SCORING_DEFAULT_WEIGHTS, 10, tmp, top, top_scores), 10);
+    for (size_t i = 0; i < 10; i++) {
+        assert_int_equal(top[i], all[i]);
+        assert_int_equal(top_scores[i], all_scores[i]);
+    }
+    assert_int_equal(scoring_rank(&c, s, N, &SCORING_DEFAULT_WEIGHTS, 0, tmp, top, NULL), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_family_needing_polish_gets_the_polish_speaker_over_a_closer_english_only_one),
@@ -460,6 +501,7 @@ int main(void) {
         cmocka_unit_test(test_postcode_parts),
         cmocka_unit_test(test_reasons_always_add_up_to_the_score),
         cmocka_unit_test(test_ties_go_to_the_less_loaded_then_the_smaller_id),
+        cmocka_unit_test(test_the_top_k_are_the_first_k_of_a_full_ranking),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
