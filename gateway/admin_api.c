@@ -68,6 +68,12 @@ int admin_create_authority(void *ctx, const bus_request_t *req, bus_response_t *
     if (!gss) bus_response_violation(res, "code", "must be an ONS GSS code such as E09000033");
     if (svc_check_required(res, "name", in->name)) svc_check_max_len(res, "name", in->name, 200);
     if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
+    /* The new authority is granted to the caller, whose key must stay usable. */
+    if (req->header->principal->n_authority_ids >= AUTH_MAX_AUTHORITIES) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ABORTED,
+                           "this API client already holds %d authorities, the most a key may hold", AUTH_MAX_AUTHORITIES);
+        return -1;
+    }
 
     char id[IDS_UUID_LEN + 1];
     ids_uuid_new(id);

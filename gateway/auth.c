@@ -1,6 +1,7 @@
 #include "gateway/auth.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,7 +17,7 @@
 typedef struct {
     char client_id[37];
     char consortium_id[37];
-    char authorities[AUTH_MAX_AUTHORITIES][37];
+    char (*authorities)[37]; /* n_authorities UUIDs, malloc'd, owned by the entry */
     size_t n_authorities;
     unsigned roles;
     unsigned char hash[KEYS_HASH_LEN];
@@ -101,7 +102,12 @@ static auth_result_t load(db_t *db, arena_t *a, const char *client_id, cached_t 
     if (n < 0) goto cleanup;
     c->roles = roles_from_names(items, (size_t)n, &unknown);
     n = db_array_parse(a, db_text(r, 0, 3), &items);
-    if (n < 0 || n > AUTH_MAX_AUTHORITIES) goto cleanup;
+    if (n < 0 || n > AUTH_MAX_AUTHORITIES) {
+        log_error(NULL, "API client %s holds %d authorities, more than %d: refused", client_id, n, AUTH_MAX_AUTHORITIES);
+        goto cleanup;
+    }
+    c->authorities = malloc((size_t)(n > 0 ? n : 1) * sizeof *c->authorities);
+    if (c->authorities == NULL) goto cleanup;
     for (int i = 0; i < n; i++) snprintf(c->authorities[i], 37, "%s", items[i]);
     c->n_authorities = (size_t)n;
     out = AUTH_OK;
@@ -129,22 +135,27 @@ auth_result_t auth_check(db_t *db, arena_t *arena, const char *authorization, au
 
     size_t slot = slot_of(client_id);
     int64_t now = clock_mono_ms();
-    cached_t c;
+    auth_result_t out = AUTH_INVALID;
     pthread_mutex_lock(&cache_lock);
     bool hit = cache[slot].expires_ms > now && strcmp(cache[slot].client_id, client_id) == 0;
-    if (hit) c = cache[slot];
+    if (hit && keys_hash_equal(presented, cache[slot].hash))
+        out = identity_from(&cache[slot], arena, id) == 0 ? AUTH_OK : AUTH_UNAVAILABLE;
     pthread_mutex_unlock(&cache_lock);
+    if (hit) return out;
 
-    if (!hit) {
-        auth_result_t rc = load(db, arena, client_id, &c);
-        if (rc != AUTH_OK) return rc;
-        c.expires_ms = now + cache_ttl_ms;
-        if (cache_ttl_ms > 0) {
-            pthread_mutex_lock(&cache_lock);
-            cache[slot] = c;
-            pthread_mutex_unlock(&cache_lock);
-        }
+    cached_t c;
+    auth_result_t rc = load(db, arena, client_id, &c);
+    if (rc != AUTH_OK) return rc;
+    c.expires_ms = now + cache_ttl_ms;
+    if (keys_hash_equal(presented, c.hash))
+        out = identity_from(&c, arena, id) == 0 ? AUTH_OK : AUTH_UNAVAILABLE;
+    if (cache_ttl_ms > 0) {
+        pthread_mutex_lock(&cache_lock);
+        free(cache[slot].authorities);
+        cache[slot] = c; /* the slot owns c's authorities now */
+        pthread_mutex_unlock(&cache_lock);
+    } else {
+        free(c.authorities);
     }
-    if (!keys_hash_equal(presented, c.hash)) return AUTH_INVALID;
-    return identity_from(&c, arena, id) == 0 ? AUTH_OK : AUTH_UNAVAILABLE;
+    return out;
 }

@@ -11,7 +11,8 @@
 #include "db/db.h"
 #include "parley/common/v1/envelope.pb-c.h"
 
-#define AUTH_MAX_AUTHORITIES 64
+/* A consortium has tens of authorities; England has about 150 in all. */
+#define AUTH_MAX_AUTHORITIES 512
 
 typedef enum {
     AUTH_OK = 0,
