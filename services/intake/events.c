@@ -47,14 +47,16 @@ typedef struct {
 } route_t;
 
 /* Who gets each event. notify tells families and partners; matching finds
- * supporters; feedback invites the family to say how it went. */
+ * supporters (and, when a case closes, frees its supporter's place and
+ * drops its offers and request); feedback invites the family to say how it
+ * went. */
 static const route_t routes[] = {
     {"case.opened", {"notify"}, 1},
     {"case.supporter_requested", {"matching"}, 1},
     {"case.stage_changed", {"notify"}, 1},
     {"case.deadline_due", {"notify"}, 1},
     {"case.signposted", {"notify"}, 1},
-    {"case.closed", {"notify", "feedback"}, 2},
+    {"case.closed", {"notify", "feedback", "matching"}, 3},
 };
 
 int events_emit(db_t *db, const char *type, const char *case_id, const char *extra_json) {

@@ -18,6 +18,9 @@ static const db_stmt_t stmts[] = {
     {"asg_get", "SELECT " COLUMNS " FROM assignments WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"asg_lock",
      "SELECT status FROM assignments WHERE id = $1 AND authority_id = ANY (current_authorities()) FOR UPDATE"},
+    {"asg_active_of_case",
+     "SELECT id FROM assignments WHERE case_id = $1 AND status = 'active'"
+     " AND authority_id = ANY (current_authorities()) ORDER BY id"},
     {"asg_end",
      "UPDATE assignments SET status = 'ended', ended_at = clock_timestamp(), end_reason = $2, version = version + 1"
      " WHERE id = $1"},
@@ -99,6 +102,51 @@ int assignments_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     return 0;
 }
 
+int assignments_finish(db_t *db, arena_t *a, const char *id, const char *reason, assignment_t **out) {
+    db_result_t *r = NULL;
+    const char *lock_params[] = {id};
+    int rc = db_exec(db, "asg_lock", 1, lock_params, &r);
+    if (rc != 0) return rc;
+    int found = db_rows(r) == 1;
+    bool active = found && strcmp(db_text(r, 0, 0), "active") == 0;
+    db_result_free(&r);
+    if (!found) return 0;
+    assignment_t *x = NULL;
+    if (active) {
+        /* Ending an ended assignment changes nothing: it answers as it is. */
+        const char *params[] = {id, reason};
+        rc = db_exec(db, "asg_end", 2, params, NULL);
+    }
+    if (rc == 0) {
+        found = load(db, a, id, &x);
+        rc = found == 1 ? 0 : found < 0 ? found : DB_ERR_QUERY;
+    }
+    if (rc == 0 && active)
+        rc = events_emit(db, "assignment.ended", x->authority_id, x->case_id,
+                         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "assignmentId", x->id, "supporterId",
+                                   x->supporter_id, "caseId", x->case_id, "familyId", x->family_id, "matchRequestId",
+                                   x->match_request_id, "reason", reason));
+    if (rc != 0) return rc;
+    if (out) *out = x;
+    return 1;
+}
+
+int assignments_end_for_case(db_t *db, arena_t *a, const char *case_id, const char *reason) {
+    const char *params[] = {case_id};
+    db_result_t *r = NULL;
+    int rc = db_exec(db, "asg_active_of_case", 1, params, &r);
+    if (rc != 0) return rc;
+    int n = db_rows(r);
+    char **ids = arena_alloc(a, ((size_t)n + 1) * sizeof *ids);
+    for (int i = 0; i < n; i++) ids[i] = db_str(a, r, i, 0);
+    db_result_free(&r);
+    for (int i = 0; i < n; i++) {
+        rc = assignments_finish(db, a, ids[i], reason, NULL);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
 int assignments_end(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
@@ -106,33 +154,14 @@ int assignments_end(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (!ids_is_uuid(in->id)) return matching_not_found(res, "assignment");
     if (!svc_check_max_len(res, "reason", in->reason, 500)) return -1;
     int rc = db_tx_begin(db, req->header->principal);
-    db_result_t *r = NULL;
-    const char *id[] = {in->id};
-    if (rc == 0) rc = db_exec(db, "asg_lock", 1, id, &r);
-    if (rc != 0) return matching_db_fail(res, req, db, rc);
-    int found = db_rows(r) == 1;
-    bool active = found && strcmp(db_text(r, 0, 0), "active") == 0;
-    db_result_free(&r);
-    if (!found) {
+    assignment_t *x = NULL;
+    int found = rc == 0 ? assignments_finish(db, a, in->id, matching_opt(in->reason), &x) : rc;
+    if (found < 0) return matching_db_fail(res, req, db, found);
+    if (found == 0) {
         db_tx_rollback(db);
         return matching_not_found(res, "assignment");
     }
-    assignment_t *x = NULL;
-    if (active) {
-        /* Ending an ended assignment changes nothing: it answers as it is. */
-        const char *params[] = {in->id, matching_opt(in->reason)};
-        rc = db_exec(db, "asg_end", 2, params, NULL);
-    }
-    if (rc == 0) {
-        found = load(db, a, in->id, &x);
-        rc = found == 1 ? 0 : found < 0 ? found : DB_ERR_QUERY;
-    }
-    if (rc == 0 && active)
-        rc = events_emit(db, "assignment.ended", x->authority_id, x->case_id,
-                         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "assignmentId", x->id, "supporterId",
-                                   x->supporter_id, "caseId", x->case_id, "familyId", x->family_id, "matchRequestId",
-                                   x->match_request_id, "reason", matching_opt(in->reason)));
-    if (rc == 0) rc = db_tx_commit(db);
+    rc = db_tx_commit(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     res->reply = &x->base;
     return 0;

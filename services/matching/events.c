@@ -1,7 +1,11 @@
 /* Events in and out. In: Events.Deliver from intake's relay; a
  * case.supporter_requested event stores the case's facts and puts the
  * family on the waiting list, where the sweeper's next pass offers it by
- * batch assignment. inbox_claim makes a redelivery harmless. Out:
+ * batch assignment; a case.closed event ends the case's assignment (its
+ * supporter's place is free again), withdraws its pending offers and
+ * cancels its open match request. Any other type is answered OK and
+ * ignored, so the relay does not retry it. inbox_claim makes a redelivery
+ * harmless. Out:
  * match.offered, match.accepted, match.declined (with "expired" when an
  * offer lapsed), match.waiting and assignment.ended, through the outbox, for
  * notify to tell the supporter and the family. Data carry ids only. */
@@ -22,6 +26,17 @@ static const db_stmt_t stmts[] = {
      "   coalesce($5::timestamptz, now()), 'event'"
      " WHERE NOT EXISTS (SELECT 1 FROM assignments WHERE case_id = $3 AND status = 'active')"
      " ON CONFLICT (case_id) WHERE status IN ('offered', 'waiting') DO NOTHING"},
+    /* The offers' trigger releases each withdrawn offer's reserved place
+     * (and signals the capacity), as for a declined or lapsed one. */
+    {"ev_withdraw_offers",
+     "UPDATE offers SET status = 'withdrawn', answered_at = clock_timestamp(), answer_reason = $2"
+     " WHERE case_id = $1 AND status = 'pending' AND authority_id = ANY (current_authorities())"},
+    {"ev_profile_closed",
+     "UPDATE case_profiles SET closed_at = coalesce(closed_at, now()), updated_at = now()"
+     " WHERE case_id = $1 AND authority_id = ANY (current_authorities())"},
+    {"ev_cancel_requests",
+     "UPDATE match_requests SET status = 'cancelled', cancel_reason = $2, version = version + 1, updated_at = now()"
+     " WHERE case_id = $1 AND status IN ('offered', 'waiting') AND authority_id = ANY (current_authorities())"},
 };
 
 const db_stmt_t *events_statements(size_t *n) {
@@ -69,6 +84,41 @@ static int supporter_requested(db_t *db, arena_t *a, const Parley__Events__V1__E
     return db_exec(db, "ev_request", 5, params, NULL);
 }
 
+#define CASE_CLOSED_REASON "case closed"
+
+/* The case a case.closed event is about: its data's caseId, else its
+ * subject; NULL when neither is a UUID. */
+static const char *closed_case_id(arena_t *a, const Parley__Events__V1__Event *ev) {
+    json_t *d = json_loads(ev->data_json ? ev->data_json : "", 0, NULL);
+    const char *v = json_string_value(json_object_get(d, "caseId"));
+    const char *out = v && ids_is_uuid(v) ? arena_strdup(a, v) : NULL;
+    json_decref(d);
+    if (out == NULL && ev->subject_id && ids_is_uuid(ev->subject_id)) out = ev->subject_id;
+    return out;
+}
+
+/* In the transaction of the inbox claim. The case's profile is marked
+ * closed, so a match request made for it later is refused. The order takes
+ * row locks as an accept does (offers, then the request) and catches what a
+ * concurrent accept or sweeper pass committed meanwhile: offers withdrawn,
+ * the request cancelled, offers withdrawn again (one made for the request
+ * while we waited for its lock), then the assignment (one an accept made)
+ * ended. */
+static int case_closed(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev) {
+    const char *case_id = closed_case_id(a, ev);
+    if (case_id == NULL) {
+        log_error(ev->id, "case.closed not usable: no caseId");
+        return 0;
+    }
+    const char *params[] = {case_id, CASE_CLOSED_REASON};
+    int rc = db_exec(db, "ev_withdraw_offers", 2, params, NULL);
+    if (rc == 0) rc = db_exec(db, "ev_profile_closed", 1, params, NULL);
+    if (rc == 0) rc = db_exec(db, "ev_cancel_requests", 2, params, NULL);
+    if (rc == 0) rc = db_exec(db, "ev_withdraw_offers", 2, params, NULL);
+    if (rc == 0) rc = assignments_end_for_case(db, a, case_id, CASE_CLOSED_REASON);
+    return rc;
+}
+
 int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     const Parley__Events__V1__Event *ev = (const void *)req->input;
@@ -81,6 +131,7 @@ int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (first < 0) return matching_db_fail(res, req, db, first);
     rc = 0;
     if (first == 1 && strcmp(ev->type, "case.supporter_requested") == 0) rc = supporter_requested(db, res->arena, ev);
+    if (first == 1 && strcmp(ev->type, "case.closed") == 0) rc = case_closed(db, res->arena, ev);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     Parley__Events__V1__DeliverReply *out = arena_alloc(res->arena, sizeof *out);

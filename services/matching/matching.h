@@ -83,7 +83,7 @@ typedef struct {
     size_t n_languages, n_communication_needs, n_child_needs, n_case_needs;
     bool has_birth_date;
     int64_t child_born; /* days since 1970-01-01 */
-    bool closed;        /* intake says the case is closed (fetched profiles only) */
+    bool closed;        /* intake says the case is closed (fetched, or told by case.closed) */
 } profile_t;
 
 /* Loads the stored profile of case_id: 1, 0 or a DB_ERR_*. */
@@ -219,6 +219,14 @@ int offers_of_request(db_t *db, arena_t *a, const char *request_id, offer_t ***o
 /* ---- assignments.c ----------------------------------------------------------------- */
 int assignments_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int assignments_end(void *ctx, const bus_request_t *req, bus_response_t *res);
+/* Ends assignment id (locked FOR UPDATE) with reason (may be NULL) in the
+ * current transaction, emitting assignment.ended if it was active: 1 with
+ * *out (may be NULL) as it now is, 0 when there is no such assignment, or a
+ * DB_ERR_*. What POST /v1/assignments/{id}/end does. */
+int assignments_finish(db_t *db, arena_t *a, const char *id, const char *reason, assignment_t **out);
+/* Ends the case's active assignment, if any, as assignments_finish does:
+ * 0 or a DB_ERR_*. */
+int assignments_end_for_case(db_t *db, arena_t *a, const char *case_id, const char *reason);
 
 /* ---- demand.c ------------------------------------------------------------------------ */
 int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res);

@@ -18,7 +18,7 @@
 static const db_stmt_t stmts[] = {
     {"prof_get",
      "SELECT case_id, authority_id, family_id, child_id, languages, communication_needs, child_needs, case_needs,"
-     " child_date_of_birth - date '1970-01-01', postcode"
+     " child_date_of_birth - date '1970-01-01', postcode, closed_at IS NOT NULL"
      " FROM case_profiles WHERE case_id = $1 AND authority_id = ANY (current_authorities())"},
     {"prof_upsert",
      "INSERT INTO case_profiles (case_id, authority_id, family_id, child_id, languages, communication_needs,"
@@ -66,6 +66,7 @@ int profiles_load(db_t *db, arena_t *a, const char *case_id, profile_t **out) {
     p->has_birth_date = !db_is_null(r, 0, 8);
     p->child_born = db_int(r, 0, 8);
     p->postcode = db_str(a, r, 0, 9);
+    p->closed = db_bool(r, 0, 10);
     db_result_free(&r);
     *out = p;
     return 1;

@@ -15,7 +15,7 @@
     " r.pref_require_language, r.pref_specialisms, r.pref_exclude, " MICROS("r.waiting_since") ", r.version, " \
     MICROS("r.created_at") ", " MICROS("r.updated_at") ","                                                         \
     " (SELECT a.id FROM assignments a WHERE a.match_request_id = r.id ORDER BY a.started_at DESC LIMIT 1),"      \
-    " r.last_attempt_at IS NOT NULL"
+    " r.last_attempt_at IS NOT NULL, r.cancel_reason"
 
 static const db_stmt_t stmts[] = {
     {"req_get",
@@ -81,6 +81,8 @@ int requests_lock(db_t *db, arena_t *a, const char *id, request_row_t **out) {
 static Parley__Matching__V1__MatchRequestStatus status_of(const char *s) {
     if (strcmp(s, "offered") == 0) return PARLEY__MATCHING__V1__MATCH_REQUEST_STATUS__MATCH_REQUEST_STATUS_OFFERED;
     if (strcmp(s, "matched") == 0) return PARLEY__MATCHING__V1__MATCH_REQUEST_STATUS__MATCH_REQUEST_STATUS_MATCHED;
+    if (strcmp(s, "cancelled") == 0)
+        return PARLEY__MATCHING__V1__MATCH_REQUEST_STATUS__MATCH_REQUEST_STATUS_CANCELLED;
     return PARLEY__MATCHING__V1__MATCH_REQUEST_STATUS__MATCH_REQUEST_STATUS_WAITING;
 }
 
@@ -118,6 +120,7 @@ static int load(db_t *db, arena_t *a, const char *id, match_request_t **out) {
     m->created_at = svc_timestamp(a, db_int(r, 0, 12));
     m->updated_at = svc_timestamp(a, db_int(r, 0, 13));
     m->assignment_id = db_is_null(r, 0, 14) ? "" : db_str(a, r, 0, 14);
+    m->cancel_reason = db_is_null(r, 0, 16) ? "" : db_str(a, r, 0, 16);
     db_result_free(&r);
     offer_t **offers = NULL;
     int n = offers_of_request(db, a, m->id, &offers);
