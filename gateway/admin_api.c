@@ -230,18 +230,14 @@ int admin_list_clients(void *ctx, const bus_request_t *req, bus_response_t *res)
 int admin_revoke_client(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((gw_thread_t *)ctx)->db;
     const Parley__Admin__V1__RevokeClientRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such API client");
-        return -1;
-    }
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "API client");
     const char *p[] = {in->id, consortium(req)};
     db_result_t *r = NULL;
     int rc = db_exec(db, "adm_client_revoke", 2, p, &r);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     if (db_rows(r) == 0) {
         db_result_free(&r);
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such API client");
-        return -1;
+        return svc_not_found(res, "API client");
     }
     client_t *c = client_from_row(res->arena, r, 0);
     db_result_free(&r);

@@ -51,4 +51,36 @@ int svc_enum_value(const ProtobufCEnumDescriptor *d, const char *text);
 /* A Timestamp in arena from microseconds since the epoch. */
 Google__Protobuf__Timestamp *svc_timestamp(arena_t *a, int64_t micros);
 
+/* ---- handler.c: what every handler shares ---- */
+
+/* s, or NULL when s is NULL or "" (an unset optional string field). */
+const char *svc_opt(const char *s);
+
+/* Whether no error has been set on res. */
+bool svc_ok(const bus_response_t *res);
+
+/* Sets NOT_FOUND on res: "no such <what>" (what is borrowed). Returns -1,
+ * so a handler can `return svc_not_found(res, "case");`. */
+int svc_not_found(bus_response_t *res, const char *what);
+
+/* The API's word for an enum value ("CASE_SOURCE_SOCIAL_CARE" ->
+ * "social_care"), in a (the caller's arena); NULL for an unknown value. */
+const char *svc_enum_word(arena_t *a, const ProtobufCEnumDescriptor *d, int value);
+
+/* Whether prepared statement name with its n params returns a row: 1, 0,
+ * or a DB_ERR_* (the transaction, if any, is left as it was). */
+int svc_exists(db_t *db, const char *name, int n, const char *const *params);
+
+/* Loads the object with this id, as the open transaction may see it, into
+ * *out (allocated in a). Returns 1 found, 0 not found, or a DB_ERR_*. */
+typedef int (*svc_load_fn)(db_t *db, arena_t *a, const char *id, ProtobufCMessage **out);
+
+/* The whole of a "get one object by id" handler: NOT_FOUND ("no such
+ * <what>") when id is not a UUID or load finds nothing; otherwise loads it
+ * in a read-only transaction with the request's principal (rolled back
+ * before returning) and sets res->reply to it (in res's arena). A database
+ * failure is answered by svc_db_fail. Returns 0, or -1 with res set. */
+int svc_get_one(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, const char *what,
+                svc_load_fn load);
+
 #endif

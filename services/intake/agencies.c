@@ -128,7 +128,7 @@ int agencies_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     arena_t *a = res->arena;
     const create_agency_t *in = (const void *)req->input;
     validate(req, res, in);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     char id[IDS_UUID_LEN + 1];
     if (ids_uuid_new(id) != 0) return -1;
     const Parley__Intake__V1__AgencyContact *c = in->contact;
@@ -137,9 +137,9 @@ int agencies_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             db_array_literal(a, in->authority_ids, in->n_authority_ids),
                             db_array_literal(a, in->needs, in->n_needs),
                             db_array_literal(a, in->languages, in->n_languages),
-                            db_array_literal(a, in->areas, in->n_areas), c ? intake_opt(c->email) : NULL,
-                            c ? intake_opt(c->phone) : NULL, c ? intake_opt(c->website) : NULL,
-                            c ? intake_opt(c->address) : NULL, intake_opt(in->description),
+                            db_array_literal(a, in->areas, in->n_areas), c ? svc_opt(c->email) : NULL,
+                            c ? svc_opt(c->phone) : NULL, c ? svc_opt(c->website) : NULL,
+                            c ? svc_opt(c->address) : NULL, svc_opt(in->description),
                             (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
     int rc = db_tx_begin(db, p);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
@@ -155,24 +155,21 @@ int agencies_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     return 0;
 }
 
-int agencies_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
-    db_t *db = ((intake_t *)ctx)->db;
-    const Parley__Intake__V1__GetAgencyRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "agency");
-    int rc = db_tx_begin(db, req->header->principal);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
+static int load_message(db_t *db, arena_t *a, const char *id, ProtobufCMessage **out) {
     agency_t *g = NULL;
-    rc = load(db, res->arena, in->id, &g);
-    if (rc < 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
-    if (rc == 0) return intake_not_found(res, "agency");
-    res->reply = &g->base;
-    return 0;
+    int rc = load(db, a, id, &g);
+    if (rc == 1) *out = &g->base;
+    return rc;
+}
+
+int agencies_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    const Parley__Intake__V1__GetAgencyRequest *in = (const void *)req->input;
+    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, "agency", load_message);
 }
 
 int agencies_serve(db_t *db, const char *agency_id, const char *authority_id) {
     const char *params[] = {agency_id, authority_id};
-    return intake_exists(db, "agency_serves", 2, params);
+    return svc_exists(db, "agency_serves", 2, params);
 }
 
 int agencies_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
@@ -185,12 +182,12 @@ int agencies_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     svc_check_uuid(res, "authorityId", in->authority_id, false);
     svc_check_language(res, "language", in->language);
     svc_check_max_len(res, "need", in->need, 100);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
-    const char *params[] = {intake_opt(in->authority_id),
+    const char *params[] = {svc_opt(in->authority_id),
                             in->kind ? svc_enum_text(&parley__intake__v1__agency_kind__descriptor, in->kind) : NULL,
-                            intake_opt(in->need), intake_opt(in->language), page_cursor_micros(a, &cur),
+                            svc_opt(in->need), svc_opt(in->language), page_cursor_micros(a, &cur),
                             page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
     db_result_t *r = NULL;
     if ((rc = db_exec(db, "agency_list", 7, params, &r)) != 0) return svc_db_fail(res, req, db, rc);

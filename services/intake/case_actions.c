@@ -65,8 +65,8 @@ int cases_withdraw_consent(void *ctx, const bus_request_t *req, bus_response_t *
     const Parley__Intake__V1__WithdrawConsentRequest *in = (const void *)req->input;
     svc_check_max_len(res, "reason", in->reason, 2000);
     svc_check_max_len(res, "withdrawnBy", in->withdrawn_by, 200);
-    if (!intake_ok(res)) return -1;
-    const char *params[] = {in->id, intake_opt(in->reason), intake_opt(in->withdrawn_by)};
+    if (!svc_ok(res)) return -1;
+    const char *params[] = {in->id, svc_opt(in->reason), svc_opt(in->withdrawn_by)};
     /* Withdrawal is allowed on a closed case too: the data outlives it. */
     return change(db, req, res, in->id, false, "case_withdraw_consent", 3, params, "consent was already withdrawn",
                   NULL, NULL);
@@ -77,13 +77,13 @@ int cases_close(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Intake__V1__CloseCaseRequest *in = (const void *)req->input;
     if (in->outcome == 0) bus_response_violation(res, "outcome", "is required");
     svc_check_max_len(res, "reason", in->reason, 2000);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     const char *outcome = svc_enum_text(&parley__intake__v1__case_outcome__descriptor, in->outcome);
-    const char *params[] = {in->id, outcome, intake_opt(in->reason)};
+    const char *params[] = {in->id, outcome, svc_opt(in->reason)};
     char *json = events_json(res->arena, json_pack("{s:s, s:s?}", "outcome",
-                                                   intake_enum_word(res->arena, &parley__intake__v1__case_outcome__descriptor,
-                                                                    in->outcome),
-                                                   "reason", intake_opt(in->reason)));
+                                                   svc_enum_word(res->arena, &parley__intake__v1__case_outcome__descriptor,
+                                                                 in->outcome),
+                                                   "reason", svc_opt(in->reason)));
     return change(db, req, res, in->id, true, "case_close", 3, params, "the case is already closed", "case.closed",
                   json);
 }

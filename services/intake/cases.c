@@ -131,21 +131,21 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *fam[] = {in->family_id, in->authority_id};
     const char *child[] = {in->child_id, in->family_id, in->authority_id};
-    int found = intake_exists(db, "family_in_authority", 2, fam);
+    int found = svc_exists(db, "family_in_authority", 2, fam);
     if (found < 0) return svc_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
         bus_response_violation(res, "familyId", "no such family in this authority");
         return -1;
     }
-    found = intake_exists(db, "child_in_family", 3, child);
+    found = svc_exists(db, "child_in_family", 3, child);
     if (found < 0) return svc_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
         bus_response_violation(res, "childId", "no such child in this family");
         return -1;
     }
-    if (intake_opt(in->referrer_agency_id)) {
+    if (svc_opt(in->referrer_agency_id)) {
         found = agencies_serve(db, in->referrer_agency_id, in->authority_id);
         if (found < 0) return svc_db_fail(res, req, db, found);
         if (found == 0) {
@@ -163,11 +163,11 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Common__V1__Principal *p = req->header->principal;
     const char *params[] = {id, in->authority_id, in->family_id, in->child_id,
                             svc_enum_text(&parley__intake__v1__case_source__descriptor, in->source),
-                            intake_opt(in->referrer_agency_id), db_array_literal(a, needs, in->n_needs),
-                            in->wants_supporter ? "true" : "false", intake_opt(in->summary),
+                            svc_opt(in->referrer_agency_id), db_array_literal(a, needs, in->n_needs),
+                            in->wants_supporter ? "true" : "false", svc_opt(in->summary),
                             in->consent->share_with_agencies ? "true" : "false",
                             svc_enum_text(&parley__intake__v1__lawful_basis__descriptor, in->consent->lawful_basis),
-                            intake_opt(in->consent->given_by), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
+                            svc_opt(in->consent->given_by), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
     rc = db_exec(db, "case_insert", 13, params, NULL);
     if (rc == 0) rc = events_emit(db, "case.opened", id, NULL);
     if (rc == 0 && in->wants_supporter) rc = events_emit(db, "case.supporter_requested", id, NULL);
@@ -182,25 +182,16 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     return 0;
 }
 
-int cases_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
-    db_t *db = ((intake_t *)ctx)->db;
-    const Parley__Intake__V1__GetCaseRequest *in = (const Parley__Intake__V1__GetCaseRequest *)req->input;
-    if (!ids_is_uuid(in->id)) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such case");
-        return -1;
-    }
-    int rc = db_tx_begin(db, req->header->principal);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
+static int load_message(db_t *db, arena_t *a, const char *id, ProtobufCMessage **out) {
     case_t *c = NULL;
-    rc = cases_load(db, res->arena, in->id, &c);
-    if (rc < 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
-    if (rc == 0) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such case");
-        return -1;
-    }
-    res->reply = &c->base;
-    return 0;
+    int rc = cases_load(db, a, id, &c);
+    if (rc == 1) *out = &c->base;
+    return rc;
+}
+
+int cases_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    const Parley__Intake__V1__GetCaseRequest *in = (const void *)req->input;
+    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, "case", load_message);
 }
 
 int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
@@ -211,12 +202,12 @@ int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     page_cursor_t cur;
     page_args(res, in->page_size, in->page_token, &size, &cur);
     if (in->authority_id && *in->authority_id) svc_check_uuid(res, "authorityId", in->authority_id, false);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *params[] = {in->status ? svc_enum_text(&parley__intake__v1__case_status__descriptor, in->status) : NULL,
-                            intake_opt(in->authority_id), page_cursor_micros(a, &cur), page_cursor_id(&cur),
+                            svc_opt(in->authority_id), page_cursor_micros(a, &cur), page_cursor_id(&cur),
                             arena_printf(a, "%d", size + 1),
                             in->stage ? svc_enum_text(&parley__intake__v1__sen_stage__descriptor, in->stage) : NULL};
     db_result_t *r = NULL;
@@ -240,7 +231,7 @@ int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
 int cases_lock(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, bool open_only,
                char **authority) {
     if (!ids_is_uuid(id)) {
-        intake_not_found(res, "case");
+        svc_not_found(res, "case");
         return 0;
     }
     const char *params[] = {id, svc_if_match(res->arena, req)};
@@ -249,7 +240,7 @@ int cases_lock(db_t *db, const bus_request_t *req, bus_response_t *res, const ch
     if (rc != 0) return rc;
     if (db_rows(r) == 0) {
         db_result_free(&r);
-        intake_not_found(res, "case");
+        svc_not_found(res, "case");
         return 0;
     }
     bool matches = db_bool(r, 0, 2);

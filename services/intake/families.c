@@ -126,11 +126,11 @@ int families_write_parent(db_t *db, arena_t *a, const char *family, const char *
         needs[k] = (char *)svc_enum_text(&parley__intake__v1__communication_need__descriptor, p->communication_needs[k]);
     const Parley__Intake__V1__Address *ad = p->address;
     const char *params[] = {id, family, authority, arena_printf(a, "%zu", pos), p->given_name, p->family_name,
-                            intake_opt(p->email), intake_opt(p->phone), ad ? intake_opt(ad->line1) : NULL, ad ? intake_opt(ad->line2) : NULL,
-                            ad ? intake_opt(ad->town) : NULL, ad ? intake_opt(ad->postcode) : NULL,
-                            intake_opt(p->preferred_language) ? p->preferred_language : "en",
+                            svc_opt(p->email), svc_opt(p->phone), ad ? svc_opt(ad->line1) : NULL, ad ? svc_opt(ad->line2) : NULL,
+                            ad ? svc_opt(ad->town) : NULL, ad ? svc_opt(ad->postcode) : NULL,
+                            svc_opt(p->preferred_language) ? p->preferred_language : "en",
                             db_array_literal(a, needs, p->n_communication_needs),
-                            p->has_parental_responsibility ? "true" : "false", intake_opt(p->relationship)};
+                            p->has_parental_responsibility ? "true" : "false", svc_opt(p->relationship)};
     return db_exec(db, "parent_insert", 16, params, NULL);
 }
 
@@ -140,8 +140,8 @@ int families_write_child(db_t *db, arena_t *a, const char *family, const char *a
     if (existing) snprintf(id, sizeof id, "%s", existing);
     else if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
     const char *params[] = {id, family, authority, arena_printf(a, "%zu", pos), c->given_name, c->family_name,
-                            c->date_of_birth, c->school ? intake_opt(c->school->urn) : NULL,
-                            c->school ? intake_opt(c->school->name) : NULL, db_array_literal(a, c->needs, c->n_needs),
+                            c->date_of_birth, c->school ? svc_opt(c->school->urn) : NULL,
+                            c->school ? svc_opt(c->school->name) : NULL, db_array_literal(a, c->needs, c->n_needs),
                             c->plan_status ? svc_enum_text(&parley__intake__v1__plan_status__descriptor, c->plan_status)
                                            : NULL};
     return db_exec(db, "child_insert", 11, params, NULL);
@@ -255,23 +255,14 @@ int families_load(db_t *db, arena_t *a, const char *id, family_t **out) {
     return 1;
 }
 
-int families_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
-    db_t *db = ((intake_t *)ctx)->db;
-    const Parley__Intake__V1__GetFamilyRequest *in = (const Parley__Intake__V1__GetFamilyRequest *)req->input;
-    if (!ids_is_uuid(in->id)) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such family");
-        return -1;
-    }
-    int rc = db_tx_begin(db, req->header->principal);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
+static int load_message(db_t *db, arena_t *a, const char *id, ProtobufCMessage **out) {
     family_t *f = NULL;
-    rc = families_load(db, res->arena, in->id, &f);
-    if (rc < 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db); /* read-only: nothing to commit */
-    if (rc == 0) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such family");
-        return -1;
-    }
-    res->reply = &f->base;
-    return 0;
+    int rc = families_load(db, a, id, &f);
+    if (rc == 1) *out = &f->base;
+    return rc;
+}
+
+int families_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    const Parley__Intake__V1__GetFamilyRequest *in = (const void *)req->input;
+    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, "family", load_message);
 }

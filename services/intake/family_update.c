@@ -141,12 +141,12 @@ static int replace_lists(db_t *db, bus_response_t *res, const update_t *in, cons
         rc = db_exec(db, "family_parents_drop", 2, params, NULL);
         if (rc == 0) rc = db_exec(db, "family_parents_shift", 1, params, NULL);
         for (size_t i = 0; rc == 0 && i < in->n_parents; i++)
-            rc = families_write_parent(db, a, family, authority, i, intake_opt(parent_ids[i]),
+            rc = families_write_parent(db, a, family, authority, i, svc_opt(parent_ids[i]),
                                        parent_input(a, in->parents[i]));
     }
     if (rc == 0 && in->n_children > 0) {
         const char *params[] = {family, kept(a, child_ids, in->n_children)};
-        int used = intake_exists(db, "family_children_in_use", 2, params);
+        int used = svc_exists(db, "family_children_in_use", 2, params);
         if (used < 0) return used;
         if (used) {
             bus_response_violation(res, "children", "a child left out has cases or recorded views and cannot be removed");
@@ -155,7 +155,7 @@ static int replace_lists(db_t *db, bus_response_t *res, const update_t *in, cons
         rc = db_exec(db, "family_children_drop", 2, params, NULL);
         if (rc == 0) rc = db_exec(db, "family_children_shift", 1, params, NULL);
         for (size_t i = 0; rc == 0 && i < in->n_children; i++)
-            rc = families_write_child(db, a, family, authority, i, intake_opt(child_ids[i]),
+            rc = families_write_child(db, a, family, authority, i, svc_opt(child_ids[i]),
                                       child_input(a, in->children[i]));
     }
     return rc;
@@ -165,10 +165,10 @@ int families_update(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const update_t *in = (const update_t *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "family");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "family");
     char *parent_ids[MAX_PARENTS] = {0}, *child_ids[MAX_CHILDREN] = {0};
     validate(res, in, parent_ids, child_ids);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
@@ -178,18 +178,18 @@ int families_update(void *ctx, const bus_request_t *req, bus_response_t *res) {
     char *authority = db_rows(r) ? db_str(a, r, 0, 0) : NULL;
     db_result_free(&r);
     if (authority == NULL) {
-        int found = intake_exists(db, "family_visible", 1, bump);
+        int found = svc_exists(db, "family_visible", 1, bump);
         if (found < 0) return svc_db_fail(res, req, db, found);
         db_tx_rollback(db);
-        if (found == 0) return intake_not_found(res, "family");
+        if (found == 0) return svc_not_found(res, "family");
         bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_FAILED_PRECONDITION,
                            "the family has changed since that version (If-Match); read it again");
         return -1;
     }
     rc = check_owned(db, res, "family_parent_ids", in->id, "parents", parent_ids, in->n_parents);
     if (rc == 0) rc = check_owned(db, res, "family_child_ids", in->id, "children", child_ids, in->n_children);
-    if (rc == 0 && intake_ok(res)) rc = replace_lists(db, res, in, in->id, authority, parent_ids, child_ids);
-    if (rc == 0 && !intake_ok(res)) {
+    if (rc == 0 && svc_ok(res)) rc = replace_lists(db, res, in, in->id, authority, parent_ids, child_ids);
+    if (rc == 0 && !svc_ok(res)) {
         db_tx_rollback(db);
         return -1;
     }

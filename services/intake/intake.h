@@ -126,18 +126,8 @@ char *events_json(arena_t *a, json_t *obj);
 void sweep_init(void *ctx, db_t *db);
 void sweep_run(void *ctx, db_t *db);
 
-/* listing.c: what every handler shares. */
-const char *intake_opt(const char *s); /* NULL for NULL or "" */
-/* Whether statement name with params returns a row: 1, 0 or DB_ERR_*. */
-int intake_exists(db_t *db, const char *name, int n, const char *const *params);
+/* listing.c (the rest handlers share is in svc/svc.h). */
 /* A stage-like date check: a YYYY-MM-DD that is not after tomorrow. */
 bool intake_check_past_date(bus_response_t *res, const char *field, const char *value, int64_t *days);
-/* The API's word for an enum value ("CASE_SOURCE_SOCIAL_CARE" ->
- * "social_care"), in a; NULL for an unknown value. */
-const char *intake_enum_word(arena_t *a, const ProtobufCEnumDescriptor *d, int value);
-/* Whether no error has been set on res. */
-bool intake_ok(const bus_response_t *res);
-/* Sets NOT_FOUND: "no such <what>". Returns -1. */
-int intake_not_found(bus_response_t *res, const char *what);
 
 #endif

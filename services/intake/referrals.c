@@ -55,7 +55,7 @@ static const char *caller(const bus_request_t *req) {
 int referrals_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     const Parley__Intake__V1__GetReferralRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id) || caller(req) == NULL) return intake_not_found(res, "referral");
+    if (!ids_is_uuid(in->id) || caller(req) == NULL) return svc_not_found(res, "referral");
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *p[] = {in->id, caller(req)};
@@ -65,7 +65,7 @@ int referrals_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_tx_rollback(db);
     if (db_rows(r) == 0) {
         db_result_free(&r);
-        return intake_not_found(res, "referral");
+        return svc_not_found(res, "referral");
     }
     res->reply = &referral_from_row(res->arena, r, 0)->base;
     db_result_free(&r);

@@ -92,9 +92,9 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     if (in->topic == 0) bus_response_violation(res, "topic", "is required");
     if (svc_check_required(res, "language", in->language)) svc_check_language(res, "language", in->language);
     if (in->format == 0) bus_response_violation(res, "format", "is required");
-    if (intake_opt(in->url) == NULL && intake_opt(in->body) == NULL)
+    if (svc_opt(in->url) == NULL && svc_opt(in->body) == NULL)
         bus_response_violation(res, "url", "a url or a body is required");
-    if (intake_opt(in->url) && !is_url(in->url)) bus_response_violation(res, "url", "must be an http(s) URL");
+    if (svc_opt(in->url) && !is_url(in->url)) bus_response_violation(res, "url", "must be an http(s) URL");
     svc_check_max_len(res, "body", in->body, 100000);
     svc_check_max_len(res, "summary", in->summary, 2000);
     svc_check_date(res, "reviewDueOn", in->review_due_on, true, NULL);
@@ -130,14 +130,14 @@ int resources_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     arena_t *a = res->arena;
     const create_resource_t *in = (const void *)req->input;
     validate(req, res, in);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     char id[IDS_UUID_LEN + 1];
     if (ids_uuid_new(id) != 0) return -1;
     const Parley__Common__V1__Principal *p = req->header->principal;
     const char *params[] = {id, db_array_literal(a, in->authority_ids, in->n_authority_ids), in->key, in->title,
                             svc_enum_text(&parley__intake__v1__resource_topic__descriptor, in->topic), in->language,
                             svc_enum_text(&parley__intake__v1__resource_format__descriptor, in->format),
-                            intake_opt(in->url), intake_opt(in->body), intake_opt(in->summary), in->review_due_on,
+                            svc_opt(in->url), svc_opt(in->body), svc_opt(in->summary), in->review_due_on,
                             (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
     int rc = begin(db, req);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
@@ -165,7 +165,7 @@ int resources_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
 int resources_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     const Parley__Intake__V1__GetResourceRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "resource");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "resource");
     int rc = begin(db, req);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *params[] = {in->id};
@@ -174,7 +174,7 @@ int resources_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_tx_rollback(db);
     resource_t *x = db_rows(r) == 1 ? from_row(res->arena, r, 0) : NULL;
     db_result_free(&r);
-    if (x == NULL) return intake_not_found(res, "resource");
+    if (x == NULL) return svc_not_found(res, "resource");
     res->reply = &x->base;
     return 0;
 }
@@ -187,7 +187,7 @@ static int list(db_t *db, const bus_request_t *req, bus_response_t *res, const c
     int size;
     page_cursor_t cur;
     page_args(res, page_size, page_token, &size, &cur);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     const char *params[8];
     for (int i = 0; i < n_filters; i++) params[i] = filters[i];
     params[n_filters] = page_cursor_micros(a, &cur);
@@ -220,7 +220,7 @@ int resources_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *filters[] = {
         in->topic ? svc_enum_text(&parley__intake__v1__resource_topic__descriptor, in->topic) : NULL,
         in->format ? svc_enum_text(&parley__intake__v1__resource_format__descriptor, in->format) : NULL,
-        intake_opt(in->language)};
+        svc_opt(in->language)};
     return list(((intake_t *)ctx)->db, req, res, "resource_list", 3, filters, in->page_size, in->page_token);
 }
 

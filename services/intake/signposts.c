@@ -82,7 +82,7 @@ static signpost_t *from_row(arena_t *a, const db_result_t *r, int i) {
 
 int signposts_automatic(db_t *db, arena_t *a, const char *case_id, int trigger_stage, const char *on) {
     const char *params[] = {case_id, on, svc_enum_text(&parley__intake__v1__sen_stage__descriptor, trigger_stage),
-                            intake_enum_word(a, &parley__intake__v1__sen_stage__descriptor, trigger_stage)};
+                            svc_enum_word(a, &parley__intake__v1__sen_stage__descriptor, trigger_stage)};
     db_result_t *r = NULL;
     int rc = db_exec(db, "signpost_automatic", 4, params, &r);
     if (rc != 0) return rc;
@@ -95,14 +95,14 @@ int signposts_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Intake__V1__CreateSignpostRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "case");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "case");
     svc_check_uuid(res, "agencyId", in->agency_id, true);
     intake_check_past_date(res, "on", in->on, NULL);
     if (in->method == 0) bus_response_violation(res, "method", "is required");
     if (in->method == PARLEY__INTAKE__V1__SIGNPOST_METHOD__SIGNPOST_METHOD_AUTOMATIC)
         bus_response_violation(res, "method", "automatic signposts are made by the service, not recorded");
     svc_check_max_len(res, "note", in->note, 2000);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
     char *authority;
     int rc = db_tx_begin(db, req->header->principal);
@@ -125,7 +125,7 @@ int signposts_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Common__V1__Principal *p = req->header->principal;
     const char *params[] = {id, authority, in->id, in->agency_id, in->on,
                             svc_enum_text(&parley__intake__v1__signpost_method__descriptor, in->method),
-                            intake_opt(in->note), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
+                            svc_opt(in->note), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
     rc = db_exec(db, "signpost_insert", 8, params, NULL);
     const char *get[] = {id};
     db_result_t *r = NULL;
@@ -149,19 +149,19 @@ int signposts_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Intake__V1__ListSignpostsRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "case");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "case");
     int size;
     page_cursor_t cur;
     page_args(res, in->page_size, in->page_token, &size, &cur);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *find[] = {in->id};
-    int found = intake_exists(db, "case_visible", 1, find);
+    int found = svc_exists(db, "case_visible", 1, find);
     if (found < 0) return svc_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
-        return intake_not_found(res, "case");
+        return svc_not_found(res, "case");
     }
     const char *params[] = {in->id, page_cursor_micros(a, &cur), page_cursor_id(&cur),
                             arena_printf(a, "%d", size + 1)};

@@ -104,7 +104,7 @@ static int after_change(db_t *db, bus_response_t *res, const char *case_id, cons
     const char *params[] = {case_id};
     int rc = db_exec(db, "case_current_stage", 1, params, NULL);
     if (rc == 0) rc = cases_touch(db, case_id);
-    const char *word = intake_enum_word(a, &parley__intake__v1__sen_stage__descriptor, stage);
+    const char *word = svc_enum_word(a, &parley__intake__v1__sen_stage__descriptor, stage);
     if (rc == 0)
         rc = events_emit(db, "case.stage_changed", case_id,
                          events_json(a, json_pack("{s:s, s:s, s:s, s:s?}", "stageId", stage_id, "stage", word, "on", on,
@@ -120,11 +120,11 @@ int stages_record(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Intake__V1__RecordStageRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "case");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "case");
     if (in->stage == 0) bus_response_violation(res, "stage", "is required");
     int64_t on;
     intake_check_past_date(res, "on", in->on, &on);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
     char *authority;
     int rc = db_tx_begin(db, req->header->principal);
@@ -142,7 +142,7 @@ int stages_record(void *ctx, const bus_request_t *req, bus_response_t *res) {
     char *existing = db_rows(r) ? db_str(a, r, 0, 0) : NULL, *previous_on = db_rows(r) ? db_str(a, r, 0, 1) : NULL;
     db_result_free(&r);
     if ((rc = check_order(db, res, in->id, existing, in->stage, on)) != 0) return svc_db_fail(res, req, db, rc);
-    if (!intake_ok(res)) {
+    if (!svc_ok(res)) {
         db_tx_rollback(db);
         return -1;
     }
@@ -172,11 +172,11 @@ int stages_move(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Intake__V1__MoveStageRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "case");
-    if (!ids_is_uuid(in->stage_id)) return intake_not_found(res, "stage");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "case");
+    if (!ids_is_uuid(in->stage_id)) return svc_not_found(res, "stage");
     int64_t on;
     intake_check_past_date(res, "on", in->on, &on);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
     char *authority;
     int rc = db_tx_begin(db, req->header->principal);
@@ -193,13 +193,13 @@ int stages_move(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (db_rows(r) == 0) {
         db_result_free(&r);
         db_tx_rollback(db);
-        return intake_not_found(res, "stage");
+        return svc_not_found(res, "stage");
     }
     int stage = svc_enum_value(&parley__intake__v1__sen_stage__descriptor, db_text(r, 0, 0));
     char *previous_on = db_str(a, r, 0, 1);
     db_result_free(&r);
     if ((rc = check_order(db, res, in->id, in->stage_id, stage, on)) != 0) return svc_db_fail(res, req, db, rc);
-    if (!intake_ok(res)) {
+    if (!svc_ok(res)) {
         db_tx_rollback(db);
         return -1;
     }

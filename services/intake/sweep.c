@@ -59,10 +59,10 @@ static int announce(db_t *db, arena_t *a, const char *case_id, const deadline_t 
     const ProtobufCEnumDescriptor *stage = &parley__intake__v1__sen_stage__descriptor;
     json_t *data = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "kind",
-        intake_enum_word(a, &parley__intake__v1__deadline_kind__descriptor, d->kind), "party",
-        intake_enum_word(a, &parley__intake__v1__deadline_party__descriptor, d->party), "startsFrom",
-        intake_enum_word(a, stage, d->starts_from), "startsOn", deadline_format(d->starts_on, starts), "dueOn", due,
-        "status", intake_enum_word(a, &parley__intake__v1__deadline_status__descriptor, d->status), "daysRemaining",
+        svc_enum_word(a, &parley__intake__v1__deadline_kind__descriptor, d->kind), "party",
+        svc_enum_word(a, &parley__intake__v1__deadline_party__descriptor, d->party), "startsFrom",
+        svc_enum_word(a, stage, d->starts_from), "startsOn", deadline_format(d->starts_on, starts), "dueOn", due,
+        "status", svc_enum_word(a, &parley__intake__v1__deadline_status__descriptor, d->status), "daysRemaining",
         (json_int_t)(d->due_on - today), "rule", deadline_rule(d->kind));
     return events_emit(db, "case.deadline_due", case_id, events_json(a, data));
 }

@@ -44,7 +44,7 @@ int timeline_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Intake__V1__GetTimelineRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "case");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "case");
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *params[] = {in->id};
@@ -53,7 +53,7 @@ int timeline_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (db_rows(c) == 0) {
         db_result_free(&c);
         db_tx_rollback(db);
-        return intake_not_found(res, "case");
+        return svc_not_found(res, "case");
     }
     if ((rc = db_exec(db, "timeline_stages", 1, params, &r)) != 0) {
         db_result_free(&c);

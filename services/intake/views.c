@@ -53,7 +53,7 @@ int views_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Intake__V1__CreateChildViewRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "child");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "child");
     int64_t on;
     intake_check_past_date(res, "recordedOn", in->recorded_on, &on);
     if (in->method == 0) bus_response_violation(res, "method", "is required");
@@ -62,7 +62,7 @@ int views_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     svc_check_max_len(res, "wishes", in->wishes, 8000);
     svc_check_required(res, "recordedBy", in->recorded_by);
     svc_check_max_len(res, "recordedBy", in->recorded_by, 200);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
@@ -72,7 +72,7 @@ int views_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (db_rows(r) == 0) {
         db_result_free(&r);
         db_tx_rollback(db);
-        return intake_not_found(res, "child");
+        return svc_not_found(res, "child");
     }
     char *authority = db_str(a, r, 0, 0);
     int64_t born = db_int(r, 0, 1);
@@ -87,7 +87,7 @@ int views_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Common__V1__Principal *p = req->header->principal;
     const char *params[] = {id, authority, in->id, in->recorded_on,
                             svc_enum_text(&parley__intake__v1__view_method__descriptor, in->method), in->summary,
-                            intake_opt(in->wishes), in->recorded_by,
+                            svc_opt(in->wishes), in->recorded_by,
                             (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
     rc = db_exec(db, "view_insert", 9, params, NULL);
     view_t *v = NULL;
@@ -108,20 +108,20 @@ int views_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Intake__V1__ListChildViewsRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return intake_not_found(res, "child");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "child");
     int size;
     page_cursor_t cur;
     page_args(res, in->page_size, in->page_token, &size, &cur);
-    if (!intake_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *find[] = {in->id};
-    int found = intake_exists(db, "child_find", 1, find);
+    int found = svc_exists(db, "child_find", 1, find);
     if (found < 0) return svc_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
-        return intake_not_found(res, "child");
+        return svc_not_found(res, "child");
     }
     const char *params[] = {in->id, page_cursor_micros(a, &cur), page_cursor_id(&cur),
                             arena_printf(a, "%d", size + 1)};

@@ -78,11 +78,11 @@ int assignments_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     page_args(res, in->page_size, in->page_token, &size, &cur);
     svc_check_uuid(res, "supporterId", in->supporter_id, false);
     svc_check_uuid(res, "caseId", in->case_id, false);
-    if (!matching_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     const char *status = NULL;
     if (in->status == PARLEY__MATCHING__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ACTIVE) status = "active";
     if (in->status == PARLEY__MATCHING__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ENDED) status = "ended";
-    const char *params[] = {matching_opt(in->supporter_id), matching_opt(in->case_id), status,
+    const char *params[] = {svc_opt(in->supporter_id), svc_opt(in->case_id), status,
                             page_cursor_micros(a, &cur), page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
     int rc = db_tx_begin(db, req->header->principal);
     db_result_t *r = NULL;
@@ -151,15 +151,15 @@ int assignments_end(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Matching__V1__EndAssignmentRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return matching_not_found(res, "assignment");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "assignment");
     if (!svc_check_max_len(res, "reason", in->reason, 500)) return -1;
     int rc = db_tx_begin(db, req->header->principal);
     assignment_t *x = NULL;
-    int found = rc == 0 ? assignments_finish(db, a, in->id, matching_opt(in->reason), &x) : rc;
+    int found = rc == 0 ? assignments_finish(db, a, in->id, svc_opt(in->reason), &x) : rc;
     if (found < 0) return matching_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
-        return matching_not_found(res, "assignment");
+        return svc_not_found(res, "assignment");
     }
     rc = db_tx_commit(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);

@@ -47,11 +47,11 @@ int candidates_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = m->db;
     arena_t *a = res->arena;
     const Parley__Matching__V1__ListCandidatesRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return matching_not_found(res, "case");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "case");
     int limit = in->limit == 0 ? DEFAULT_LIMIT : in->limit;
     if (limit < 1 || limit > MAX_LIMIT) bus_response_violation(res, "limit", "must be between 1 and %d", MAX_LIMIT);
     candidates_check_prefs(res, in->preferences);
-    if (!matching_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
     profile_t *p = NULL;
     if (profiles_ensure(m, req, res, in->id, &p) < 0) return -1;

@@ -1,6 +1,5 @@
-/* What every matching handler shares: optional strings, the common errors,
- * enum words, the principal's ids and roles. */
-#include <ctype.h>
+/* What every matching handler shares beyond lib/svc: the db-failure
+ * statuses of its own races, the principal's ids and roles, If-Match. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,15 +11,6 @@
 matching_config_t matching_config = {
     .offer_ttl_s = 72 * 3600, .sweep_ms = 2000, .batch = 100, .intake_timeout_ms = 1500,
 };
-
-const char *matching_opt(const char *s) { return (s && *s) ? s : NULL; }
-
-bool matching_ok(const bus_response_t *res) { return res->status.code == CODE(OK); }
-
-int matching_not_found(bus_response_t *res, const char *what) {
-    bus_response_error(res, CODE(NOT_FOUND), "no such %s", what);
-    return -1;
-}
 
 int matching_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, int rc) {
     const char *state = db_sqlstate(db);
@@ -38,15 +28,6 @@ int matching_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, in
         return -1;
     }
     return svc_db_fail(res, req, db, rc);
-}
-
-const char *matching_enum_word(arena_t *a, const ProtobufCEnumDescriptor *d, int value) {
-    const char *name = svc_enum_text(d, value), *zero = svc_enum_text(d, 0);
-    if (name == NULL || zero == NULL || strlen(zero) < strlen("UNSPECIFIED")) return NULL;
-    size_t prefix = strlen(zero) - strlen("UNSPECIFIED");
-    char *w = arena_strdup(a, strlen(name) > prefix ? name + prefix : name);
-    for (char *p = w; p && *p; p++) *p = (char)tolower((unsigned char)*p);
-    return w;
 }
 
 const char *matching_client_id(const bus_request_t *req) {

@@ -132,13 +132,13 @@ int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Matching__V1__UnmetDemandRequest *in = (const void *)req->input;
-    if (matching_opt(in->authority_id)) svc_check_authority(req, res, "authorityId", in->authority_id);
-    if (!matching_ok(res)) return -1;
+    if (svc_opt(in->authority_id)) svc_check_authority(req, res, "authorityId", in->authority_id);
+    if (!svc_ok(res)) return -1;
     bool suppress = !matching_has_role(req, "consortium_admin") && !matching_has_role(req, "caseworker");
 
     int rc = db_tx_begin(db, req->header->principal);
     db_result_t *r = NULL;
-    const char *params[] = {matching_opt(in->authority_id)};
+    const char *params[] = {svc_opt(in->authority_id)};
     if (rc == 0) rc = db_exec(db, "dem_waiting", 1, params, &r);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
 
@@ -186,7 +186,7 @@ int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
         if (days > auth[n_auth - 1]->longest_wait_days) auth[n_auth - 1]->longest_wait_days = days;
     }
     db_result_free(&r);
-    if (n_auth == 0 && matching_opt(in->authority_id)) {
+    if (n_auth == 0 && svc_opt(in->authority_id)) {
         /* Nobody waits there: still say what the authority has. */
         auth[0] = arena_alloc(a, sizeof *auth[0]);
         parley__matching__v1__authority_demand__init(auth[0]);

@@ -249,13 +249,8 @@ void sweeper_pass(db_t *db, arena_t *a);
 /* ---- common.c ---------------------------------------------------------------------------- */
 /* Registers every statement matching uses on db (each thread's own). */
 void matching_register_statements(db_t *db);
-const char *matching_opt(const char *s); /* NULL for NULL or "" */
-bool matching_ok(const bus_response_t *res);
-int matching_not_found(bus_response_t *res, const char *what);
 /* As svc_db_fail, and a deadlock or lock timeout is ABORTED (retry) too. */
 int matching_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, int rc);
-/* The API word of an enum value ("active"), in a. */
-const char *matching_enum_word(arena_t *a, const ProtobufCEnumDescriptor *d, int value);
 /* A uuid from the principal, or NULL. */
 const char *matching_client_id(const bus_request_t *req);
 const char *matching_consortium_id(const bus_request_t *req);

@@ -173,7 +173,7 @@ int offers_accept(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Matching__V1__AcceptOfferRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return matching_not_found(res, "offer");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "offer");
     char *status = NULL, *supporter = NULL;
     request_row_t *rq = NULL;
     int rc = db_tx_begin(db, req->header->principal);
@@ -181,7 +181,7 @@ int offers_accept(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (found < 0) return matching_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
-        return matching_not_found(res, "offer");
+        return svc_not_found(res, "offer");
     }
     offer_t *o = NULL;
     if (strcmp(status, "pending") != 0) {
@@ -238,7 +238,7 @@ int offers_decline(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Matching__V1__DeclineOfferRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return matching_not_found(res, "offer");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "offer");
     if (!svc_check_max_len(res, "reason", in->reason, 500)) return -1;
     char *status = NULL, *supporter = NULL;
     request_row_t *rq = NULL;
@@ -247,7 +247,7 @@ int offers_decline(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (found < 0) return matching_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
-        return matching_not_found(res, "offer");
+        return svc_not_found(res, "offer");
     }
     if (strcmp(status, "pending") != 0) {
         db_tx_rollback(db);
@@ -255,7 +255,7 @@ int offers_decline(void *ctx, const bus_request_t *req, bus_response_t *res) {
         return -1;
     }
     char *next = NULL;
-    rc = answer(db, a, in->id, "declined", matching_opt(in->reason), NULL);
+    rc = answer(db, a, in->id, "declined", svc_opt(in->reason), NULL);
     if (rc == 0)
         rc = events_emit(db, "match.declined", rq->authority_id, rq->case_id,
                          json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "matchRequestId", rq->id, "offerId", in->id,

@@ -79,7 +79,7 @@ void pool_parse_static(arena_t *a, const db_result_t *r, int row, const char *au
     memset(e, 0, sizeof *e);
     e->active = strcmp(db_text(r, row, 5), STATUS_ACTIVE) == 0;
     if (!e->active) /* only explained, so only then worded */
-        e->status_word = matching_enum_word(
+        e->status_word = svc_enum_word(
             a, &parley__matching__v1__supporter_status__descriptor,
             svc_enum_value(&parley__matching__v1__supporter_status__descriptor, db_text(r, row, 5)));
     e->has_vetting = !db_is_null(r, row, 6);

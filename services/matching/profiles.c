@@ -76,13 +76,13 @@ int profiles_save(db_t *db, arena_t *a, const profile_t *p, const char *source) 
     const char *params[] = {p->case_id,
                             p->authority_id,
                             p->family_id,
-                            matching_opt(p->child_id),
+                            svc_opt(p->child_id),
                             db_array_literal(a, p->languages, p->n_languages),
                             db_array_literal(a, p->communication_needs, p->n_communication_needs),
                             db_array_literal(a, p->child_needs, p->n_child_needs),
                             db_array_literal(a, p->case_needs, p->n_case_needs),
                             p->has_birth_date ? arena_printf(a, "%lld", (long long)p->child_born) : NULL,
-                            matching_opt(p->postcode),
+                            svc_opt(p->postcode),
                             source};
     return db_exec(db, "prof_upsert", 11, params, NULL);
 }
@@ -178,12 +178,12 @@ static profile_t *from_intake(arena_t *a, const Parley__Intake__V1__Case *c, con
     p->case_id = c->id;
     p->authority_id = c->authority_id;
     p->family_id = c->family_id;
-    p->child_id = matching_opt(c->child_id) ? c->child_id : NULL;
+    p->child_id = svc_opt(c->child_id) ? c->child_id : NULL;
     p->closed = c->status == PARLEY__INTAKE__V1__CASE_STATUS__CASE_STATUS_CLOSED;
     p->case_needs = arena_alloc(a, (c->n_needs + 1) * sizeof *p->case_needs);
     for (size_t i = 0; i < c->n_needs; i++)
         add_unique(a, p->case_needs, &p->n_case_needs,
-                   matching_enum_word(a, &parley__intake__v1__case_need__descriptor, c->needs[i]));
+                   svc_enum_word(a, &parley__intake__v1__case_need__descriptor, c->needs[i]));
     p->languages = arena_alloc(a, MAX_ITEMS * sizeof *p->languages);
     p->communication_needs = arena_alloc(a, MAX_ITEMS * sizeof *p->communication_needs);
     for (size_t i = 0; i < f->n_parents; i++) {
@@ -191,9 +191,9 @@ static profile_t *from_intake(arena_t *a, const Parley__Intake__V1__Case *c, con
         add_unique(a, p->languages, &p->n_languages, pa->preferred_language);
         for (size_t k = 0; k < pa->n_communication_needs; k++)
             add_unique(a, p->communication_needs, &p->n_communication_needs,
-                       matching_enum_word(a, &parley__intake__v1__communication_need__descriptor,
+                       svc_enum_word(a, &parley__intake__v1__communication_need__descriptor,
                                           pa->communication_needs[k]));
-        if (p->postcode == NULL && pa->address && matching_opt(pa->address->postcode))
+        if (p->postcode == NULL && pa->address && svc_opt(pa->address->postcode))
             p->postcode = pa->address->postcode;
     }
     for (size_t i = 0; i < f->n_children; i++) {
@@ -219,7 +219,7 @@ static int fetch(matching_t *m, const bus_request_t *req, bus_response_t *res, c
         gf.id = c->family_id;
         code = intake_call(m, req, a, "GetFamily", &gf.base, &parley__intake__v1__family__descriptor, &got);
     }
-    if (code == CODE(NOT_FOUND)) return matching_not_found(res, "case");
+    if (code == CODE(NOT_FOUND)) return svc_not_found(res, "case");
     if (code != CODE(OK)) {
         bus_response_error(res, CODE(UNAVAILABLE), "the intake service cannot be asked about this case now");
         res->status.retry_after_seconds = 1;
@@ -232,7 +232,7 @@ static int fetch(matching_t *m, const bus_request_t *req, bus_response_t *res, c
 int profiles_ensure(matching_t *m, const bus_request_t *req, bus_response_t *res, const char *case_id,
                     profile_t **out) {
     db_t *db = m->db;
-    if (!ids_is_uuid(case_id)) return matching_not_found(res, "case");
+    if (!ids_is_uuid(case_id)) return svc_not_found(res, "case");
     int rc = db_tx_begin(db, req->header->principal);
     int found = rc == 0 ? profiles_load(db, res->arena, case_id, out) : rc;
     if (found < 0) return matching_db_fail(res, req, db, found);

@@ -151,7 +151,7 @@ int requests_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Matching__V1__CreateMatchRequestRequest *in = (const void *)req->input;
     svc_check_uuid(res, "caseId", in->case_id, true);
     candidates_check_prefs(res, in->preferences);
-    if (!matching_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     profile_t *p = NULL;
     if (profiles_ensure(m, req, res, in->case_id, &p) < 0) return -1;
     if (p->closed) {
@@ -216,13 +216,13 @@ int requests_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
 int requests_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     const Parley__Matching__V1__GetMatchRequestRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return matching_not_found(res, "match request");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "match request");
     int rc = db_tx_begin(db, req->header->principal);
     match_request_t *m = NULL;
     if (rc == 0) rc = load(db, res->arena, in->id, &m);
     if (rc < 0) return matching_db_fail(res, req, db, rc);
     db_tx_rollback(db);
-    if (rc == 0) return matching_not_found(res, "match request");
+    if (rc == 0) return svc_not_found(res, "match request");
     res->reply = &m->base;
     return 0;
 }

@@ -64,9 +64,9 @@ int supporters_update(void *ctx, const bus_request_t *req, bus_response_t *res) 
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
     const update_t *in = (const update_t *)req->input;
-    if (!ids_is_uuid(in->id)) return matching_not_found(res, "supporter");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "supporter");
     validate(req, res, in);
-    if (!matching_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     supporters_normalise_areas(in->areas, in->n_areas);
 
     int rc = db_tx_begin(db, req->header->principal);
@@ -77,7 +77,7 @@ int supporters_update(void *ctx, const bus_request_t *req, bus_response_t *res) 
     if (db_rows(r) != 1) {
         db_result_free(&r);
         db_tx_rollback(db);
-        return matching_not_found(res, "supporter");
+        return svc_not_found(res, "supporter");
     }
     int version = (int)db_int(r, 0, 0), active = (int)db_int(r, 0, 1);
     db_result_free(&r);
@@ -97,17 +97,17 @@ int supporters_update(void *ctx, const bus_request_t *req, bus_response_t *res) 
     char **spec = arena_alloc(a, (in->n_specialisms + 1) * sizeof *spec);
     for (size_t i = 0; i < in->n_specialisms; i++) spec[i] = (char *)svc_enum_text(SPEC_D, in->specialisms[i]);
     const char *params[] = {in->id,
-                            matching_opt(in->given_name),
-                            matching_opt(in->family_name),
-                            matching_opt(in->email),
-                            matching_opt(in->phone),
+                            svc_opt(in->given_name),
+                            svc_opt(in->family_name),
+                            svc_opt(in->email),
+                            svc_opt(in->phone),
                             list_param(a, in->authority_ids, in->n_authority_ids),
                             list_param(a, in->areas, in->n_areas),
                             list_param(a, in->languages, in->n_languages),
                             list_param(a, spec, in->n_specialisms),
-                            matching_opt(in->vetting_expires_on),
+                            svc_opt(in->vetting_expires_on),
                             in->status ? svc_enum_text(STATUS_D, in->status) : NULL,
-                            matching_opt(in->home_postcode)};
+                            svc_opt(in->home_postcode)};
     rc = db_exec(db, "sup_update", 12, params, NULL);
     if (rc == 0 && in->capacity) {
         const char *cap[] = {in->id, arena_printf(a, "%d", in->capacity->value)};

@@ -82,7 +82,7 @@ static supporter_t *from_row(arena_t *a, const db_result_t *r, int i) {
     s->updated_at = svc_timestamp(a, db_int(r, i, 17));
     eligibility_input_t e = {
         .active = s->status == PARLEY__MATCHING__V1__SUPPORTER_STATUS__SUPPORTER_STATUS_ACTIVE,
-        .status_word = matching_enum_word(a, STATUS_D, s->status),
+        .status_word = svc_enum_word(a, STATUS_D, s->status),
         .has_vetting = !db_is_null(r, i, 18),
         .vetting_expires = db_int(r, i, 18),
     };
@@ -173,7 +173,7 @@ int supporters_create(void *ctx, const bus_request_t *req, bus_response_t *res) 
     arena_t *a = res->arena;
     const create_t *in = (const create_t *)req->input;
     validate(req, res, in);
-    if (!matching_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
     const char *consortium = matching_consortium_id(req);
     if (consortium == NULL) {
         bus_response_error(res, CODE(PERMISSION_DENIED), "this API client belongs to no consortium");
@@ -188,15 +188,15 @@ int supporters_create(void *ctx, const bus_request_t *req, bus_response_t *res) 
                             consortium,
                             in->given_name,
                             in->family_name,
-                            matching_opt(in->email),
-                            matching_opt(in->phone),
+                            svc_opt(in->email),
+                            svc_opt(in->phone),
                             db_array_literal(a, in->authority_ids, in->n_authority_ids),
                             db_array_literal(a, in->areas, in->n_areas),
                             db_array_literal(a, in->languages, in->n_languages),
                             specialisms_literal(a, (const int *)in->specialisms, in->n_specialisms),
-                            matching_opt(in->vetting_expires_on),
+                            svc_opt(in->vetting_expires_on),
                             svc_enum_text(STATUS_D, status),
-                            matching_opt(in->home_postcode),
+                            svc_opt(in->home_postcode),
                             matching_client_id(req)};
     const char *places[] = {id, arena_printf(a, "%d", in->capacity)};
     int rc = db_tx_begin(db, req->header->principal);
@@ -216,14 +216,14 @@ int supporters_create(void *ctx, const bus_request_t *req, bus_response_t *res) 
 int supporters_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     const Parley__Matching__V1__GetSupporterRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return matching_not_found(res, "supporter");
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "supporter");
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     supporter_t *s = NULL;
     rc = supporters_load(db, res->arena, in->id, &s);
     if (rc < 0) return matching_db_fail(res, req, db, rc);
     db_tx_rollback(db);
-    if (rc == 0) return matching_not_found(res, "supporter");
+    if (rc == 0) return svc_not_found(res, "supporter");
     res->reply = &s->base;
     return 0;
 }
@@ -237,11 +237,11 @@ int supporters_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     page_args(res, in->page_size, in->page_token, &size, &cur);
     svc_check_uuid(res, "authorityId", in->authority_id, false);
     svc_check_language(res, "language", in->language);
-    if (!matching_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
-    const char *params[] = {matching_opt(in->authority_id),
+    const char *params[] = {svc_opt(in->authority_id),
                             in->status ? svc_enum_text(STATUS_D, in->status) : NULL,
-                            matching_opt(in->language),
+                            svc_opt(in->language),
                             in->specialism ? svc_enum_text(SPEC_D, in->specialism) : NULL,
                             page_cursor_micros(a, &cur),
                             page_cursor_id(&cur),

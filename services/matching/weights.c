@@ -100,7 +100,7 @@ int weights_put(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *consortium = matching_consortium_id(req);
     if (consortium == NULL)
         bus_response_error(res, CODE(PERMISSION_DENIED), "this API client belongs to no consortium");
-    if (!matching_ok(res)) return -1;
+    if (!svc_ok(res)) return -1;
 
     int rc = db_tx_begin(db, req->header->principal);
     db_result_t *r = NULL;
