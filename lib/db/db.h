@@ -27,6 +27,8 @@
 #define DB_SQLSTATE_CHECK "23514"
 #define DB_SQLSTATE_RLS "42501"
 #define DB_SQLSTATE_SERIALIZATION "40001"
+#define DB_SQLSTATE_DEADLOCK "40P01"
+#define DB_SQLSTATE_LOCK_TIMEOUT "55P03"
 
 typedef struct {
     const char *name; /* prepared statement name, unique per connection */

@@ -12,7 +12,11 @@ int svc_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, int rc)
     if (rc == DB_ERR_UNAVAILABLE) {
         bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_UNAVAILABLE, "the database is unavailable");
         res->status.retry_after_seconds = 1;
-    } else if (strcmp(db_sqlstate(db), DB_SQLSTATE_SERIALIZATION) == 0) {
+    } else if (strcmp(db_sqlstate(db), DB_SQLSTATE_SERIALIZATION) == 0 ||
+               strcmp(db_sqlstate(db), DB_SQLSTATE_DEADLOCK) == 0 ||
+               strcmp(db_sqlstate(db), DB_SQLSTATE_LOCK_TIMEOUT) == 0) {
+        /* Lost a race with another transaction: nothing was changed, and the
+         * same request may well succeed when tried again. */
         bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ABORTED, "a concurrent change conflicted; retry");
     } else {
         log_error(rid, "database error %s: %s", db_sqlstate(db), db_error(db));

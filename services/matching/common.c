@@ -14,14 +14,8 @@ matching_config_t matching_config = {
 
 int matching_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, int rc) {
     const char *state = db_sqlstate(db);
-    /* 40P01 deadlock_detected, 55P03 lock_not_available: a concurrent
-     * change won; the caller may retry. */
-    if (rc == DB_ERR_QUERY && (strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)) {
-        db_tx_rollback(db);
-        bus_response_error(res, CODE(ABORTED), "a concurrent change conflicted; retry");
-        return -1;
-    }
-    /* A CHECK that only a race can break (never over capacity). */
+    /* Deadlocks and lock timeouts are ABORTED in svc_db_fail. A CHECK that
+     * only a race can break (never over capacity) is matching's own. */
     if (rc == DB_ERR_QUERY && strcmp(state, DB_SQLSTATE_CHECK) == 0) {
         db_tx_rollback(db);
         bus_response_error(res, CODE(ABORTED), "the supporter has no place left");
