@@ -2,14 +2,13 @@
 #include "svc/relay.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "parley/events/v1/events.pb-c.h"
 #include "svc/svc.h"
 
@@ -37,10 +36,12 @@ static const db_stmt_t relay_stmts[] = {
 struct relay {
     relay_config_t cfg;
     char *conninfo, *endpoint;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stopping;
+    ticker_t *ticker;
+    /* The thread's own (made in relay_setup, freed in relay_teardown). */
+    db_t *db;
+    bus_client_t *bus;
+    arena_t *arena;
+    int64_t next_task;
 };
 
 /* Sends one event to subscriber. Returns NULL when it answered OK, else why
@@ -131,45 +132,47 @@ int relay_pass(db_t *db, bus_client_t *bus, arena_t *a, const char *source, int 
     return rc == 0 ? rows : rc;
 }
 
-static void *relay_main(void *arg) {
+static int relay_setup(void *arg) {
     relay_t *self = arg;
     relay_config_t *cfg = &self->cfg;
-    db_t *db = db_new(self->conninfo);
-    bus_client_t *bus = bus_client_new(self->endpoint);
-    arena_t *a = arena_new();
-    if (db == NULL || bus == NULL || a == NULL) {
+    self->db = db_new(self->conninfo);
+    self->bus = bus_client_new(self->endpoint);
+    self->arena = arena_new();
+    if (self->db == NULL || self->bus == NULL || self->arena == NULL) {
         log_error(NULL, "relay: cannot start (no memory, or no bus socket)");
-        goto done;
+        return -1;
     }
-    db_register(db, relay_stmts, sizeof relay_stmts / sizeof relay_stmts[0]);
-    if (cfg->task_init) cfg->task_init(cfg->task_ctx, db);
-    int64_t next_task = clock_mono_ms() + 1000; /* first task run soon after start */
-    for (;;) {
-        pthread_mutex_lock(&self->lock);
-        bool stop = self->stopping;
-        pthread_mutex_unlock(&self->lock);
-        if (stop) break;
-        int n = relay_pass(db, bus, a, cfg->source, cfg->batch, cfg->timeout_ms);
-        arena_reset(a);
-        if (cfg->task && clock_mono_ms() >= next_task) {
-            cfg->task(cfg->task_ctx, db);
-            next_task = clock_mono_ms() + cfg->task_every_ms;
-        }
-        if (n >= cfg->batch) continue; /* more may be due: no pause */
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        int64_t ns = until.tv_nsec + (int64_t)cfg->interval_ms * 1000000;
-        until.tv_sec += ns / 1000000000;
-        until.tv_nsec = ns % 1000000000;
-        pthread_mutex_lock(&self->lock);
-        if (!self->stopping) pthread_cond_timedwait(&self->wake, &self->lock, &until);
-        pthread_mutex_unlock(&self->lock);
+    db_register(self->db, relay_stmts, sizeof relay_stmts / sizeof relay_stmts[0]);
+    if (cfg->task_init) cfg->task_init(cfg->task_ctx, self->db);
+    self->next_task = clock_mono_ms() + 1000; /* first task run soon after start */
+    return 0;
+}
+
+/* One pass, and the task when it is due. Asks for no pause when the batch
+ * was full: more may be due. */
+static int relay_tick(void *arg) {
+    relay_t *self = arg;
+    relay_config_t *cfg = &self->cfg;
+    int n = relay_pass(self->db, self->bus, self->arena, cfg->source, cfg->batch, cfg->timeout_ms);
+    arena_reset(self->arena);
+    if (cfg->task && clock_mono_ms() >= self->next_task) {
+        cfg->task(cfg->task_ctx, self->db);
+        self->next_task = clock_mono_ms() + cfg->task_every_ms;
     }
-done:
-    arena_destroy(&a);
-    bus_client_destroy(&bus);
-    db_destroy(&db);
-    return NULL;
+    return n >= cfg->batch;
+}
+
+static void relay_teardown(void *arg) {
+    relay_t *self = arg;
+    arena_destroy(&self->arena);
+    bus_client_destroy(&self->bus);
+    db_destroy(&self->db);
+}
+
+static void relay_free(relay_t *self) {
+    free(self->conninfo);
+    free(self->endpoint);
+    free(self);
 }
 
 relay_t *relay_start(const relay_config_t *cfg) {
@@ -182,16 +185,14 @@ relay_t *relay_start(const relay_config_t *cfg) {
     if (self->cfg.task_every_ms <= 0) self->cfg.task_every_ms = 3600000;
     self->conninfo = strdup(cfg->conninfo);
     self->endpoint = strdup(cfg->endpoint);
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->wake, NULL);
-    if (self->conninfo == NULL || self->endpoint == NULL ||
-        pthread_create(&self->thread, NULL, relay_main, self) != 0) {
+    ticker_config_t tc = {.interval_ms = self->cfg.interval_ms,
+                          .setup = relay_setup,
+                          .tick = relay_tick,
+                          .teardown = relay_teardown,
+                          .ctx = self};
+    if (self->conninfo == NULL || self->endpoint == NULL || (self->ticker = ticker_new(&tc)) == NULL) {
         log_error(NULL, "relay: cannot start its thread");
-        pthread_mutex_destroy(&self->lock);
-        pthread_cond_destroy(&self->wake);
-        free(self->conninfo);
-        free(self->endpoint);
-        free(self);
+        relay_free(self);
         return NULL;
     }
     return self;
@@ -199,16 +200,7 @@ relay_t *relay_start(const relay_config_t *cfg) {
 
 void relay_stop(relay_t **self) {
     if (self == NULL || *self == NULL) return;
-    relay_t *r = *self;
-    pthread_mutex_lock(&r->lock);
-    r->stopping = true;
-    pthread_cond_signal(&r->wake);
-    pthread_mutex_unlock(&r->lock);
-    pthread_join(r->thread, NULL);
-    pthread_mutex_destroy(&r->lock);
-    pthread_cond_destroy(&r->wake);
-    free(r->conninfo);
-    free(r->endpoint);
-    free(r);
+    ticker_destroy(&(*self)->ticker);
+    relay_free(*self);
     *self = NULL;
 }

@@ -14,14 +14,13 @@
  *     FOR UPDATE SKIP LOCKED.
  * It acts for every authority matching has seen (known_authorities), so
  * row-level security applies to it as to a request. */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "services/matching/assign.h"
 #include "services/matching/matching.h"
 #include "svc/svc.h"
@@ -214,53 +213,47 @@ void sweeper_pass(db_t *db, arena_t *a) {
 
 struct sweeper {
     char *conninfo;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stopping;
+    ticker_t *ticker;
+    db_t *db;       /* the thread's own, from sweeper_setup */
+    arena_t *arena; /* likewise */
 };
 
-static void *sweeper_main(void *arg) {
+static int sweeper_setup(void *arg) {
     sweeper_t *self = arg;
-    db_t *db = db_new(self->conninfo);
-    arena_t *a = arena_new();
-    if (db == NULL || a == NULL) {
+    self->db = db_new(self->conninfo);
+    self->arena = arena_new();
+    if (self->db == NULL || self->arena == NULL) {
         log_error(NULL, "sweeper: cannot start (no memory)");
-        goto done;
+        return -1;
     }
-    matching_register_statements(db);
-    for (;;) {
-        pthread_mutex_lock(&self->lock);
-        bool stop = self->stopping;
-        pthread_mutex_unlock(&self->lock);
-        if (stop) break;
-        sweeper_pass(db, a);
-        arena_reset(a);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        int64_t ns = until.tv_nsec + matching_config.sweep_ms * 1000000;
-        until.tv_sec += ns / 1000000000;
-        until.tv_nsec = ns % 1000000000;
-        pthread_mutex_lock(&self->lock);
-        if (!self->stopping) pthread_cond_timedwait(&self->wake, &self->lock, &until);
-        pthread_mutex_unlock(&self->lock);
-    }
-done:
-    arena_destroy(&a);
-    db_destroy(&db);
-    return NULL;
+    matching_register_statements(self->db);
+    return 0;
+}
+
+static int sweeper_tick(void *arg) {
+    sweeper_t *self = arg;
+    sweeper_pass(self->db, self->arena);
+    arena_reset(self->arena);
+    return 0;
+}
+
+static void sweeper_teardown(void *arg) {
+    sweeper_t *self = arg;
+    arena_destroy(&self->arena);
+    db_destroy(&self->db);
 }
 
 sweeper_t *sweeper_start(const char *conninfo) {
     sweeper_t *self = calloc(1, sizeof *self);
     if (self == NULL) return NULL;
     self->conninfo = strdup(conninfo);
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->wake, NULL);
-    if (self->conninfo == NULL || pthread_create(&self->thread, NULL, sweeper_main, self) != 0) {
+    ticker_config_t tc = {.interval_ms = matching_config.sweep_ms,
+                          .setup = sweeper_setup,
+                          .tick = sweeper_tick,
+                          .teardown = sweeper_teardown,
+                          .ctx = self};
+    if (self->conninfo == NULL || (self->ticker = ticker_new(&tc)) == NULL) {
         log_error(NULL, "sweeper: cannot start its thread");
-        pthread_mutex_destroy(&self->lock);
-        pthread_cond_destroy(&self->wake);
         free(self->conninfo);
         free(self);
         return NULL;
@@ -271,13 +264,7 @@ sweeper_t *sweeper_start(const char *conninfo) {
 void sweeper_stop(sweeper_t **self) {
     if (self == NULL || *self == NULL) return;
     sweeper_t *s = *self;
-    pthread_mutex_lock(&s->lock);
-    s->stopping = true;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->wake);
+    ticker_destroy(&s->ticker);
     free(s->conninfo);
     free(s);
     *self = NULL;
