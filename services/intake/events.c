@@ -10,14 +10,22 @@
 /* Enum values are stored as their proto names; events carry the API's words. */
 #define WORD(col, prefix) "lower(regexp_replace(" col ", '^" prefix "', ''))"
 
-#define FAMILY_FACTS                                                                                            \
-    "'caseId', c.id, 'authorityId', c.authority_id, 'familyId', c.family_id, 'childId', c.child_id,"           \
+/* Every parent's preferred language (each once, in the parents' order) and
+ * communication needs (each once) of the family whose id is the SQL
+ * expression fam. */
+#define PARENT_FACTS(fam)                                                                                      \
     " 'languages', coalesce((SELECT jsonb_agg(l ORDER BY pos) FROM"                                          \
     "   (SELECT DISTINCT ON (lower(p.preferred_language)) p.preferred_language AS l, p.position AS pos"        \
-    "    FROM parents p WHERE p.family_id = c.family_id AND p.preferred_language IS NOT NULL"                  \
+    "    FROM parents p WHERE p.family_id = " fam " AND p.preferred_language IS NOT NULL"                      \
     "    ORDER BY lower(p.preferred_language), p.position) x), '[]'),"                                       \
     " 'communicationNeeds', coalesce((SELECT jsonb_agg(DISTINCT " WORD("n", "COMMUNICATION_NEED_") ")"       \
-    "   FROM parents p, unnest(p.communication_needs) AS n WHERE p.family_id = c.family_id), '[]')"
+    "   FROM parents p, unnest(p.communication_needs) AS n WHERE p.family_id = " fam "), '[]')"
+
+#define FIRST_POSTCODE(fam) "(SELECT p.postcode FROM parents p WHERE p.family_id = " fam " ORDER BY p.position LIMIT 1)"
+
+#define FAMILY_FACTS                                                                                            \
+    "'caseId', c.id, 'authorityId', c.authority_id, 'familyId', c.family_id, 'childId', c.child_id,"           \
+    PARENT_FACTS("c.family_id")
 
 static const db_stmt_t stmts[] = {
     {"event_facts",
@@ -28,11 +36,23 @@ static const db_stmt_t stmts[] = {
      "SELECT (jsonb_build_object(" FAMILY_FACTS ","
      " 'childNeeds', to_jsonb(ch.needs),"
      " 'childDateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD'),"
-     " 'postcode', (SELECT p.postcode FROM parents p WHERE p.family_id = c.family_id ORDER BY p.position LIMIT 1),"
+     " 'postcode', " FIRST_POSTCODE("c.family_id") ","
+     " 'familyVersion', (SELECT f.version FROM families f WHERE f.id = c.family_id),"
      " 'caseNeeds', (SELECT coalesce(jsonb_agg(" WORD("n", "CASE_NEED_") "), '[]') FROM unnest(c.needs) AS n),"
      " 'requestedAt', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))"
      " || coalesce($2::jsonb, '{}'))::text, c.authority_id"
      " FROM cases c LEFT JOIN children ch ON ch.id = c.child_id WHERE c.id = $1"},
+    /* family.updated: what matching keeps of a family's cases. familyVersion
+     * (the family's version, bumped by each change under its row lock) lets
+     * a subscriber tell an older event from a newer one. */
+    {"event_family_facts",
+     "SELECT jsonb_build_object('familyId', f.id, 'authorityId', f.authority_id, 'familyVersion', f.version,"
+     PARENT_FACTS("f.id") ","
+     " 'postcode', " FIRST_POSTCODE("f.id") ","
+     " 'children', coalesce((SELECT jsonb_agg(jsonb_build_object('childId', ch.id, 'needs', to_jsonb(ch.needs),"
+     "   'dateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD')) ORDER BY ch.position)"
+     "   FROM children ch WHERE ch.family_id = f.id), '[]'))::text, f.authority_id"
+     " FROM families f WHERE f.id = $1"},
 };
 
 const db_stmt_t *events_statements(size_t *n) {
@@ -57,6 +77,9 @@ static const route_t routes[] = {
     {"case.deadline_due", {"notify"}, 1},
     {"case.signposted", {"notify"}, 1},
     {"case.closed", {"notify", "feedback", "matching"}, 3},
+    /* About a family (subjectId = familyId), not a case: matching refreshes
+     * the facts it keeps of the family's cases. */
+    {"family.updated", {"matching"}, 1},
 };
 
 int events_emit(db_t *db, const char *type, const char *case_id, const char *extra_json) {
@@ -66,8 +89,10 @@ int events_emit(db_t *db, const char *type, const char *case_id, const char *ext
     if (route == NULL) return DB_ERR_QUERY; /* a programmer's error: every type is routed */
     const char *params[] = {case_id, extra_json};
     db_result_t *r = NULL;
-    const char *stmt = strcmp(type, "case.supporter_requested") == 0 ? "event_supporter_facts" : "event_facts";
-    int rc = db_exec(db, stmt, 2, params, &r);
+    const char *stmt = strcmp(type, "case.supporter_requested") == 0 ? "event_supporter_facts"
+                       : strcmp(type, "family.updated") == 0       ? "event_family_facts"
+                                                                   : "event_facts";
+    int rc = db_exec(db, stmt, strcmp(stmt, "event_family_facts") == 0 ? 1 : 2, params, &r);
     if (rc != 0) return rc;
     if (db_rows(r) != 1) {
         db_result_free(&r);

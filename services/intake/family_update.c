@@ -7,7 +7,8 @@
  * absent or empty list is left as it is (a family always has a parent with
  * parental responsibility and a child). A child with cases or recorded
  * views cannot be removed (400 naming children). If-Match is honoured when
- * sent (412 when stale); without it the last write wins. */
+ * sent (412 when stale); without it the last write wins. A change emits
+ * family.updated (docs/events.md) in its transaction. */
 #include <string.h>
 #include <strings.h>
 
@@ -198,6 +199,9 @@ int families_update(void *ctx, const bus_request_t *req, bus_response_t *res) {
         int found = families_load(db, a, in->id, &f);
         rc = found == 1 ? 0 : (found < 0 ? found : DB_ERR_QUERY);
     }
+    /* Every change is announced, in its transaction: matching keeps a copy
+     * of the family's facts for ranking supporters. */
+    if (rc == 0) rc = events_emit(db, "family.updated", in->id, NULL);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     res->reply = &f->base;

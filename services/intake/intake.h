@@ -115,7 +115,9 @@ int resources_list_due(void *ctx, const bus_request_t *req, bus_response_t *res)
  * transaction, for the type's subscribers. Its data is the case's facts
  * (caseId, authorityId, familyId, childId, languages, communicationNeeds;
  * see docs/events.md) merged with extra_json (a JSON object's text, or
- * NULL). 0 or a DB_ERR_*. */
+ * NULL). Type family.updated is about a family instead: case_id is the
+ * family's id and its data the family's facts (extra_json unused). 0 or a
+ * DB_ERR_*. */
 int events_emit(db_t *db, const char *type, const char *case_id, const char *extra_json);
 /* obj's compact text in a; takes obj's reference (decrefs it). NULL when
  * obj is NULL or out of memory. */

@@ -3,12 +3,14 @@
  * family on the waiting list, where the sweeper's next pass offers it by
  * batch assignment; a case.closed event ends the case's assignment (its
  * supporter's place is free again), withdraws its pending offers and
- * cancels its open match request. Any other type is answered OK and
+ * cancels its open match request; a family.updated event refreshes the
+ * stored facts of the family's cases (profiles.c). Any other type is answered OK and
  * ignored, so the relay does not retry it. inbox_claim makes a redelivery
  * harmless. Out:
  * match.offered, match.accepted, match.declined (with "expired" when an
  * offer lapsed), match.waiting and assignment.ended, through the outbox, for
  * notify to tell the supporter and the family. Data carry ids only. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +39,15 @@ static const db_stmt_t stmts[] = {
     {"ev_cancel_requests",
      "UPDATE match_requests SET status = 'cancelled', cancel_reason = $2, version = version + 1, updated_at = now()"
      " WHERE case_id = $1 AND status IN ('offered', 'waiting') AND authority_id = ANY (current_authorities())"},
+    /* The newest family.updated per family; an older one arriving late
+     * leaves it as it is. */
+    {"ev_family_keep",
+     "INSERT INTO family_facts (family_id, authority_id, family_version, data)"
+     " VALUES ($1, $2, $3::integer, $4::jsonb)"
+     " ON CONFLICT (family_id) DO UPDATE SET family_version = excluded.family_version, data = excluded.data,"
+     " updated_at = now()"
+     " WHERE family_facts.authority_id = excluded.authority_id"
+     " AND family_facts.family_version < excluded.family_version"},
 };
 
 const db_stmt_t *events_statements(size_t *n) {
@@ -119,6 +130,28 @@ static int case_closed(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev
     return rc;
 }
 
+/* In the transaction of the inbox claim: keeps the family's newest facts
+ * and refreshes every stored profile of its cases from them (those from an
+ * older family version only), so ranking sees the family as it is now. */
+static int family_updated(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev) {
+    json_t *d = json_loads(ev->data_json ? ev->data_json : "", 0, NULL);
+    const char *family = json_string_value(json_object_get(d, "familyId"));
+    const char *authority = json_string_value(json_object_get(d, "authorityId"));
+    json_int_t version = json_integer_value(json_object_get(d, "familyVersion"));
+    int rc = 0;
+    if (!json_is_object(d) || !ids_is_uuid(family) || !ids_is_uuid(authority) || version <= 0 || version > INT32_MAX) {
+        /* A producer's bug: retrying cannot help, so it is logged and let go. */
+        log_error(ev->id, "family.updated not usable: no familyId, authorityId or familyVersion");
+    } else {
+        const char *params[] = {arena_strdup(a, family), arena_strdup(a, authority),
+                                arena_printf(a, "%lld", (long long)version), ev->data_json};
+        rc = db_exec(db, "ev_family_keep", 4, params, NULL);
+        if (rc == 0) rc = profiles_apply_family(db, params[0]);
+    }
+    json_decref(d);
+    return rc;
+}
+
 int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     const Parley__Events__V1__Event *ev = (const void *)req->input;
@@ -132,6 +165,7 @@ int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     rc = 0;
     if (first == 1 && strcmp(ev->type, "case.supporter_requested") == 0) rc = supporter_requested(db, res->arena, ev);
     if (first == 1 && strcmp(ev->type, "case.closed") == 0) rc = case_closed(db, res->arena, ev);
+    if (first == 1 && strcmp(ev->type, "family.updated") == 0) rc = family_updated(db, res->arena, ev);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     Parley__Events__V1__DeliverReply *out = arena_alloc(res->arena, sizeof *out);

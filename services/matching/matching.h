@@ -84,12 +84,19 @@ typedef struct {
     bool has_birth_date;
     int64_t child_born; /* days since 1970-01-01 */
     bool closed;        /* intake says the case is closed (fetched, or told by case.closed) */
+    int family_version; /* the intake family version the facts are from; 0 unknown */
 } profile_t;
 
 /* Loads the stored profile of case_id: 1, 0 or a DB_ERR_*. */
 int profiles_load(db_t *db, arena_t *a, const char *case_id, profile_t **out);
-/* Stores (or replaces) p, recording where it came from ("event", "intake"). */
+/* Stores (or replaces) p, recording where it came from ("event", "intake"),
+ * unless the stored facts are from a newer family version; then applies a
+ * newer family.updated kept for its family. 0 or a DB_ERR_*. */
 int profiles_save(db_t *db, arena_t *a, const profile_t *p, const char *source);
+/* Applies the family.updated data kept for family_id (family_facts) to each
+ * of its cases' profiles whose facts are from an older family version (or
+ * an unknown one). 0 or a DB_ERR_*. */
+int profiles_apply_family(db_t *db, const char *family_id);
 /* The profile a case.supporter_requested event's data carries, or NULL
  * (with *why) when it lacks what matching needs. */
 profile_t *profiles_from_event(arena_t *a, const char *data_json, const char **why);

@@ -1,8 +1,11 @@
 /* What matching knows of a case: the facts ranking needs, from intake's
  * case.supporter_requested event, or fetched from intake (GetCase and
  * GetFamily) with the caller's principal, so that intake's tenancy decides
- * what the caller may match. Stored in case_profiles, one row a case. */
+ * what the caller may match. Stored in case_profiles, one row a case, and
+ * refreshed by intake's family.updated (events.c): family_version orders
+ * the copies, so older facts never replace newer ones. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,6 +17,8 @@
 #include "svc/svc.h"
 
 #define MAX_ITEMS 32
+/* A JSON array, or an empty one in place of anything else. */
+#define ARR(x) "(CASE WHEN jsonb_typeof(" x ") = 'array' THEN " x " ELSE '[]'::jsonb END)"
 
 static const db_stmt_t stmts[] = {
     {"prof_get",
@@ -22,15 +27,35 @@ static const db_stmt_t stmts[] = {
      " FROM case_profiles WHERE case_id = $1 AND authority_id = ANY (current_authorities())"},
     {"prof_upsert",
      "INSERT INTO case_profiles (case_id, authority_id, family_id, child_id, languages, communication_needs,"
-     " child_needs, case_needs, child_date_of_birth, postcode, source)"
+     " child_needs, case_needs, child_date_of_birth, postcode, source, family_version)"
      " VALUES ($1, $2, $3, $4, $5::text[], $6::text[], $7::text[], $8::text[],"
-     "   date '1970-01-01' + $9::integer, $10, $11)"
+     "   date '1970-01-01' + $9::integer, $10, $11, $12::integer)"
      " ON CONFLICT (case_id) DO UPDATE SET family_id = excluded.family_id, child_id = excluded.child_id,"
      " languages = excluded.languages, communication_needs = excluded.communication_needs,"
      " child_needs = excluded.child_needs, case_needs = excluded.case_needs,"
      " child_date_of_birth = excluded.child_date_of_birth, postcode = excluded.postcode,"
-     " source = excluded.source, updated_at = now()"
-     " WHERE case_profiles.authority_id = excluded.authority_id"},
+     " source = excluded.source, family_version = excluded.family_version, updated_at = now()"
+     " WHERE case_profiles.authority_id = excluded.authority_id"
+     " AND (case_profiles.family_version IS NULL OR excluded.family_version IS NULL"
+     "      OR case_profiles.family_version <= excluded.family_version)"},
+    /* The newest family.updated kept for family $1 (family_facts), onto
+     * each of its cases' profiles whose facts are older. */
+    {"prof_family_apply",
+     "UPDATE case_profiles p SET"
+     " languages = ARRAY(SELECT jsonb_array_elements_text(" ARR("f.data->'languages'") ")),"
+     " communication_needs = ARRAY(SELECT jsonb_array_elements_text(" ARR("f.data->'communicationNeeds'") ")),"
+     " postcode = f.data->>'postcode',"
+     " child_needs = coalesce((SELECT ARRAY(SELECT jsonb_array_elements_text(" ARR("c->'needs'") "))"
+     "   FROM jsonb_array_elements(" ARR("f.data->'children'") ") c WHERE c->>'childId' = p.child_id::text LIMIT 1),"
+     "   p.child_needs),"
+     " child_date_of_birth = coalesce((SELECT (c->>'dateOfBirth')::date"
+     "   FROM jsonb_array_elements(" ARR("f.data->'children'") ") c WHERE c->>'childId' = p.child_id::text LIMIT 1),"
+     "   p.child_date_of_birth),"
+     " family_version = f.family_version, updated_at = now()"
+     " FROM family_facts f"
+     " WHERE f.family_id = $1 AND p.family_id = f.family_id AND p.authority_id = f.authority_id"
+     " AND (p.family_version IS NULL OR p.family_version < f.family_version)"
+     " AND p.authority_id = ANY (current_authorities())"},
 };
 
 const db_stmt_t *profiles_statements(size_t *n) {
@@ -83,8 +108,15 @@ int profiles_save(db_t *db, arena_t *a, const profile_t *p, const char *source) 
                             db_array_literal(a, p->case_needs, p->n_case_needs),
                             p->has_birth_date ? arena_printf(a, "%lld", (long long)p->child_born) : NULL,
                             svc_opt(p->postcode),
-                            source};
-    return db_exec(db, "prof_upsert", 11, params, NULL);
+                            source,
+                            p->family_version > 0 ? arena_printf(a, "%d", p->family_version) : NULL};
+    int rc = db_exec(db, "prof_upsert", 12, params, NULL);
+    return rc == 0 ? profiles_apply_family(db, p->family_id) : rc;
+}
+
+int profiles_apply_family(db_t *db, const char *family_id) {
+    const char *params[] = {family_id};
+    return db_exec(db, "prof_family_apply", 1, params, NULL);
 }
 
 /* ---- from the event --------------------------------------------------------------- */
@@ -131,6 +163,8 @@ profile_t *profiles_from_event(arena_t *a, const char *data_json, const char **w
     p->case_needs = json_strings(a, json_object_get(d, "caseNeeds"), &p->n_case_needs);
     const char *born = json_string_value(json_object_get(d, "childDateOfBirth"));
     p->has_birth_date = born && svc_parse_date(born, &p->child_born);
+    json_int_t version = json_integer_value(json_object_get(d, "familyVersion"));
+    p->family_version = version > 0 && version <= INT32_MAX ? (int)version : 0;
     *why = NULL;
 done:
     json_decref(d);
@@ -180,6 +214,7 @@ static profile_t *from_intake(arena_t *a, const Parley__Intake__V1__Case *c, con
     p->family_id = c->family_id;
     p->child_id = svc_opt(c->child_id) ? c->child_id : NULL;
     p->closed = c->status == PARLEY__INTAKE__V1__CASE_STATUS__CASE_STATUS_CLOSED;
+    p->family_version = f->version > 0 ? f->version : 0;
     p->case_needs = arena_alloc(a, (c->n_needs + 1) * sizeof *p->case_needs);
     for (size_t i = 0; i < c->n_needs; i++)
         add_unique(a, p->case_needs, &p->n_case_needs,
