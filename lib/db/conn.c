@@ -186,6 +186,40 @@ static char *db_authority_literal(const Parley__Common__V1__Principal *p) {
     return s;
 }
 
+/* Reads a pipeline's results up to its sync point. Returns 0 when every
+ * statement succeeded; otherwise the first failure's code (the failed result
+ * is recorded). The connection is back out of pipeline mode either way,
+ * unless it broke (then it is dropped and DB_ERR_UNAVAILABLE returned). */
+static int db_pipeline_finish(db_t *self) {
+    PGconn *c = self->conn;
+    int rc = 0, idle = 0;
+    bool synced = false;
+    while (!synced) {
+        PGresult *r = PQgetResult(c);
+        if (r == NULL) {
+            /* Between one statement's results and the next; a broken
+             * connection gives nothing more. */
+            if (PQstatus(c) != CONNECTION_OK || ++idle > 8) break;
+            continue;
+        }
+        idle = 0;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) synced = true;
+        else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED && rc == 0)
+            rc = db_classify(self, r);
+        PQclear(r);
+        if (self->conn == NULL) return DB_ERR_UNAVAILABLE; /* db_classify dropped it */
+    }
+    if (!synced || PQexitPipelineMode(c) != 1) {
+        log_warn(NULL, "postgres pipeline did not finish: %s", PQerrorMessage(c));
+        PQfinish(c);
+        self->conn = NULL;
+        self->in_tx = false;
+        return DB_ERR_UNAVAILABLE;
+    }
+    return rc;
+}
+
 int db_tx_begin(db_t *self, const Parley__Common__V1__Principal *principal) {
     int rc = db_ensure(self);
     if (rc != 0) return rc;
@@ -193,28 +227,28 @@ int db_tx_begin(db_t *self, const Parley__Common__V1__Principal *principal) {
     if (ids == NULL) return DB_ERR_QUERY;
     const char *client = (principal && principal->client_id) ? principal->client_id : "";
     const char *params[] = {ids, client};
-    PGresult *r = PQexec(self->conn, "BEGIN");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = db_classify(self, r);
-        PQclear(r);
-        free(ids);
-        return rc;
-    }
-    PQclear(r);
-    self->in_tx = true;
-    r = PQexecParams(self->conn,
-                     "SELECT set_config('parley.authority_ids', $1, true),"
-                     " set_config('parley.client_id', $2, true)",
-                     2, NULL, params, NULL, NULL, 0);
+    /* BEGIN and the tenant settings go out together, in one round trip: every
+     * request of every service starts here. */
+    PGconn *c = self->conn;
+    bool sent = PQenterPipelineMode(c) == 1 && PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+                PQsendQueryParams(c,
+                                  "SELECT set_config('parley.authority_ids', $1, true),"
+                                  " set_config('parley.client_id', $2, true)",
+                                  2, NULL, params, NULL, NULL, 0) == 1 &&
+                PQpipelineSync(c) == 1;
     free(ids);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = db_classify(self, r);
-        PQclear(r);
-        db_tx_rollback(self);
-        return rc;
+    if (!sent) {
+        snprintf(self->error, sizeof self->error, "%s", PQerrorMessage(c));
+        log_warn(NULL, "postgres pipeline could not be sent: %s", self->error);
+        PQfinish(c);
+        self->conn = NULL;
+        self->in_tx = false;
+        return DB_ERR_UNAVAILABLE;
     }
-    PQclear(r);
-    return 0;
+    self->in_tx = true; /* BEGIN was sent: roll back on any failure below */
+    rc = db_pipeline_finish(self);
+    if (rc != 0) db_tx_rollback(self);
+    return rc;
 }
 
 int db_tx_commit(db_t *self) {
