@@ -14,25 +14,24 @@
 #include "svc/svc.h"
 
 typedef Parley__Admin__V1__Client client_t;
-#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
-#define CLIENT_COLUMNS "id, name, roles, authority_ids, " MICROS("created_at") ", " MICROS("revoked_at")
+#define CLIENT_COLUMNS "id, name, roles, authority_ids, " DB_MICROS("created_at") ", " DB_MICROS("revoked_at")
 
 static const db_stmt_t stmts[] = {
     {"adm_authority_insert",
      "INSERT INTO authorities (id, consortium_id, code, name) VALUES ($1, $2, $3, $4)"
-     " RETURNING " MICROS("created_at")},
+     " RETURNING " DB_MICROS("created_at")},
     {"adm_grant_authority",
      "UPDATE api_clients SET authority_ids = array_append(authority_ids, $2::uuid) WHERE id = $1"},
     {"adm_authority_list",
-     "SELECT id, code, name, " MICROS("created_at") " FROM authorities WHERE consortium_id = $1"
-     " AND ($2::bigint IS NULL OR (created_at, id) > ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid))"
+     "SELECT id, code, name, " DB_MICROS("created_at") " FROM authorities WHERE consortium_id = $1"
+     " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
     {"adm_client_insert",
      "INSERT INTO api_clients (id, consortium_id, name, key_hash, roles, authority_ids)"
      " VALUES ($1, $2, $3, $4, $5::text[], $6::uuid[]) RETURNING " CLIENT_COLUMNS},
     {"adm_client_list",
      "SELECT " CLIENT_COLUMNS " FROM api_clients WHERE consortium_id = $1"
-     " AND ($2::bigint IS NULL OR (created_at, id) > ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid))"
+     " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
     {"adm_client_revoke",
      "UPDATE api_clients SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND consortium_id = $2"

@@ -10,19 +10,18 @@
 #include "svc/page_token.h"
 #include "svc/svc.h"
 
-#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 static const db_stmt_t stmts[] = {
     {"audit_insert",
      "INSERT INTO audit.events (consortium_id, client_id, role, authority_id, action, record_type, record_id,"
      " request_id, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
     {"audit_list",
-     "SELECT id, client_id, role, authority_id, action, record_type, record_id, request_id, outcome, " MICROS("at")
+     "SELECT id, client_id, role, authority_id, action, record_type, record_id, request_id, outcome, " DB_MICROS("at")
      " FROM audit.events WHERE consortium_id = $1"
      " AND ($2::text IS NULL OR record_id = $2) AND ($3::uuid IS NULL OR client_id = $3)"
-     " AND ($4::bigint IS NULL OR at >= 'epoch'::timestamptz + $4::bigint * interval '1 microsecond')"
-     " AND ($5::bigint IS NULL OR at < 'epoch'::timestamptz + $5::bigint * interval '1 microsecond')"
-     " AND ($6::bigint IS NULL OR (at, id) > ('epoch'::timestamptz + $6::bigint * interval '1 microsecond', $7::uuid))"
+     " AND ($4::bigint IS NULL OR at >= " DB_FROM_MICROS("$4") ")"
+     " AND ($5::bigint IS NULL OR at < " DB_FROM_MICROS("$5") ")"
+     " AND ($6::bigint IS NULL OR (at, id) > (" DB_FROM_MICROS("$6") ", $7::uuid))"
      " ORDER BY at, id LIMIT $8"},
 };
 

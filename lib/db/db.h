@@ -30,6 +30,12 @@
 #define DB_SQLSTATE_DEADLOCK "40P01"
 #define DB_SQLSTATE_LOCK_TIMEOUT "55P03"
 
+/* SQL for a timestamptz column as whole microseconds since the epoch (what
+ * svc_timestamp and page cursors take), and for a bigint parameter of
+ * microseconds back as a timestamptz. Exact, unlike to_timestamp(double). */
+#define DB_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define DB_FROM_MICROS(param) "('epoch'::timestamptz + " param "::bigint * interval '1 microsecond')"
+
 typedef struct {
     const char *name; /* prepared statement name, unique per connection */
     const char *sql;  /* with $1..$n parameters */

@@ -17,7 +17,7 @@
 static const db_stmt_t relay_stmts[] = {
     {"relay_claim",
      "SELECT d.event_id, d.subscriber, o.type, o.authority_id, o.subject_id, o.data::text,"
-     " (extract(epoch FROM o.occurred_at) * 1000000)::bigint, d.attempts"
+     " " DB_MICROS("o.occurred_at") ", d.attempts"
      " FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id"
      " WHERE d.delivered_at IS NULL AND d.next_attempt_at <= now()"
      " AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p WHERE p.subscriber = d.subscriber"

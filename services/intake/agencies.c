@@ -17,7 +17,7 @@ typedef Parley__Intake__V1__CreateAgencyRequest create_agency_t;
 #define MAX_ITEMS 50
 #define AGENCY_COLUMNS                                                                                    \
     "id, name, kind, authority_ids, needs, languages, areas, email, phone, website, address, description," \
-    " version, (extract(epoch FROM created_at) * 1000000)::bigint, (extract(epoch FROM updated_at) * 1000000)::bigint"
+    " version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ""
 #define VISIBLE "authority_ids && current_authorities()"
 
 static const db_stmt_t stmts[] = {
@@ -35,7 +35,7 @@ static const db_stmt_t stmts[] = {
      " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM unnest(languages) l"
      "      WHERE lower(l) = lower($4) OR lower(split_part(l, '-', 1)) = lower(split_part($4, '-', 1))))"
      " AND ($5::bigint IS NULL OR (created_at, id) >"
-     "      ('epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::uuid))"
+     "      (" DB_FROM_MICROS("$5") ", $6::uuid))"
      " ORDER BY created_at, id LIMIT $7"},
 };
 

@@ -14,14 +14,13 @@
 typedef Parley__Intake__V1__Case case_t;
 typedef Parley__Intake__V1__CreateCaseRequest create_case_t;
 
-#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define CASE_COLUMNS                                                                                       \
     "id, authority_id, family_id, child_id, source, referrer_agency_id, needs, wants_supporter, summary,"     \
-    " consent_share, consent_basis, consent_given_by, " MICROS("consent_given_at") ","                        \
-    " status, version, " MICROS("created_at") ", " MICROS("updated_at") ","                                   \
+    " consent_share, consent_basis, consent_given_by, " DB_MICROS("consent_given_at") ","                        \
+    " status, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ","                                   \
     " stage, EXISTS (SELECT 1 FROM child_views v WHERE v.child_id = cases.child_id),"                       \
     " (SELECT to_char(max(v.recorded_on), 'YYYY-MM-DD') FROM child_views v WHERE v.child_id = cases.child_id)," \
-    " outcome, close_reason, " MICROS("closed_at") ", " MICROS("consent_withdrawn_at") ","                    \
+    " outcome, close_reason, " DB_MICROS("closed_at") ", " DB_MICROS("consent_withdrawn_at") ","                    \
     " consent_withdrawal_reason, consent_withdrawn_by"
 
 static const db_stmt_t stmts[] = {
@@ -36,7 +35,7 @@ static const db_stmt_t stmts[] = {
      " AND ($1::text IS NULL OR status = $1)"
      " AND ($2::uuid IS NULL OR authority_id = $2)"
      " AND ($3::bigint IS NULL OR (created_at, id) >"
-     "      ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::uuid))"
+     "      (" DB_FROM_MICROS("$3") ", $4::uuid))"
      " AND ($6::text IS NULL OR stage = $6)"
      " ORDER BY created_at, id LIMIT $5"},
     {"case_lock",

@@ -12,7 +12,6 @@ typedef Parley__Intake__V1__Parent parent_t;
 typedef Parley__Intake__V1__Child child_t;
 typedef Parley__Intake__V1__CreateFamilyRequest create_family_t;
 
-#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 static const db_stmt_t stmts[] = {
     {"family_insert", "INSERT INTO families (id, authority_id) VALUES ($1, $2)"},
@@ -37,7 +36,7 @@ static const db_stmt_t stmts[] = {
      " school_name = EXCLUDED.school_name, needs = EXCLUDED.needs, plan_status = EXCLUDED.plan_status"
      " WHERE children.family_id = EXCLUDED.family_id"},
     {"family_get",
-     "SELECT id, authority_id, version, " MICROS("created_at") ", " MICROS("updated_at")
+     "SELECT id, authority_id, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at")
      " FROM families WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"parents_of",
      "SELECT id, given_name, family_name, email, phone, address_line1, address_line2, town, postcode,"

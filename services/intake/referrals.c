@@ -13,9 +13,8 @@
 
 typedef Parley__Intake__V1__Referral referral_t;
 
-#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define REFERRAL_COLUMNS \
-    "id, authority_id, status, stage, " MICROS("created_at") ", " MICROS("updated_at") ", " MICROS("closed_at")
+    "id, authority_id, status, stage, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", " DB_MICROS("closed_at")
 
 static const db_stmt_t stmts[] = {
     {"referral_get",
@@ -24,7 +23,7 @@ static const db_stmt_t stmts[] = {
     {"referral_list",
      "SELECT " REFERRAL_COLUMNS " FROM cases WHERE created_by_client = $1"
      " AND authority_id = ANY (current_authorities()) AND ($2::text IS NULL OR status = $2)"
-     " AND ($3::bigint IS NULL OR (created_at, id) > ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::uuid))"
+     " AND ($3::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$3") ", $4::uuid))"
      " ORDER BY created_at, id LIMIT $5"},
 };
 

@@ -20,10 +20,9 @@
 typedef Parley__Intake__V1__Resource resource_t;
 typedef Parley__Intake__V1__CreateResourceRequest create_resource_t;
 
-#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define RESOURCE_COLUMNS                                                                                    \
     "id, key, title, topic, language, format, url, body, to_char(review_due_on, 'YYYY-MM-DD'), authority_ids," \
-    " summary, version, " MICROS("created_at") ", " MICROS("updated_at")
+    " summary, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at")
 #define KEYSET(n, m)                                                                                       \
     " AND ($" #n "::bigint IS NULL OR (created_at, id) >"                                                  \
     " ('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond', $" #m "::uuid))"

@@ -14,7 +14,7 @@ typedef Parley__Intake__V1__Signpost signpost_t;
 
 #define SIGNPOST_COLUMNS                                                                                  \
     "s.id, s.case_id, s.agency_id, g.name, to_char(s.\"on\", 'YYYY-MM-DD'), s.method, s.trigger_stage, s.note," \
-    " (extract(epoch FROM s.created_at) * 1000000)::bigint"
+    " " DB_MICROS("s.created_at") ""
 #define METHOD_WORD "lower(regexp_replace(s.method, '^SIGNPOST_METHOD_', ''))"
 #define SIGNPOST_JSON                                                                                        \
     "jsonb_build_object('signpostId', s.id, 'agencyId', g.id, 'agencyName', g.name,"                        \
@@ -35,7 +35,7 @@ static const db_stmt_t stmts[] = {
      "SELECT " SIGNPOST_COLUMNS " FROM signposts s LEFT JOIN agencies g ON g.id = s.agency_id"
      " WHERE s.case_id = $1 AND s.authority_id = ANY (current_authorities())"
      " AND ($2::bigint IS NULL OR (s.created_at, s.id) >"
-     "      ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid))"
+     "      (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY s.created_at, s.id LIMIT $4"},
     /* The agencies serving the case's authority whose needs meet the child's
      * (an agency listing no needs is for every family); of those, the ones

@@ -42,8 +42,8 @@ static const db_stmt_t stmts[] = {
      "UPDATE cases SET stage = (SELECT stage FROM case_stages WHERE case_id = $1"
      " ORDER BY \"on\" DESC, created_at DESC LIMIT 1) WHERE id = $1"},
     {"stage_get",
-     "SELECT id, case_id, stage, to_char(\"on\", 'YYYY-MM-DD'), (extract(epoch FROM created_at) * 1000000)::bigint,"
-     " (extract(epoch FROM updated_at) * 1000000)::bigint FROM case_stages WHERE id = $1"},
+     "SELECT id, case_id, stage, to_char(\"on\", 'YYYY-MM-DD'), " DB_MICROS("created_at") ","
+     " " DB_MICROS("updated_at") " FROM case_stages WHERE id = $1"},
 };
 
 const db_stmt_t *stages_statements(size_t *n) {

@@ -15,7 +15,7 @@ static const db_stmt_t stmts[] = {
      " WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"timeline_stages",
      "SELECT id, case_id, stage, to_char(\"on\", 'YYYY-MM-DD'), (\"on\" - date '1970-01-01'),"
-     " (extract(epoch FROM created_at) * 1000000)::bigint, (extract(epoch FROM updated_at) * 1000000)::bigint"
+     " " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ""
      " FROM case_stages WHERE case_id = $1 AND authority_id = ANY (current_authorities())"
      " ORDER BY \"on\", created_at LIMIT 200"},
 };

@@ -11,7 +11,7 @@ typedef Parley__Intake__V1__ChildView view_t;
 
 #define VIEW_COLUMNS                                                                                      \
     "id, child_id, authority_id, to_char(recorded_on, 'YYYY-MM-DD'), method, summary, wishes, recorded_by," \
-    " (extract(epoch FROM created_at) * 1000000)::bigint"
+    " " DB_MICROS("created_at") ""
 
 static const db_stmt_t stmts[] = {
     {"child_find",
@@ -25,7 +25,7 @@ static const db_stmt_t stmts[] = {
      "SELECT " VIEW_COLUMNS " FROM child_views"
      " WHERE child_id = $1 AND authority_id = ANY (current_authorities())"
      " AND ($2::bigint IS NULL OR (created_at, id) >"
-     "      ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid))"
+     "      (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
 };
 

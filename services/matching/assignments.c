@@ -11,8 +11,8 @@
 #include "svc/svc.h"
 
 #define COLUMNS                                                                                                    \
-    "id, supporter_id, case_id, family_id, authority_id, match_request_id, offer_id, status, " MICROS("started_at") \
-    ", " MICROS("ended_at") ", end_reason, version"
+    "id, supporter_id, case_id, family_id, authority_id, match_request_id, offer_id, status, " DB_MICROS("started_at") \
+    ", " DB_MICROS("ended_at") ", end_reason, version"
 
 static const db_stmt_t stmts[] = {
     {"asg_get", "SELECT " COLUMNS " FROM assignments WHERE id = $1 AND authority_id = ANY (current_authorities())"},
@@ -29,7 +29,7 @@ static const db_stmt_t stmts[] = {
      " AND ($1::uuid IS NULL OR supporter_id = $1) AND ($2::uuid IS NULL OR case_id = $2)"
      " AND ($3::text IS NULL OR status = $3)"
      " AND ($4::bigint IS NULL OR (started_at, id) >"
-     "      ('epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5::uuid))"
+     "      (" DB_FROM_MICROS("$4") ", $5::uuid))"
      " ORDER BY started_at, id LIMIT $6"},
 };
 

@@ -48,7 +48,6 @@ typedef Parley__Matching__V1__Assignment assignment_t;
 typedef Parley__Matching__V1__Reason pb_reason_t;
 
 #define CODE(x) PARLEY__COMMON__V1__CODE__CODE_##x
-#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 const db_stmt_t *supporters_statements(size_t *n);
 const db_stmt_t *supporter_update_statements(size_t *n);

@@ -14,7 +14,7 @@
 
 #define OFFER_COLUMNS                                                                                          \
     "o.id, o.match_request_id, o.case_id, o.authority_id, o.supporter_id, o.status, o.score, o.reasons::text," \
-    " " MICROS("o.offered_at") ", " MICROS("o.expires_at") ", " MICROS("o.answered_at") ", o.answer_reason,"  \
+    " " DB_MICROS("o.offered_at") ", " DB_MICROS("o.expires_at") ", " DB_MICROS("o.answered_at") ", o.answer_reason,"  \
     " o.assignment_id"
 
 static const db_stmt_t stmts[] = {

@@ -12,8 +12,8 @@
 #define SPEC_D (&parley__matching__v1__specialism__descriptor)
 #define COLUMNS                                                                                                    \
     "r.id, r.consortium_id, r.authority_id, r.case_id, r.family_id, r.status, r.pref_languages,"                  \
-    " r.pref_require_language, r.pref_specialisms, r.pref_exclude, " MICROS("r.waiting_since") ", r.version, " \
-    MICROS("r.created_at") ", " MICROS("r.updated_at") ","                                                         \
+    " r.pref_require_language, r.pref_specialisms, r.pref_exclude, " DB_MICROS("r.waiting_since") ", r.version, " \
+    DB_MICROS("r.created_at") ", " DB_MICROS("r.updated_at") ","                                                         \
     " (SELECT a.id FROM assignments a WHERE a.match_request_id = r.id ORDER BY a.started_at DESC LIMIT 1),"      \
     " r.last_attempt_at IS NOT NULL, r.cancel_reason"
 

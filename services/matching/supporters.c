@@ -17,7 +17,7 @@ typedef Parley__Matching__V1__CreateSupporterRequest create_t;
 #define COLUMNS                                                                                                  \
     "s.id, s.given_name, s.family_name, s.email, s.phone, s.authority_ids, s.areas, s.languages, s.specialisms," \
     " p.capacity, to_char(s.vetting_expires_on, 'YYYY-MM-DD'), s.status, s.home_postcode, p.active, p.pending,"  \
-    " s.version, " MICROS("s.created_at") ", " MICROS("s.updated_at") ", s.vetting_expires_on - date '1970-01-01'"
+    " s.version, " DB_MICROS("s.created_at") ", " DB_MICROS("s.updated_at") ", s.vetting_expires_on - date '1970-01-01'"
 #define FROM " FROM supporters s JOIN supporter_places p ON p.supporter_id = s.id"
 
 static const db_stmt_t stmts[] = {
@@ -35,7 +35,7 @@ static const db_stmt_t stmts[] = {
      "      WHERE lower(split_part(l, '-', 1)) = lower(split_part($3, '-', 1))))"
      " AND ($4::text IS NULL OR $4 = ANY (s.specialisms))"
      " AND ($5::bigint IS NULL OR (s.created_at, s.id) >"
-     "      ('epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::uuid))"
+     "      (" DB_FROM_MICROS("$5") ", $6::uuid))"
      " ORDER BY s.created_at, s.id LIMIT $7"},
 };
 

@@ -9,7 +9,7 @@
 #define COLUMNS "language, specialism, continuity, proximity, capacity, fairness, waiting_per_week, version, "
 
 static const db_stmt_t stmts[] = {
-    {"w_get", "SELECT " COLUMNS MICROS("updated_at") " FROM weights WHERE consortium_id = $1"},
+    {"w_get", "SELECT " COLUMNS DB_MICROS("updated_at") " FROM weights WHERE consortium_id = $1"},
     {"w_lock", "SELECT version FROM weights WHERE consortium_id = $1 FOR UPDATE"},
     {"w_put",
      "INSERT INTO weights (consortium_id, language, specialism, continuity, proximity, capacity, fairness,"
