@@ -2,7 +2,9 @@
  * idempotency, request message, the call (through the bus, or served here
  * for the gateway's own Admin routes), reply or problem, audit. */
 #include <civetweb.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "core/log.h"
 #include "gateway/admin_api.h"
 #include "gateway/audit.h"
+#include "gateway/backend.h"
 #include "gateway/auth.h"
 #include "gateway/cors.h"
 #include "gateway/cursor.h"
@@ -20,6 +23,7 @@
 #include "gateway/gateway.h"
 #include "gateway/health.h"
 #include "gateway/http.h"
+#include "gateway/http_guard.h"
 #include "gateway/idempotency.h"
 #include "gateway/metrics.h"
 #include "gateway/openapi.h"
@@ -39,21 +43,33 @@ typedef struct {
     const char *authority_id; /* for the audit row */
 } call_t;
 
-/* Reads the body (at most REQUEST_MAX_BODY bytes). Returns 0, or the HTTP
- * status to answer: 413 when it is larger. */
-static int read_body(struct mg_connection *conn, arena_t *a, char **body, size_t *len) {
-    const struct mg_request_info *ri = mg_get_request_info(conn);
+/* Reads the body (at most REQUEST_MAX_BODY bytes), all of it within
+ * gw_config.body_timeout_ms: a client trickling bytes cannot stretch that
+ * (each read waits at most CivetWeb's request_timeout_ms besides). Returns
+ * 0, or the HTTP status to answer: 413 when it is larger, 408 when it did not
+ * all arrive in time. The connection is kept only after a whole body. */
+static int read_body(const http_ctx_t *h, char **body, size_t *len) {
+    const struct mg_request_info *ri = mg_get_request_info(h->conn);
     if (ri->content_length > REQUEST_MAX_BODY) return 413;
     size_t cap = ri->content_length >= 0 ? (size_t)ri->content_length : REQUEST_MAX_BODY + 1;
-    char *buf = arena_alloc(a, cap + 1);
+    char *buf = arena_alloc(h->arena, cap + 1);
     if (buf == NULL) return 500;
+    int64_t deadline = clock_mono_ms() + gw_config.body_timeout_ms;
     size_t n = 0;
+    bool ended = false; /* the client said the body is over (chunked end, or all Content-Length bytes) */
     while (n < cap) {
-        int k = mg_read(conn, buf + n, cap - n);
-        if (k <= 0) break;
+        if (clock_mono_ms() > deadline) return 408;
+        int k = mg_read(h->conn, buf + n, cap - n);
+        if (k <= 0) {
+            ended = k == 0 && ri->content_length < 0;
+            break;
+        }
         n += (size_t)k;
     }
     if (n > REQUEST_MAX_BODY) return 413;
+    if (ri->content_length >= 0) ended = n == (size_t)ri->content_length;
+    if (!ended) return 408;
+    if (h->close_after != NULL) *h->close_after = false; /* all read: the connection may be kept */
     *body = buf;
     *len = n;
     return 0;
@@ -92,6 +108,31 @@ static int problem_from_status(const http_ctx_t *h, const bus_status_t *st) {
     return http_problem(h, status, st->message && *st->message ? st->message : NULL, &errs, retry);
 }
 
+/* Where a created object is: the route's template with the path's checked
+ * values, then the new id, which must be a UUID. So no text of the request
+ * but those checked values can reach the header. NULL when the id is not. */
+static const char *location(arena_t *a, const route_match_t *m, const char *id) {
+    if (!ids_is_uuid(id)) return NULL;
+    size_t cap = strlen(m->route->path) + 40 + 1;
+    for (size_t i = 0; i < m->n_params; i++) cap += m->params[i].text ? strlen(m->params[i].text) : 0;
+    char *out = arena_alloc(a, cap), *w = out;
+    size_t k = 0;
+    for (const char *t = m->route->path; *t != '\0';) {
+        if (*t == '{') {
+            const char *close = strchr(t, '}');
+            if (close == NULL || k >= m->n_params || m->params[k].text == NULL) return NULL;
+            w = stpcpy(w, m->params[k++].text);
+            t = close + 1;
+        } else {
+            *w++ = *t++;
+        }
+    }
+    *w++ = '/';
+    w = stpcpy(w, id);
+    for (char *c = out + (w - out - strlen(id)); *c; c++) *c = (char)tolower((unsigned char)*c);
+    return out;
+}
+
 /* Answers a successful reply message as JSON, with Location and ETag. */
 static int answer(call_t *c, const ProtobufCMessage *out) {
     const http_ctx_t *h = c->h;
@@ -106,8 +147,11 @@ static int answer(call_t *c, const ProtobufCMessage *out) {
     if (c->record_id == NULL && json_is_string(id)) c->record_id = arena_strdup(h->arena, json_string_value(id));
     if (json_is_string(authority)) c->authority_id = arena_strdup(h->arena, json_string_value(authority));
     const char *own = "";
-    if (c->m.route->success_status == 201 && json_is_string(id))
-        own = arena_printf(h->arena, "Location: %s/%s\r\n", h->path, json_string_value(id));
+    if (c->m.route->success_status == 201 && json_is_string(id)) {
+        const char *where = location(h->arena, &c->m, json_string_value(id));
+        if (where != NULL) own = arena_printf(h->arena, "Location: %s\r\n", where);
+        else log_error(h->request_id, "%s.%s: the created id is not a UUID; no Location", c->m.route->service, c->m.route->rpc);
+    }
     if (json_is_integer(version))
         own = arena_printf(h->arena, "%sETag: \"%lld\"\r\n", own, (long long)json_integer_value(version));
     char *text = json_dumps(j, JSON_COMPACT);
@@ -191,6 +235,10 @@ static int call(call_t *c, const struct mg_request_info *ri, const char *body, s
     return call_bus(c, &header, in, strcmp(ri->request_method, "GET") == 0);
 }
 
+static int at_capacity(const http_ctx_t *h) {
+    return http_problem(h, 503, "the gateway is at capacity; try again shortly", NULL, "Retry-After: 1\r\n");
+}
+
 static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_request_info *ri) {
     size_t n_routes;
     const route_t *table = routes_table(&n_routes);
@@ -201,6 +249,7 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
     if (rc == -2) return http_problem(h, 405, NULL, NULL, arena_printf(h->arena, "Allow: %s\r\n", allow));
     metrics_request_route(c.m.route);
 
+    if (backend_hold(t, gw_config.backend_wait_ms) != 0) return at_capacity(h);
     auth_identity_t who;
     auth_result_t ar = auth_check(t->db, h->arena, mg_get_header(h->conn, "Authorization"), &who);
     if (ar != AUTH_OK) return unauthorized(h, ar);
@@ -213,8 +262,10 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
         return http_problem(h, 403, "this API client's roles do not allow this route", NULL, NULL);
     c.md = routes_method(c.m.route);
     if (c.md == NULL) return http_problem(h, 500, "route misconfigured", NULL, NULL);
-    if (c.m.n_params > 0)
-        c.record_id = arena_strndup(h->arena, c.m.params[c.m.n_params - 1].value, c.m.params[c.m.n_params - 1].value_len);
+    /* Decoded once, checked for the route: an id that cannot exist is
+     * answered as one that does not. The audit names exactly this value. */
+    if (routes_decode_params(h->arena, &c.m) != 0) return http_problem(h, 404, "no such object", NULL, NULL);
+    if (c.m.n_params > 0) c.record_id = c.m.params[c.m.n_params - 1].text;
 
     char *body = NULL;
     size_t body_len = 0;
@@ -222,9 +273,15 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
     if (has_body) {
         if (!request_is_json(mg_get_header(h->conn, "Content-Type")))
             return http_problem(h, 415, "send application/json; charset=utf-8", NULL, NULL);
-        int st = read_body(h->conn, h->arena, &body, &body_len);
-        if (st == 413) return http_problem(h, 413, "the body is larger than 1 MiB", NULL, "Connection: close\r\n");
+        /* The client may be slow: it must not hold a backend meanwhile. */
+        backend_release(t);
+        int st = read_body(h, &body, &body_len);
+        if (st == 413) return http_problem(h, 413, "the body is larger than 1 MiB", NULL, NULL);
+        if (st == 408)
+            return http_problem(h, 408, arena_printf(h->arena, "the whole body must arrive within %d ms",
+                                                     gw_config.body_timeout_ms), NULL, NULL);
         if (st != 0) return http_problem(h, st, NULL, NULL, NULL);
+        if (backend_hold(t, gw_config.backend_wait_ms) != 0) return at_capacity(h);
     }
 
     /* From here every answer is recorded: for the audit row, and for replay
@@ -253,38 +310,78 @@ static int cors_preflight(http_ctx_t *h, const char *origin) {
     return http_send(h, 204, "text/plain", "", 0);
 }
 
-int gw_handle(struct mg_connection *conn, void *cbdata) {
-    (void)cbdata;
+/* The path as it may be shown (problem "instance", logs): bytes outside
+ * printable ASCII percent-encoded, at most 512 bytes of it. */
+static const char *shown_path(arena_t *a, const char *raw) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = raw ? strnlen(raw, 512) : 0;
+    char *out = arena_alloc(a, n * 3 + 1), *w = out;
+    if (out == NULL) return "";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)raw[i];
+        if (ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+            *w++ = (char)ch;
+        } else {
+            *w++ = '%';
+            *w++ = hex[ch >> 4];
+            *w++ = hex[ch & 15];
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* Every request comes here first (CivetWeb's begin_request callback), so
+ * nothing of CivetWeb's own handling (files, websockets, its CORS) ever runs.
+ * Returns the HTTP status: the request is answered. */
+int gw_handle(struct mg_connection *conn) {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     gw_thread_t *t = mg_get_thread_pointer(conn);
     arena_t *fallback = NULL;
-    if (t != NULL) arena_reset(t->arena);
-    else fallback = arena_new();
+    if (t == NULL) fallback = arena_new();
     arena_t *a = t ? t->arena : fallback;
-    if (a == NULL) return 500;
+    if (a == NULL) {
+        mg_disable_connection_keep_alive(conn);
+        return 500;
+    }
 
     char *rid = (char *)mg_get_header(conn, "X-Request-Id");
     if (!request_id_is_valid(rid)) {
         rid = arena_alloc(a, IDS_UUID_LEN + 1);
         ids_uuid_new(rid);
     }
-    http_ctx_t h = {conn, a, rid, ri->local_uri, NULL, NULL};
-    const char *origin = mg_get_header(conn, "Origin");
-    if (origin != NULL) h.extra_headers = cors_headers(a, origin);
+    /* A body that is declared and not read to its end is never drained: the
+     * answer closes the connection instead (read_body clears this). */
+    bool close_after = http_guard_has_body(ri) != 0;
+    const char *path = shown_path(a, ri->local_uri);
+    http_ctx_t h = {conn, a, rid, path, NULL, NULL, &close_after};
     int64_t t0 = clock_mono_ms();
     metrics_request_begin();
     int status;
-    if (t == NULL) status = http_problem(&h, 503, "this gateway thread could not start", NULL, "Retry-After: 1\r\n");
-    else if (strcmp(ri->request_method, "OPTIONS") == 0) status = cors_preflight(&h, origin);
-    else if (strcmp(ri->local_uri, "/healthz") == 0) status = health_live(&h);
-    else if (strcmp(ri->local_uri, "/readyz") == 0) status = health_ready(t, &h);
-    else if (strcmp(ri->local_uri, "/v1/openapi.json") == 0) status = openapi_serve(&h, ri->request_method);
-    else if (docs_owns(ri->local_uri)) status = docs_serve(&h, ri->request_method, ri->local_uri);
-    else if (strcmp(ri->local_uri, "/metrics") == 0) status = metrics_serve(&h);
-    else if (strncmp(ri->local_uri, "/v1/", 4) == 0) status = serve_api(t, &h, ri);
-    else status = http_problem(&h, 404, "no such route", NULL, NULL);
+    http_guard_t guard = http_guard_check(ri);
+    if (guard.status != 0) {
+        close_after = true;
+        status = http_problem(&h, guard.status, guard.detail, NULL, NULL);
+    } else {
+        const char *origin = mg_get_header(conn, "Origin");
+        if (origin != NULL) h.extra_headers = cors_headers(a, origin);
+        if (t == NULL) status = http_problem(&h, 503, "this gateway thread could not start", NULL, "Retry-After: 1\r\n");
+        else if (strcmp(ri->request_method, "OPTIONS") == 0) status = cors_preflight(&h, origin);
+        else if (strcmp(ri->local_uri, "/healthz") == 0) status = health_live(&h);
+        else if (strcmp(ri->local_uri, "/readyz") == 0)
+            status = backend_hold(t, gw_config.backend_wait_ms) == 0 ? health_ready(t, &h) : at_capacity(&h);
+        else if (strcmp(ri->local_uri, "/v1/openapi.json") == 0) status = openapi_serve(&h, ri->request_method);
+        else if (docs_owns(ri->local_uri)) status = docs_serve(&h, ri->request_method, ri->local_uri);
+        else if (strcmp(ri->local_uri, "/metrics") == 0) status = metrics_serve(&h);
+        else if (strncmp(ri->local_uri, "/v1/", 4) == 0) status = serve_api(t, &h, ri);
+        else status = http_problem(&h, 404, "no such route", NULL, NULL);
+    }
+    if (t != NULL) backend_release(t);
     metrics_request_end(ri->request_method, ri->local_uri, status);
-    log_info(rid, "%s %s %d %lldms", ri->request_method, ri->local_uri, status, (long long)(clock_mono_ms() - t0));
+    log_info(rid, "%s %s %d %lldms", ri->request_method, path, status, (long long)(clock_mono_ms() - t0));
+    /* Nothing of this request outlives it: the arena shrinks back now, not
+     * when the thread's next request comes (which may be never). */
+    if (t != NULL) arena_reset(t->arena);
     arena_destroy(&fallback);
     return status;
 }

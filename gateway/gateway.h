@@ -1,6 +1,7 @@
 /* gateway — process-wide settings and the per-thread context every CivetWeb
- * worker thread owns (ZeroMQ sockets, libpq and hiredis connections are one
- * per thread). */
+ * worker thread owns: its arena, and the backend (broker socket, libpq and
+ * hiredis connections) it borrows from the pool while it works on a request
+ * (gateway/backend.h). */
 #ifndef PARLEY_GATEWAY_GATEWAY_H
 #define PARLEY_GATEWAY_GATEWAY_H
 
@@ -16,22 +17,30 @@ typedef struct {
     const char *pg_dsn;
     const char *redis_url;
     int bus_timeout_ms; /* per attempt; an idempotent call may try twice */
+    int backend_wait_ms; /* how long a request waits for a free backend */
+    int body_timeout_ms; /* the whole body must arrive within this */
 } gw_config_t;
 
 extern gw_config_t gw_config;
 
+typedef struct gw_backend gw_backend_t;
+
 typedef struct {
+    /* The borrowed backend's connections: NULL unless the thread holds one
+     * (backend_hold .. backend_release). */
     bus_client_t *bus;
     db_t *db;
     kv_t *kv;
-    arena_t *arena; /* reset at the start of every request */
+    gw_backend_t *backend;
+    arena_t *arena; /* reset after every request */
 } gw_thread_t;
 
-/* A thread context connected per gw_config, or NULL (logged). */
+/* A thread context (with no backend), or NULL (logged). */
 gw_thread_t *gw_thread_new(void);
 void gw_thread_destroy(gw_thread_t **self);
 
-/* The CivetWeb handler for every URI. Returns the HTTP status. */
-int gw_handle(struct mg_connection *conn, void *cbdata);
+/* Answers every request (CivetWeb's begin_request callback). Returns the
+ * HTTP status. */
+int gw_handle(struct mg_connection *conn);
 
 #endif

@@ -26,6 +26,7 @@ const char *http_reason(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 411: return "Length Required";
     case 412: return "Precondition Failed";
@@ -33,6 +34,7 @@ const char *http_reason(int status) {
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 499: return "Client Closed Request";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -64,12 +66,15 @@ int http_status_for_code(int code) {
 
 int http_send(const http_ctx_t *h, int status, const char *content_type, const char *body, size_t len) {
     const char *extra = h->extra_headers ? h->extra_headers : "";
+    bool closing = h->close_after != NULL && *h->close_after;
+    if (closing) mg_disable_connection_keep_alive(h->conn);
     char *head = arena_printf(h->arena,
                               "HTTP/1.1 %d %s\r\n"
                               "Content-Type: %s\r\n"
                               "Content-Length: %zu\r\n"
-                              "X-Request-Id: %s\r\n" SECURITY_HEADERS "%s\r\n",
-                              status, http_reason(status), content_type, len, h->request_id, extra);
+                              "X-Request-Id: %s\r\n" SECURITY_HEADERS "%s%s\r\n",
+                              status, http_reason(status), content_type, len, h->request_id, extra,
+                              closing ? "Connection: close\r\n" : "");
     if (head == NULL) return 500;
     size_t hl = strlen(head);
     char *buf = arena_alloc(h->arena, hl + len + 1); /* zeroed: the body ends in NUL */

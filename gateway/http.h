@@ -4,6 +4,7 @@
 #ifndef PARLEY_GATEWAY_HTTP_H
 #define PARLEY_GATEWAY_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/arena.h"
@@ -28,10 +29,15 @@ typedef struct {
     const char *path; /* the request's path, for "instance" */
     const char *extra_headers; /* "Name: value\r\n" lines, or NULL */
     http_record_t *record;     /* when set, http_send copies what it wrote here */
+    /* When it points to true, the answer says "Connection: close" and the
+     * connection is closed after it (a body left unread, a request refused
+     * for its framing). Shared by every copy of the context. May be NULL. */
+    bool *close_after;
 } http_ctx_t;
 
 /* Writes status, headers (Content-Type, Content-Length, X-Request-Id, the
- * security headers, extra) and body in one write. Returns status. */
+ * security headers, extra, and Connection: close when *close_after) and body
+ * in one write. Returns status. */
 int http_send(const http_ctx_t *h, int status, const char *content_type, const char *body, size_t len);
 
 /* Writes an application/problem+json body: type, title, status, detail,

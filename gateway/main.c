@@ -10,6 +10,8 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "gateway/auth.h"
+#include "gateway/backend.h"
+#include "gateway/conn_limit.h"
 #include "gateway/cors.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
@@ -30,6 +32,10 @@ static void exit_thread(const struct mg_context *ctx, int thread_type, void *p) 
     gw_thread_destroy(&t);
 }
 
+static void connection_close(const struct mg_connection *conn) {
+    conn_limit_closed(mg_get_request_info(conn)->remote_addr);
+}
+
 static int log_message(const struct mg_connection *conn, const char *message) {
     (void)conn;
     log_warn(NULL, "civetweb: %s", message);
@@ -42,6 +48,12 @@ int main(void) {
     gw_config.pg_dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_gateway");
     gw_config.redis_url = config_str("PARLEY_REDIS_URL", "redis://127.0.0.1:56379");
     gw_config.bus_timeout_ms = (int)config_long("PARLEY_BUS_TIMEOUT_MS", 2000, 50, 60000);
+    gw_config.backend_wait_ms = (int)config_long("PARLEY_GATEWAY_BACKEND_WAIT_MS", 2000, 1, 60000);
+    long request_timeout = config_long("PARLEY_HTTP_REQUEST_TIMEOUT_MS", 5000, 100, 60000);
+    gw_config.body_timeout_ms = (int)config_long("PARLEY_HTTP_BODY_TIMEOUT_MS", 5000, 100, 60000);
+    long backends = config_long("PARLEY_GATEWAY_BACKENDS", 32, 1, 1024);
+    conn_limit_init((int)config_long("PARLEY_HTTP_MAX_CONNS_PER_ADDR", 64, 0, 100000));
+    if (backend_pool_init((size_t)backends) != 0) return 1;
     if (auth_init(getenv("PARLEY_KEY_SECRET")) != 0) {
         log_error(NULL, "PARLEY_KEY_SECRET must be at least 64 hex digits");
         return 1;
@@ -67,19 +79,29 @@ int main(void) {
      * API still serves and /v1/openapi.json answers 503. */
     openapi_init(config_str("PARLEY_OPENAPI_OVERLAY", OPENAPI_OVERLAY_DEFAULT));
 
-    char ports[300], threads[16];
+    char ports[300], threads[16], request_ms[16], keep_alive_ms[16];
     snprintf(ports, sizeof ports, "%s:%ld", config_str("PARLEY_HTTP_BIND", "127.0.0.1"),
              config_long("PARLEY_HTTP_PORT", 8080, 1, 65535));
-    snprintf(threads, sizeof threads, "%ld", config_long("PARLEY_HTTP_THREADS", 48, 2, 1024));
+    snprintf(threads, sizeof threads, "%ld", config_long("PARLEY_HTTP_THREADS", 512, 2, 4096));
+    snprintf(request_ms, sizeof request_ms, "%ld", request_timeout);
+    snprintf(keep_alive_ms, sizeof keep_alive_ms, "%ld", config_long("PARLEY_HTTP_KEEP_ALIVE_MS", 5000, 0, 60000));
     /* No document_root, no websockets, no form API: CivetWeb 1.15's known
-     * overflows live there. One connection per thread: num_threads must
-     * exceed the keep-alive clients expected. */
+     * overflows live there; gw_handle answers every request from
+     * begin_request, so none of CivetWeb's own handlers ever runs. One
+     * connection per thread: threads are many and cheap (100 KiB stacks)
+     * and borrow the scarce connections from the backend pool. The headers
+     * must all arrive within request_timeout_ms of the request's start
+     * (CivetWeb counts from its first byte), the body within
+     * PARLEY_HTTP_BODY_TIMEOUT_MS (gateway/dispatch.c). The path is left
+     * percent-encoded: the gateway decodes each parameter exactly once. */
     const char *options[] = {"listening_ports", ports,
                              "num_threads", threads,
                              "tcp_nodelay", "1",
                              "enable_keep_alive", "yes",
-                             "keep_alive_timeout_ms", "5000",
-                             "request_timeout_ms", "10000",
+                             "keep_alive_timeout_ms", keep_alive_ms,
+                             "request_timeout_ms", request_ms,
+                             "decode_url", "no",
+                             "listen_backlog", "1024",
                              /* CORS is ours (gateway/cors.c), from an allow-list:
                               * CivetWeb's own would answer preflights with "*". */
                              "access_control_allow_origin", "",
@@ -90,6 +112,8 @@ int main(void) {
     cb.init_thread = init_thread;
     cb.exit_thread = exit_thread;
     cb.log_message = log_message;
+    cb.begin_request = gw_handle;
+    cb.connection_close = connection_close;
 
     if (bus_signals_stop_on_term(&stop) != 0) return 1;
     signal(SIGPIPE, SIG_IGN);
@@ -101,11 +125,11 @@ int main(void) {
         mg_exit_library();
         return 1;
     }
-    mg_set_request_handler(ctx, "/", gw_handle, NULL);
     log_info(NULL, "listening on %s with %s threads", ports, threads);
     while (!stop) sleep(1); /* a signal cuts the sleep short */
     log_info(NULL, "stopping");
     mg_stop(ctx);
     mg_exit_library();
+    backend_pool_destroy();
     return 0;
 }

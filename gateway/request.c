@@ -29,28 +29,49 @@ bool request_id_is_valid(const char *s) {
     return true;
 }
 
-/* Applies "a=1&b=2" to msg. Every pair is tried so all errors are reported. */
-static int apply_query(arena_t *a, ProtobufCMessage *msg, const char *query, request_param_fn hook, void *hook_ctx,
-                       pb_errors_t *errs) {
-    int rc = 0;
-    size_t qlen = strlen(query);
-    char *buf = arena_strdup(a, query);
-    char *save = NULL;
-    for (char *pair = strtok_r(buf, "&", &save); pair != NULL; pair = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(pair, '=');
-        const char *raw_value = "";
-        if (eq != NULL) {
-            *eq = '\0';
-            raw_value = eq + 1;
+/* Whether name is one of the route's path parameters. */
+static bool names_path_param(const route_match_t *m, const char *name) {
+    for (size_t i = 0; i < m->n_params; i++)
+        if (strlen(name) == m->params[i].name_len && memcmp(name, m->params[i].name, m->params[i].name_len) == 0)
+            return true;
+    return false;
+}
+
+/* Applies "a=1&b=2" to msg, in one pass: each name and value is decoded
+ * into a copy of its own length, so the work and the memory are linear in
+ * the query's length. Every pair is tried so all errors are reported. */
+static int apply_query(arena_t *a, ProtobufCMessage *msg, const route_match_t *m, const char *query,
+                       request_param_fn hook, void *hook_ctx, pb_errors_t *errs) {
+    int rc = 0, pairs = 0;
+    for (const char *p = query; *p != '\0';) {
+        size_t len = strcspn(p, "&");
+        const char *pair = p;
+        p += len;
+        if (*p == '&') p++;
+        if (len == 0) continue;
+        if (++pairs > REQUEST_MAX_QUERY_PARAMS) {
+            pb_errors_add(errs, "", arena_printf(a, "at most %d query parameters are accepted", REQUEST_MAX_QUERY_PARAMS));
+            return -1;
         }
-        char *name = arena_alloc(a, qlen + 1), *value = arena_alloc(a, qlen + 1);
-        if (mg_url_decode(pair, (int)strlen(pair), name, (int)qlen + 1, 1) < 0 ||
-            mg_url_decode(raw_value, (int)strlen(raw_value), value, (int)qlen + 1, 1) < 0) {
-            pb_errors_add(errs, pair, "cannot be decoded");
+        const char *eq = memchr(pair, '=', len);
+        size_t name_len = eq ? (size_t)(eq - pair) : len;
+        size_t value_len = eq ? len - name_len - 1 : 0;
+        char *name = arena_alloc(a, name_len + 1), *value = arena_alloc(a, value_len + 1);
+        if (name == NULL || value == NULL) return -1;
+        int nl = mg_url_decode(pair, (int)name_len, name, (int)name_len + 1, 1);
+        int vl = eq ? mg_url_decode(eq + 1, (int)value_len, value, (int)value_len + 1, 1) : 0;
+        /* A decoded NUL would cut the text short of what was sent. */
+        if (nl < 0 || vl < 0 || (size_t)nl != strlen(name) || (size_t)vl != strlen(value)) {
+            pb_errors_add(errs, "", "a query parameter cannot be decoded");
             rc = -1;
             continue;
         }
         if (*name == '\0') continue;
+        if (names_path_param(m, name)) {
+            pb_errors_add(errs, name, "is set by the path, not the query");
+            rc = -1;
+            continue;
+        }
         const char *v = hook ? hook(hook_ctx, name, value, errs) : value;
         if (v == NULL || pb_set_from_string(a, msg, name, v, errs) != 0) rc = -1;
     }
@@ -69,16 +90,14 @@ int request_build(arena_t *a, const ProtobufCMessageDescriptor *input, const cha
         protobuf_c_message_init(input, msg);
     }
     int rc = 0;
+    if (query != NULL && *query != '\0' && apply_query(a, msg, m, query, hook, hook_ctx, errs) != 0) rc = -1;
+    /* Last, so that nothing in the body can stand in for what the path names.
+     * The values were decoded and checked once, by routes_decode_params. */
     for (size_t i = 0; i < m->n_params; i++) {
         const route_param_t *p = &m->params[i];
         char *name = arena_strndup(a, p->name, p->name_len);
-        char *value = arena_strndup(a, p->value, p->value_len);
-        char *decoded = arena_alloc(a, p->value_len + 1);
-        if (mg_url_decode(value, (int)p->value_len, decoded, (int)p->value_len + 1, 0) < 0) decoded = value;
-        /* A body may not set what the path names. */
-        if (pb_set_from_string(a, msg, name, decoded, errs) != 0) rc = -1;
+        if (p->text == NULL || pb_set_from_string(a, msg, name, p->text, errs) != 0) rc = -1;
     }
-    if (query != NULL && *query != '\0' && apply_query(a, msg, query, hook, hook_ctx, errs) != 0) rc = -1;
     *out = msg;
     return rc;
 }

@@ -1,7 +1,10 @@
 #include "gateway/routes.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "core/ids.h"
 
 #include "gateway/roles.h"
 #include "parley/admin/v1/admin.pb-c.h"
@@ -121,6 +124,63 @@ int routes_match(const route_t *table, size_t n, const char *method, const char 
         }
     }
     return path_seen ? -2 : -1;
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..n) into out (n + 1 bytes). -1 on a malformed escape
+ * or a decoded NUL. */
+static int percent_decode(const char *s, size_t n, char *out) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            out[k++] = s[i];
+            continue;
+        }
+        int hi = i + 1 < n ? hex_value(s[i + 1]) : -1;
+        int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return -1;
+        out[k++] = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    out[k] = '\0';
+    return 0;
+}
+
+/* Whether a parameter named name (len bytes) takes a UUID. */
+static bool takes_uuid(const char *name, size_t len) {
+    return (len == 2 && memcmp(name, "id", 2) == 0) || (len > 2 && memcmp(name + len - 2, "Id", 2) == 0);
+}
+
+static bool is_word(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > 100) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && strchr("._~-", s[i]) == NULL) return false;
+    return true;
+}
+
+int routes_decode_params(arena_t *a, route_match_t *m) {
+    for (size_t i = 0; i < m->n_params; i++) {
+        route_param_t *p = &m->params[i];
+        p->text = NULL;
+        if (p->value_len > 300) return -1; /* longer than any valid value, even fully escaped */
+        char *text = arena_alloc(a, p->value_len + 1);
+        if (text == NULL || percent_decode(p->value, p->value_len, text) != 0) return -1;
+        if (takes_uuid(p->name, p->name_len)) {
+            if (!ids_is_uuid(text)) return -1;
+            for (char *c = text; *c; c++) *c = (char)tolower((unsigned char)*c);
+        } else if (!is_word(text)) {
+            return -1;
+        }
+        p->text = text;
+    }
+    return 0;
 }
 
 const ProtobufCMethodDescriptor *routes_method(const route_t *route) {

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/arena.h"
+
 #define ROUTES_MAX_PARAMS 4
 
 typedef struct {
@@ -24,8 +26,9 @@ typedef struct {
 typedef struct {
     const char *name; /* borrowed from the route's path template */
     size_t name_len;
-    const char *value; /* borrowed from the request path */
+    const char *value; /* borrowed from the request path, as sent (percent-encoded) */
     size_t value_len;
+    char *text; /* decoded and checked by routes_decode_params (in its arena), else NULL */
 } route_param_t;
 
 typedef struct {
@@ -44,6 +47,13 @@ const route_t *routes_table(size_t *n);
  * one with a '/'. */
 int routes_match(const route_t *table, size_t n, const char *method, const char *path, route_match_t *m,
                  char *allow, size_t cap);
+
+/* Decodes each of m's parameters exactly once (percent-decoding, nothing
+ * else) into params[i].text and checks it is well formed for its name: a
+ * UUID (any case; lower-cased) for "id" and names ending in "Id", otherwise
+ * 1..100 of [A-Za-z0-9._~-]. Returns 0, or -1 when one is not (the caller
+ * answers 404, as for an object that does not exist). */
+int routes_decode_params(arena_t *a, route_match_t *m);
 
 /* The method descriptor the route calls, or NULL if the proto lacks it. */
 const ProtobufCMethodDescriptor *routes_method(const route_t *route);

@@ -239,6 +239,11 @@ int pb_from_json(arena_t *arena, const ProtobufCMessageDescriptor *desc, const c
     assert(arena != NULL && desc != NULL && out != NULL && errs != NULL);
     *out = NULL;
     json_error_t jerr;
+    const char *over = pb_json_over_limits(text != NULL ? text : "", text != NULL ? len : 0);
+    if (over != NULL) {
+        pb_errors_add(errs, "", arena_printf(arena, "the body %s", over));
+        return -1;
+    }
     /* DECODE_ANY so that "42" is a wrong type, not malformed JSON; duplicate
      * keys are refused because which one wins would be a guess. */
     json_t *root = json_loadb(text != NULL ? text : "", text != NULL ? len : 0,

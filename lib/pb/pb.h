@@ -64,10 +64,29 @@ void pb_errors_init(pb_errors_t *errs, arena_t *arena);
  * so that they can always be echoed in JSON). Ignored past PB_MAX_ERRORS. */
 void pb_errors_add(pb_errors_t *errs, const char *field, const char *message);
 
+/* Limits on JSON text that any parser of it applies first (see
+ * pb_json_over_limits): nesting of arrays and objects, and values in all
+ * (counted as the commas and colons between them). */
+#define PB_JSON_MAX_DEPTH 32
+#define PB_JSON_MAX_VALUES 20000
+#define PB_JSON_STR_(x) #x
+#define PB_JSON_STR(x) PB_JSON_STR_(x)
+
+/* NULL when text (len bytes) is within the limits; else what it exceeds, as
+ * static text ("nests arrays and objects deeper than 32 levels"). Linear in
+ * len, no recursion, no allocation. */
+const char *pb_json_over_limits(const char *text, size_t len);
+
+/* json_loadb, after the limits: text past them is not parsed, NULL is
+ * returned and err->text (when err is not NULL) says which limit. Use it for
+ * every JSON text that comes from outside the process. */
+json_t *pb_json_loadb(const char *text, size_t len, size_t flags, json_error_t *err);
+
 /* Decodes JSON text (len bytes, not necessarily NUL-terminated) into a new
  * message of type desc allocated in arena. The text must be a JSON object.
  * Returns 0 and sets *out; or -1 with errs filled and *out NULL (malformed
- * JSON is one error with field "" and jansson's line and column). */
+ * JSON is one error with field "" and jansson's line and column; text past
+ * the limits above is one error with field "" naming the limit). */
 int pb_from_json(arena_t *arena, const ProtobufCMessageDescriptor *desc, const char *text, size_t len,
                  ProtobufCMessage **out, pb_errors_t *errs);
 

@@ -1,7 +1,9 @@
 /* Tests for lib/pb: the generic JSON <-> protobuf codec. Most use the
  * test-only parley.test.v1.Kinds (every field kind); the error paths use the
  * real intake types a client will send. */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -450,6 +452,65 @@ static void test_errors_stop_at_the_limit(void **state) {
     assert_int_equal(decode_fails(KINDS, in), PB_MAX_ERRORS);
 }
 
+/* The attack as it came: 1,000 levels of arrays in a 2 KB body, decoded on
+ * a thread with the 100 KiB stack a CivetWeb worker has. Before the limit,
+ * jansson's recursive parser overflowed it. */
+static void *decode_on_small_stack(void *arg) {
+    const char *in = arg;
+    arena_t *a = arena_new();
+    pb_errors_t e;
+    pb_errors_init(&e, a);
+    ProtobufCMessage *out = NULL;
+    int rc = pb_from_json(a, &parley__test__v1__kinds__descriptor, in, strlen(in), &out, &e);
+    bool named = rc == -1 && e.count == 1 && strstr(e.items[0].message, "deeper than 32 levels") != NULL;
+    arena_destroy(&a);
+    return named ? (void *)1 : NULL;
+}
+
+static void test_a_thousand_levels_on_a_100_kib_stack_is_a_clean_error(void **state) {
+    (void)state;
+    size_t depth = 1000;
+    char *in = malloc(depth * 2 + 64);
+    char *w = stpcpy(in, "{\"authorityId\":");
+    for (size_t i = 0; i < depth; i++) *w++ = '[';
+    for (size_t i = 0; i < depth; i++) *w++ = ']';
+    strcpy(w, "}");
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 100 * 1024);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, &attr, decode_on_small_stack, in), 0);
+    void *named = NULL;
+    pthread_join(th, &named);
+    pthread_attr_destroy(&attr);
+    free(in);
+    assert_non_null(named);
+}
+
+static void test_limits_count_structure_not_string_content(void **state) {
+    (void)state;
+    /* Brackets, commas and colons inside strings are text, escaped quotes too. */
+    char in[4096] = "{\"name\":\"";
+    for (int i = 0; i < 1000; i++) strcat(in, "[{,:");
+    strcat(in, "\\\"]\"}");
+    assert_null(pb_json_over_limits(in, strlen(in)));
+    /* Past the number of values. */
+    size_t n = (PB_JSON_MAX_VALUES + 1) * 2 + 2;
+    char *many = malloc(n + 1);
+    many[0] = '[';
+    for (size_t i = 1; i + 1 < n; i += 2) many[i] = '0', many[i + 1] = ',';
+    many[n - 1] = ']';
+    many[n] = '\0';
+    assert_non_null(strstr(pb_json_over_limits(many, n) ? pb_json_over_limits(many, n) : "", "more than 20000 values"));
+    free(many);
+    /* 32 levels are fine, 33 are not. */
+    char deep[80] = "";
+    for (int i = 0; i < 32; i++) strcat(deep, "[");
+    assert_null(pb_json_over_limits(deep, strlen(deep)));
+    strcat(deep, "[");
+    assert_non_null(pb_json_over_limits(deep, strlen(deep)));
+}
+
 static void test_deep_nesting_is_refused_not_a_stack_overflow(void **state) {
     (void)state;
     size_t depth = 500; /* 1000 JSON levels: under jansson's limit of 2048 */
@@ -460,7 +521,7 @@ static void test_deep_nesting_is_refused_not_a_stack_overflow(void **state) {
     strcat(in, "}");
     decode_fails(KINDS, in);
     free(in);
-    assert_string_equal(errs.items[0].message, "nested too deeply");
+    assert_string_equal(errs.items[0].message, "the body nests arrays and objects deeper than 32 levels");
     /* The encoder bounds itself too. */
     Parley__Test__V1__Node *nodes = arena_alloc(arena, 100 * sizeof *nodes);
     Parley__Test__V1__Node **links = arena_alloc(arena, 100 * sizeof *links);
@@ -628,6 +689,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_body_must_be_an_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_stop_at_the_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deep_nesting_is_refused_not_a_stack_overflow, setup, teardown),
+        cmocka_unit_test(test_a_thousand_levels_on_a_100_kib_stack_is_a_clean_error),
+        cmocka_unit_test(test_limits_count_structure_not_string_content),
         cmocka_unit_test_setup_teardown(test_from_json_value_prefixes_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_from_string_parses_each_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_from_string_reports_bad_values, setup, teardown),
