@@ -17,6 +17,7 @@
 #include "gateway/audit.h"
 #include "gateway/backend.h"
 #include "gateway/auth.h"
+#include "gateway/conns.h"
 #include "gateway/cors.h"
 #include "gateway/cursor.h"
 #include "gateway/docs.h"
@@ -28,6 +29,7 @@
 #include "gateway/metrics.h"
 #include "gateway/openapi.h"
 #include "gateway/ratelimit.h"
+#include "gateway/read_deadline.h"
 #include "gateway/request.h"
 #include "gateway/roles.h"
 #include "gateway/routes.h"
@@ -44,10 +46,11 @@ typedef struct {
 } call_t;
 
 /* Reads the body (at most REQUEST_MAX_BODY bytes), all of it within
- * gw_config.body_timeout_ms: a client trickling bytes cannot stretch that
- * (each read waits at most CivetWeb's request_timeout_ms besides). Returns
- * 0, or the HTTP status to answer: 413 when it is larger, 408 when it did not
- * all arrive in time. The connection is kept only after a whole body. */
+ * gw_config.body_timeout_ms: a watchdog shuts the socket's reading side at
+ * the deadline, so a client trickling bytes cannot stretch a read (CivetWeb
+ * would wait as long as each byte comes in time). Returns 0, or the HTTP
+ * status to answer: 413 when it is larger, 408 when it did not all arrive in
+ * time. The connection is kept only after a whole body. */
 static int read_body(const http_ctx_t *h, char **body, size_t *len) {
     const struct mg_request_info *ri = mg_get_request_info(h->conn);
     if (ri->content_length > REQUEST_MAX_BODY) return 413;
@@ -55,10 +58,12 @@ static int read_body(const http_ctx_t *h, char **body, size_t *len) {
     char *buf = arena_alloc(h->arena, cap + 1);
     if (buf == NULL) return 500;
     int64_t deadline = clock_mono_ms() + gw_config.body_timeout_ms;
+    int fd = conns_fd(ri->remote_addr, ri->remote_port);
+    read_deadline_t watch;
+    if (fd >= 0) read_deadline_arm(&watch, fd, deadline);
     size_t n = 0;
     bool ended = false; /* the client said the body is over (chunked end, or all Content-Length bytes) */
-    while (n < cap) {
-        if (clock_mono_ms() > deadline) return 408;
+    while (n < cap && clock_mono_ms() <= deadline) {
         int k = mg_read(h->conn, buf + n, cap - n);
         if (k <= 0) {
             ended = k == 0 && ri->content_length < 0;
@@ -66,9 +71,10 @@ static int read_body(const http_ctx_t *h, char **body, size_t *len) {
         }
         n += (size_t)k;
     }
+    bool fired = fd >= 0 && read_deadline_disarm(&watch);
     if (n > REQUEST_MAX_BODY) return 413;
     if (ri->content_length >= 0) ended = n == (size_t)ri->content_length;
-    if (!ended) return 408;
+    if (fired || !ended) return 408;
     if (h->close_after != NULL) *h->close_after = false; /* all read: the connection may be kept */
     *body = buf;
     *len = n;

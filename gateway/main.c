@@ -11,7 +11,8 @@
 #include "core/log.h"
 #include "gateway/auth.h"
 #include "gateway/backend.h"
-#include "gateway/conn_limit.h"
+#include "gateway/conns.h"
+#include "gateway/read_deadline.h"
 #include "gateway/cors.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
@@ -33,7 +34,8 @@ static void exit_thread(const struct mg_context *ctx, int thread_type, void *p) 
 }
 
 static void connection_close(const struct mg_connection *conn) {
-    conn_limit_closed(mg_get_request_info(conn)->remote_addr);
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    conns_closed(ri->remote_addr, ri->remote_port);
 }
 
 static int log_message(const struct mg_connection *conn, const char *message) {
@@ -52,8 +54,8 @@ int main(void) {
     long request_timeout = config_long("PARLEY_HTTP_REQUEST_TIMEOUT_MS", 5000, 100, 60000);
     gw_config.body_timeout_ms = (int)config_long("PARLEY_HTTP_BODY_TIMEOUT_MS", 5000, 100, 60000);
     long backends = config_long("PARLEY_GATEWAY_BACKENDS", 32, 1, 1024);
-    conn_limit_init((int)config_long("PARLEY_HTTP_MAX_CONNS_PER_ADDR", 64, 0, 100000));
-    if (backend_pool_init((size_t)backends) != 0) return 1;
+    conns_init((int)config_long("PARLEY_HTTP_MAX_CONNS_PER_ADDR", 64, 0, 100000));
+    if (backend_pool_init((size_t)backends) != 0 || read_deadline_start() != 0) return 1;
     if (auth_init(getenv("PARLEY_KEY_SECRET")) != 0) {
         log_error(NULL, "PARLEY_KEY_SECRET must be at least 64 hex digits");
         return 1;
@@ -131,5 +133,6 @@ int main(void) {
     mg_stop(ctx);
     mg_exit_library();
     backend_pool_destroy();
+    read_deadline_stop();
     return 0;
 }

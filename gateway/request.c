@@ -42,17 +42,23 @@ static bool names_path_param(const route_match_t *m, const char *name) {
  * the query's length. Every pair is tried so all errors are reported. */
 static int apply_query(arena_t *a, ProtobufCMessage *msg, const route_match_t *m, const char *query,
                        request_param_fn hook, void *hook_ctx, pb_errors_t *errs) {
-    int rc = 0, pairs = 0;
+    int pairs = 0;
+    for (const char *p = query; *p != '\0'; p += *p == '&') {
+        size_t len = strcspn(p, "&");
+        pairs += len > 0;
+        p += len;
+    }
+    if (pairs > REQUEST_MAX_QUERY_PARAMS) {
+        pb_errors_add(errs, "", arena_printf(a, "at most %d query parameters are accepted", REQUEST_MAX_QUERY_PARAMS));
+        return -1;
+    }
+    int rc = 0;
     for (const char *p = query; *p != '\0';) {
         size_t len = strcspn(p, "&");
         const char *pair = p;
         p += len;
         if (*p == '&') p++;
         if (len == 0) continue;
-        if (++pairs > REQUEST_MAX_QUERY_PARAMS) {
-            pb_errors_add(errs, "", arena_printf(a, "at most %d query parameters are accepted", REQUEST_MAX_QUERY_PARAMS));
-            return -1;
-        }
         const char *eq = memchr(pair, '=', len);
         size_t name_len = eq ? (size_t)(eq - pair) : len;
         size_t value_len = eq ? len - name_len - 1 : 0;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/http.h"
@@ -78,6 +79,36 @@ static void test_builtin_table_resolves_every_rpc(void **state) {
         assert_true(t[i].roles != 0);
         assert_true(t[i].path[0] == '/');
     }
+}
+
+/* A path parameter is percent-decoded exactly once and must be well formed
+ * for its name; "%2500" is "%00" after one decoding, never a NUL. */
+static void test_path_parameters_are_decoded_once_and_checked(void **state) {
+    (void)state;
+    arena_t *a = arena_new();
+    static const route_t t[] = {{"GET", "/v1/cases/{id}/stages/{stageId}", "intake", NULL, "X", ROLE_CASEWORKER, 200},
+                                {"PUT", "/v1/templates/{key}", "notify", NULL, "Y", ROLE_CASEWORKER, 200}};
+    route_match_t m;
+    char allow[64];
+    const char *id = "0f8e2c3a-1b2c-4d5e-8f90-123456789abc";
+    char path[256];
+    snprintf(path, sizeof path, "/v1/cases/0F8E2C3A%%2D1B2C-4d5e-8f90-123456789ABC/stages/%s", id);
+    assert_int_equal(routes_match(t, 2, "GET", path, &m, allow, sizeof allow), 0);
+    assert_int_equal(routes_decode_params(a, &m), 0);
+    assert_string_equal(m.params[0].text, id); /* decoded and lower-cased */
+    assert_string_equal(m.params[1].text, id);
+    const char *bad[] = {"%2500junk", "%00", "%2565", "%", "%4", "%zz", "x", "%0d%0aSet-Cookie"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(path, sizeof path, "/v1/cases/%s%s/stages/%s", i < 3 ? id : "", bad[i], id);
+        assert_int_equal(routes_match(t, 2, "GET", path, &m, allow, sizeof allow), 0);
+        assert_int_equal(routes_decode_params(a, &m), -1);
+    }
+    assert_int_equal(routes_match(t, 2, "PUT", "/v1/templates/case.opened%2Dv2", &m, allow, sizeof allow), 0);
+    assert_int_equal(routes_decode_params(a, &m), 0);
+    assert_string_equal(m.params[0].text, "case.opened-v2");
+    assert_int_equal(routes_match(t, 2, "PUT", "/v1/templates/a%20b", &m, allow, sizeof allow), 0);
+    assert_int_equal(routes_decode_params(a, &m), -1);
+    arena_destroy(&a);
 }
 
 static void test_json_content_types(void **state) {
@@ -176,6 +207,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_paths_are_404),
         cmocka_unit_test(test_wrong_method_is_405_with_allow),
         cmocka_unit_test(test_builtin_table_resolves_every_rpc),
+        cmocka_unit_test(test_path_parameters_are_decoded_once_and_checked),
         cmocka_unit_test(test_json_content_types),
         cmocka_unit_test(test_request_ids),
         cmocka_unit_test(test_keys_round_trip_and_reject_forgeries),
