@@ -12,6 +12,9 @@
 #include "core/log.h"
 #include "gateway/metrics.h"
 
+#include "gateway/backend.h"
+#include "gateway/conns.h"
+
 static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"};
 #define N_METHODS (sizeof method_names / sizeof method_names[0])
 
@@ -223,6 +226,17 @@ static void write_http(metrics_text_t *t) {
     }
     metrics_text_family(t, "parley_http_requests_in_flight", "gauge", "Requests being served now.");
     metrics_text_gauge(t, "parley_http_requests_in_flight", "", (double)atomic_load(&reg.in_flight));
+    metrics_text_family(t, "parley_http_connections_open", "gauge", "HTTP connections open now.");
+    metrics_text_gauge(t, "parley_http_connections_open", "", (double)conns_open());
+    metrics_text_family(t, "parley_http_connections_refused_total", "counter",
+                        "Connections refused because their address had PARLEY_HTTP_MAX_CONNS_PER_ADDR open.");
+    metrics_text_counter(t, "parley_http_connections_refused_total", "", conns_refused());
+    size_t made, lent;
+    backend_pool_stats(&made, &lent);
+    metrics_text_family(t, "parley_gateway_backends", "gauge",
+                        "Backends (broker, PostgreSQL and Redis connections) made, and lent to requests now.");
+    metrics_text_gauge(t, "parley_gateway_backends", "state=\"made\"", (double)made);
+    metrics_text_gauge(t, "parley_gateway_backends", "state=\"lent\"", (double)lent);
 }
 
 static void write_bus(metrics_text_t *t) {
