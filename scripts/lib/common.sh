@@ -115,7 +115,10 @@ service_dsn() {
 # that a sanitized build writes its reports where run-tests looks for them.
 sanitizer_env() {
 	if [[ $BIN == *san* ]]; then
-		printf '%s\n' "ASAN_OPTIONS=log_path=$VAR/log/asan:detect_leaks=0:abort_on_error=0" \
+		# LeakSanitizer reports at exit; tests/lsan.supp names the
+		# third-party leaks it is told to ignore, each with its reason.
+		printf '%s\n' "ASAN_OPTIONS=log_path=$VAR/log/asan:detect_leaks=1:abort_on_error=0" \
+			"LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0" \
 			"UBSAN_OPTIONS=print_stacktrace=1:log_path=$VAR/log/ubsan"
 	fi
 }
