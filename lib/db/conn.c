@@ -1,6 +1,7 @@
 /* Connection, statements and transactions. */
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,30 @@ static int db_prepare_all(db_t *self) {
     return 0;
 }
 
+/* An idle connection says nothing until it is used: after PostgreSQL
+ * restarts, each one fails its next statement. But the server's end closing
+ * (or a FATAL message) makes the socket readable while no query is out, which
+ * one poll without waiting sees. Such a connection is dropped, so db_ensure
+ * connects afresh at once instead of failing the request. */
+static void db_drop_if_dead(db_t *self) {
+    if (self->conn == NULL || self->in_tx || PQisBusy(self->conn)) return;
+    /* A server that goes away may first send why (a FATAL message), then
+     * close: read until the socket has nothing more, or is found closed. */
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = {.fd = PQsocket(self->conn), .events = POLLIN};
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0) return; /* nothing waiting: alive */
+        if (PQconsumeInput(self->conn) != 1 || PQstatus(self->conn) != CONNECTION_OK) break;
+        PGnotify *n;
+        while ((n = PQnotifies(self->conn)) != NULL) PQfreemem(n);
+    }
+    log_warn(NULL, "postgres connection found closed while idle; reconnecting");
+    PQfinish(self->conn);
+    self->conn = NULL;
+    self->next_attempt_ms = 0; /* not a failed attempt: try at once */
+}
+
 int db_ensure(db_t *self) {
+    db_drop_if_dead(self);
     if (self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK) return 0;
     int64_t now = clock_mono_ms();
     if (now < self->next_attempt_ms) return DB_ERR_UNAVAILABLE;
@@ -220,7 +244,22 @@ static int db_pipeline_finish(db_t *self) {
     return rc;
 }
 
+static int db_tx_begin_once(db_t *self, const Parley__Common__V1__Principal *principal);
+
+/* Nothing of the request has run when BEGIN fails for a lost connection (it
+ * may have died between the idle check and the send): connect again and
+ * begin once more. */
 int db_tx_begin(db_t *self, const Parley__Common__V1__Principal *principal) {
+    bool had_conn = self->conn != NULL;
+    int rc = db_tx_begin_once(self, principal);
+    if (rc == DB_ERR_UNAVAILABLE && had_conn && self->conn == NULL) {
+        self->next_attempt_ms = 0;
+        rc = db_tx_begin_once(self, principal);
+    }
+    return rc;
+}
+
+static int db_tx_begin_once(db_t *self, const Parley__Common__V1__Principal *principal) {
     int rc = db_ensure(self);
     if (rc != 0) return rc;
     char *ids = db_authority_literal(principal);
