@@ -61,6 +61,8 @@ int main(void) {
         return 1;
     }
     if (ratelimit_init(getenv("PARLEY_RATE_LIMITS")) != 0 || metrics_init() != 0) return 1;
+    if (ratelimit_sync_start(gw_config.redis_url, (int)config_long("PARLEY_RATELIMIT_SYNC_MS", 250, 10, 5000)) != 0)
+        return 1;
 
     cors_init(config_str("PARLEY_CORS_ORIGINS", ""));
 
@@ -134,5 +136,6 @@ int main(void) {
     mg_exit_library();
     backend_pool_destroy();
     read_deadline_stop();
+    ratelimit_sync_stop();
     return 0;
 }

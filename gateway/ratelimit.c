@@ -107,8 +107,11 @@ ratelimit_rule_t ratelimit_policy_rule(const ratelimit_policy_t *p, unsigned rol
 #define PROBES 32 /* slots looked at per client; bounds the time under the lock */
 
 typedef struct {
-    char id[40]; /* empty: never used */
-    int64_t tat; /* theoretical arrival time, us; <= now: the bucket is full */
+    char id[40];      /* empty: never used */
+    int64_t tat;      /* theoretical arrival time, us; <= now: the bucket is full */
+    int64_t interval; /* the rule's emission interval, us (for the shared bucket) */
+    int64_t pending;  /* requests admitted here since the last sync with Redis */
+    int64_t burst;    /* the rule's burst: pending kept through an outage goes no higher */
 } slot_t;
 
 struct ratelimit_local {
@@ -166,13 +169,18 @@ static slot_t *find_slot(ratelimit_local_t *self, const char *id, int64_t now) {
     slot_t *s = reusable ? reusable : fullest;
     snprintf(s->id, sizeof s->id, "%s", id);
     s->tat = now;
+    s->pending = 0;
     return s;
+}
+
+static int64_t interval_of(const ratelimit_rule_t *rule) {
+    int64_t interval = (int64_t)rule->period_s * 1000000 / rule->limit;
+    return interval < 1 ? 1 : interval;
 }
 
 /* The same arithmetic as kv.c's Lua script, in microseconds. */
 static void gcra(int64_t *tat, int64_t now, const ratelimit_rule_t *rule, kv_rate_t *out) {
-    int64_t interval = (int64_t)rule->period_s * 1000000 / rule->limit;
-    if (interval < 1) interval = 1;
+    int64_t interval = interval_of(rule);
     int64_t t = *tat < now ? now : *tat;
     int64_t new_tat = t + interval, allow_at = new_tat - rule->burst * interval;
     if (now < allow_at) {
@@ -188,6 +196,63 @@ void ratelimit_local_take(ratelimit_local_t *self, const char *client_id, const 
     pthread_mutex_lock(&self->lock);
     slot_t *s = find_slot(self, client_id, now_us);
     gcra(&s->tat, now_us, rule, out);
+    s->interval = interval_of(rule);
+    s->burst = rule->burst;
+    if (out->allowed) s->pending++;
+    pthread_mutex_unlock(&self->lock);
+}
+
+size_t ratelimit_local_drain(ratelimit_local_t *self, ratelimit_charge_t *out, size_t cap, int64_t now_us) {
+    size_t n = 0;
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i <= self->mask && n < cap; i++) {
+        slot_t *s = &self->slots[i];
+        if (s->id[0] == '\0' || (s->pending == 0 && s->tat <= now_us)) continue;
+        snprintf(out[n].client_id, sizeof out[n].client_id, "%s", s->id);
+        out[n].count = s->pending;
+        out[n].interval_us = s->interval;
+        s->pending = 0;
+        n++;
+    }
+    pthread_mutex_unlock(&self->lock);
+    return n;
+}
+
+void ratelimit_local_requeue(ratelimit_local_t *self, const ratelimit_charge_t *batch, size_t n) {
+    pthread_mutex_lock(&self->lock);
+    for (size_t b = 0; b < n; b++) {
+        size_t i = hash(batch[b].client_id) & self->mask;
+        for (int k = 0; k < PROBES && self->slots[i].id[0] != '\0'; k++, i = (i + 1) & self->mask) {
+            slot_t *s = &self->slots[i];
+            if (strcmp(s->id, batch[b].client_id) != 0) continue;
+            s->pending += batch[b].count;
+            if (s->pending > s->burst) s->pending = s->burst;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+bool ratelimit_local_knows(ratelimit_local_t *self, const char *client_id) {
+    bool known = false;
+    pthread_mutex_lock(&self->lock);
+    size_t i = hash(client_id) & self->mask;
+    for (int k = 0; k < PROBES && self->slots[i].id[0] != '\0'; k++, i = (i + 1) & self->mask)
+        if (strcmp(self->slots[i].id, client_id) == 0) {
+            known = true;
+            break;
+        }
+    pthread_mutex_unlock(&self->lock);
+    return known;
+}
+
+void ratelimit_local_merge(ratelimit_local_t *self, const char *client_id, int64_t debt_us, int64_t now_us) {
+    pthread_mutex_lock(&self->lock);
+    slot_t *s = find_slot(self, client_id, now_us);
+    /* What every instance admitted until the sync, plus what this one
+     * admitted since (not in Redis yet). */
+    int64_t shared = now_us + debt_us + s->pending * s->interval;
+    if (shared > s->tat) s->tat = shared;
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -195,7 +260,7 @@ void ratelimit_local_take(ratelimit_local_t *self, const char *client_id, const 
 
 static ratelimit_policy_t policy;
 static ratelimit_local_t *local_limiter;
-static atomic_bool local_mode; /* false: Redis decides */
+static atomic_bool local_mode; /* false: the buckets are shared through Redis */
 
 int ratelimit_init(const char *spec) {
     char err[200];
@@ -232,14 +297,128 @@ static int64_t mono_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int ratelimit_apply(kv_t *kv, const http_ctx_t *h, const char *client_id, unsigned roles, http_ctx_t *out) {
-    ratelimit_rule_t rule = ratelimit_policy_rule(&policy, roles);
+/* ---- sharing through Redis ---------------------------------------------- */
+
+#define SYNC_BATCH 1024 /* buckets charged per round trip */
+
+static struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool running, stopping;
+    char *redis_url;
+    int interval_ms;
+} sync_state = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+/* One round: every bucket active here is charged with what this process
+ * admitted since the last round, and takes back the shared debt. */
+static void sync_round(kv_t *kv, ratelimit_charge_t *batch, kv_charge_t *items, long long *debts, char (*keys)[64]) {
+    for (;;) {
+        int64_t now = mono_us();
+        size_t n = ratelimit_local_drain(local_limiter, batch, SYNC_BATCH, now);
+        if (n == 0) return;
+        for (size_t i = 0; i < n; i++) {
+            snprintf(keys[i], sizeof keys[i], "parley:rl:%s", batch[i].client_id);
+            items[i] = (kv_charge_t){keys[i], batch[i].interval_us, batch[i].count};
+        }
+        int rc = kv_gcra_charge(kv, n, items, debts);
+        if (rc != -EAGAIN) ratelimit_redis_seen(rc == 0 || rc == -EPROTO);
+        if (rc != 0 && rc != -EPROTO) {
+            /* Redis is away: the local limits stand alone, and what they
+             * admitted is told to Redis when it returns (a burst at most). */
+            ratelimit_local_requeue(local_limiter, batch, n);
+            return;
+        }
+        now = mono_us();
+        size_t failed = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (debts[i] >= 0) ratelimit_local_merge(local_limiter, batch[i].client_id, debts[i], now);
+            else batch[failed++] = batch[i];
+        }
+        if (failed > 0) ratelimit_local_requeue(local_limiter, batch, failed);
+        if (n < SYNC_BATCH) return;
+    }
+}
+
+static void *sync_main(void *arg) {
+    (void)arg;
+    kv_t *kv = kv_new(sync_state.redis_url);
+    ratelimit_charge_t *batch = calloc(SYNC_BATCH, sizeof *batch);
+    kv_charge_t *items = calloc(SYNC_BATCH, sizeof *items);
+    long long *debts = calloc(SYNC_BATCH, sizeof *debts);
+    char(*keys)[64] = calloc(SYNC_BATCH, sizeof *keys);
+    if (kv == NULL || batch == NULL || items == NULL || debts == NULL || keys == NULL) {
+        log_error(NULL, "the rate limiter cannot share its buckets: out of memory or a bad PARLEY_REDIS_URL");
+        goto cleanup;
+    }
+    pthread_mutex_lock(&sync_state.lock);
+    while (!sync_state.stopping) {
+        pthread_mutex_unlock(&sync_state.lock);
+        sync_round(kv, batch, items, debts, keys);
+        pthread_mutex_lock(&sync_state.lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)sync_state.interval_ms * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        if (!sync_state.stopping) pthread_cond_timedwait(&sync_state.wake, &sync_state.lock, &until);
+    }
+    pthread_mutex_unlock(&sync_state.lock);
+cleanup:
+    kv_destroy(&kv);
+    free(batch);
+    free(items);
+    free(debts);
+    free(keys);
+    return NULL;
+}
+
+int ratelimit_sync_start(const char *redis_url, int interval_ms) {
+    sync_state.redis_url = strdup(redis_url);
+    sync_state.interval_ms = interval_ms > 0 ? interval_ms : 250;
+    sync_state.stopping = false;
+    if (sync_state.redis_url == NULL || pthread_create(&sync_state.thread, NULL, sync_main, NULL) != 0) {
+        log_error(NULL, "cannot start the rate limiter's sync thread");
+        free(sync_state.redis_url);
+        sync_state.redis_url = NULL;
+        return -1;
+    }
+    sync_state.running = true;
+    return 0;
+}
+
+void ratelimit_sync_stop(void) {
+    if (!sync_state.running) return;
+    pthread_mutex_lock(&sync_state.lock);
+    sync_state.stopping = true;
+    pthread_cond_signal(&sync_state.wake);
+    pthread_mutex_unlock(&sync_state.lock);
+    pthread_join(sync_state.thread, NULL);
+    free(sync_state.redis_url);
+    sync_state.redis_url = NULL;
+    sync_state.running = false;
+}
+
+/* A client new to this process (or back after its bucket filled up and its
+ * slot went to another) starts from the shared bucket, not a full one, so
+ * spreading requests over instances gains no burst: one round trip, then
+ * none until it is new again. */
+static void learn(kv_t *kv, const char *client_id, const ratelimit_rule_t *rule) {
+    if (kv == NULL || ratelimit_is_local() || ratelimit_local_knows(local_limiter, client_id)) return;
     char key[64];
     snprintf(key, sizeof key, "parley:rl:%s", client_id);
+    kv_charge_t item = {key, interval_of(rule), 0};
+    long long debt = -1;
+    int rc = kv_gcra_charge(kv, 1, &item, &debt);
+    if (rc != -EAGAIN) ratelimit_redis_seen(rc == 0 || rc == -EPROTO);
+    if (rc == 0 && debt >= 0) ratelimit_local_merge(local_limiter, client_id, debt, mono_us());
+}
+
+int ratelimit_apply(kv_t *kv, const http_ctx_t *h, const char *client_id, unsigned roles, http_ctx_t *out) {
+    ratelimit_rule_t rule = ratelimit_policy_rule(&policy, roles);
+    learn(kv, client_id, &rule);
     kv_rate_t r;
-    int rc = kv_gcra(kv, key, rule.limit, rule.period_s, rule.burst, &r);
-    if (rc != -EAGAIN) ratelimit_redis_seen(rc == 0);
-    if (rc != 0) ratelimit_local_take(local_limiter, client_id, &rule, mono_us(), &r);
+    ratelimit_local_take(local_limiter, client_id, &rule, mono_us(), &r);
 
     *out = *h;
     char policy_text[48];
@@ -251,7 +430,7 @@ int ratelimit_apply(kv_t *kv, const http_ctx_t *h, const char *client_id, unsign
                                       h->extra_headers ? h->extra_headers : "", rule.burst, r.remaining,
                                       (long)ceil(r.reset), policy_text);
     if (r.allowed) return 0;
-    metrics_ratelimit_rejected(rc != 0);
+    metrics_ratelimit_rejected(ratelimit_is_local());
     long retry = (long)ceil(r.retry_after);
     return http_problem(out, 429,
                         arena_printf(h->arena, "this API client is over its limit of %ld requests in %ld s",

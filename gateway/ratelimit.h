@@ -1,12 +1,20 @@
 /* ratelimit — request limits per API client.
  *
- * Every authenticated /v1 request counts against its client's bucket. The
- * bucket lives in Redis (kv_gcra: GCRA, atomic, Redis's clock), so every
- * gateway instance enforces one shared limit. When Redis fails, requests are
- * still served: each gateway process falls back to a local in-process GCRA
- * limiter with the same policy (so N instances admit up to N times the limit
- * until Redis returns), logs the transition once, and shows it in /readyz
- * and /metrics. The first request that Redis answers again switches back.
+ * Every authenticated /v1 request counts against its client's bucket (GCRA).
+ * The decision is made in process, with no round trip: each gateway keeps
+ * its clients' buckets, and a sync thread (ratelimit_sync_start) shares them
+ * through Redis every PARLEY_RATELIMIT_SYNC_MS (250 ms): in one pipelined
+ * round trip it charges each active client's bucket in Redis (kv_gcra_charge,
+ * Redis's clock) with what this process admitted since the last round, and
+ * takes back the debt all instances ran up together. So every instance
+ * enforces one shared limit to within a sync interval: N instances can
+ * admit at most about N × (the rate × the interval) more than the limit
+ * before they hear of each other. A client new to an instance starts there
+ * from the shared bucket (one round trip, kv_gcra_charge with nothing to
+ * add), so spreading requests over instances gains no burst. When Redis fails, requests are still served: each process limits on
+ * its own with the same policy (so N instances admit up to N times the
+ * limit until Redis returns), logs the transition once, and shows it in
+ * /readyz and /metrics. The first sync Redis answers again switches back.
  *
  * The policy (PARLEY_RATE_LIMITS) gives each role `limit/period_s[/burst]`,
  * e.g. "caseworker=600/60,partner_agency=120/60/20,default=300/60": limit
@@ -60,16 +68,48 @@ ratelimit_local_t *ratelimit_local_new(size_t capacity);
 void ratelimit_local_destroy(ratelimit_local_t **self);
 
 /* Counts one request of client_id under rule at now_us (a monotonic clock,
- * microseconds) and fills out, exactly as kv_gcra would. */
+ * microseconds) and fills out (GCRA, in microseconds). An admitted request
+ * is also counted as pending for the next sync. */
 void ratelimit_local_take(ratelimit_local_t *self, const char *client_id, const ratelimit_rule_t *rule,
                           int64_t now_us, kv_rate_t *out);
+
+/* A bucket to share: what this process admitted since the last sync. */
+typedef struct {
+    char client_id[40];
+    int64_t count;
+    int64_t interval_us;
+} ratelimit_charge_t;
+
+/* Takes up to cap buckets that are active at now_us (admitted something
+ * since the last drain, or not full) into out, setting their pending counts
+ * back to zero. Returns how many. */
+size_t ratelimit_local_drain(ratelimit_local_t *self, ratelimit_charge_t *out, size_t cap, int64_t now_us);
+
+/* The shared bucket of client_id stood debt_us ahead of now (Redis's answer
+ * to a charge, at now_us here): the local bucket (made if there is none)
+ * moves up to it, plus what was admitted here since the drain. Never moves
+ * a bucket back. */
+void ratelimit_local_merge(ratelimit_local_t *self, const char *client_id, int64_t debt_us, int64_t now_us);
+
+/* Gives back the counts of a drain whose charge failed (Redis is away), so
+ * the next sync tells them; a bucket keeps at most its burst pending. */
+void ratelimit_local_requeue(ratelimit_local_t *self, const ratelimit_charge_t *batch, size_t n);
+
+/* Whether the table has a bucket for client_id. */
+bool ratelimit_local_knows(ratelimit_local_t *self, const char *client_id);
 
 /* Sets the process's policy from spec (see ratelimit_policy_parse) and makes
  * the local limiter. Returns 0, or -1 (logged). Call once, before serving. */
 int ratelimit_init(const char *spec);
 
-/* Counts the request of client_id (roles: its role bits) with kv (the
- * calling thread's), falling back to the local limiter when Redis fails.
+/* Starts sharing the buckets through the Redis at redis_url every
+ * interval_ms, on a thread with its own connection. 0 or -1 (logged). */
+int ratelimit_sync_start(const char *redis_url, int interval_ms);
+void ratelimit_sync_stop(void);
+
+/* Counts the request of client_id (roles: its role bits), in process; kv
+ * (the calling thread's, may be NULL) is used only for a client this
+ * process has no bucket for, to start from the shared one.
  * Fills *out with a copy of *h whose extra headers carry RateLimit-Limit,
  * RateLimit-Remaining, RateLimit-Reset and RateLimit-Policy (in h's arena).
  * Returns 0 when the request may go on (answer it with *out), or the status

@@ -1,6 +1,7 @@
 #include "kv/kv.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ struct kv {
     redisContext *ctx;
     int64_t next_attempt_ms;
     int backoff_ms;
-    char gcra_sha[41]; /* the GCRA script's SHA1 once SCRIPT LOAD answered */
+    char charge_sha[41]; /* the charge script's SHA1 once SCRIPT LOAD answered */
 };
 
 kv_t *kv_new(const char *url) {
@@ -106,79 +107,95 @@ bool kv_ping(kv_t *self) {
     return kv_check(self) == 0;
 }
 
-/* GCRA in one script, so that read-decide-write is atomic however many
- * gateway instances share the bucket, and "now" is Redis's clock, not each
- * gateway's. Times are integer microseconds (exact in Lua's doubles until
- * 2^53 us, the year 2255); the stored value is formatted with %.0f because
- * Lua would print a large number in exponent form. The return is
- * {allowed, remaining, retry_after_us, reset_us}. */
-static const char gcra_lua[] =
+/* Adds what one gateway admitted on its own to a shared GCRA bucket (the
+ * generic cell rate algorithm: a bucket is its theoretical arrival time):
+ * the time moves on by count intervals (from now if it had fallen behind),
+ * whatever the burst says, since the requests were served already. One
+ * script, so read-add-write is atomic however many gateways share the
+ * bucket, and "now" is Redis's clock. Times are integer microseconds (exact
+ * in Lua's doubles until 2^53 us, the year 2255); the stored value is
+ * formatted with %.0f because Lua would print a large number in exponent
+ * form. Returns the time the bucket stands ahead of Redis's clock now: the
+ * debt every instance shares. */
+static const char charge_lua[] =
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
     "local interval = tonumber(ARGV[1])\n"
-    "local burst = tonumber(ARGV[2])\n"
+    "local count = tonumber(ARGV[2])\n"
     "local tat = tonumber(redis.call('GET', KEYS[1]) or now) or now\n"
     "if tat < now then tat = now end\n"
-    "local new_tat = tat + interval\n"
-    "local allow_at = new_tat - burst * interval\n"
-    "if now < allow_at then return {0, 0, allow_at - now, tat - now} end\n"
-    "redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))\n"
-    "return {1, math.floor((now - allow_at) / interval), 0, new_tat - now}\n";
+    "tat = tat + count * interval\n"
+    "if tat > now then\n"
+    "  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))\n"
+    "end\n"
+    "return tat - now\n";
 
-static int kv_gcra_load(kv_t *self) {
-    const char *argv[] = {"SCRIPT", "LOAD", gcra_lua};
-    size_t lens[] = {6, 4, sizeof gcra_lua - 1};
+static int kv_load(kv_t *self, const char *script, size_t len, char sha[41]) {
+    const char *argv[] = {"SCRIPT", "LOAD", script};
+    size_t lens[] = {6, 4, len};
     int rc;
     redisReply *r = kv_run(self, 3, argv, lens, &rc);
     if (r == NULL) return rc;
     rc = -EPROTO;
     if (r->type == REDIS_REPLY_STRING && r->len == 40) {
-        memcpy(self->gcra_sha, r->str, 40);
-        self->gcra_sha[40] = '\0';
+        memcpy(sha, r->str, 40);
+        sha[40] = '\0';
         rc = 0;
     }
     freeReplyObject(r);
     return rc;
 }
 
-int kv_gcra(kv_t *self, const char *key, long limit, long period_s, long burst, kv_rate_t *out) {
-    if (limit <= 0 || period_s <= 0 || burst <= 0) return -EINVAL;
-    int rc;
-    if (self->gcra_sha[0] == '\0' && (rc = kv_gcra_load(self)) != 0) return rc;
-    long long interval = (long long)period_s * 1000000 / limit;
-    char interval_s[24], burst_s[24];
-    snprintf(interval_s, sizeof interval_s, "%lld", interval > 0 ? interval : 1);
-    snprintf(burst_s, sizeof burst_s, "%ld", burst);
-    const char *argv[] = {"EVALSHA", self->gcra_sha, "1", key, interval_s, burst_s};
-    size_t lens[] = {7, 40, 1, strlen(key), strlen(interval_s), strlen(burst_s)};
-    redisReply *r = kv_run(self, 6, argv, lens, &rc);
-    if (r == NULL) return rc;
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-        /* Redis restarted or its script cache was flushed: EVAL sends the
-         * text (and caches it again, so EVALSHA works next time). */
-        freeReplyObject(r);
-        argv[0] = "EVAL";
-        argv[1] = gcra_lua;
-        lens[0] = 4;
-        lens[1] = sizeof gcra_lua - 1;
-        if ((r = kv_run(self, 6, argv, lens, &rc)) == NULL) return rc;
+static int kv_gcra_charge_once(kv_t *self, size_t n, const kv_charge_t *items, long long *debt_us, bool *noscript);
+
+int kv_gcra_charge(kv_t *self, size_t n, const kv_charge_t *items, long long *debt_us) {
+    bool noscript = false;
+    int rc = kv_gcra_charge_once(self, n, items, debt_us, &noscript);
+    /* Redis restarted (or its script cache was flushed) since the script was
+     * loaded: load it again and charge once more. No command ran. */
+    if (noscript) {
+        self->charge_sha[0] = '\0';
+        rc = kv_gcra_charge_once(self, n, items, debt_us, &noscript);
     }
-    rc = -EPROTO;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
-        long long v[4];
-        size_t i;
-        for (i = 0; i < 4 && r->element[i]->type == REDIS_REPLY_INTEGER; i++) v[i] = r->element[i]->integer;
-        if (i == 4) {
-            out->allowed = v[0] == 1;
-            out->remaining = (long)v[1];
-            out->retry_after = (double)v[2] / 1e6;
-            out->reset = (double)v[3] / 1e6;
-            rc = 0;
+    return rc;
+}
+
+static int kv_gcra_charge_once(kv_t *self, size_t n, const kv_charge_t *items, long long *debt_us, bool *noscript) {
+    int rc;
+    *noscript = false;
+    if (n == 0) return 0;
+    if (self->charge_sha[0] == '\0' && (rc = kv_load(self, charge_lua, sizeof charge_lua - 1, self->charge_sha)) != 0)
+        return rc;
+    if ((rc = kv_ensure(self)) != 0) return rc;
+    /* One pipeline: every command is written, then every reply read. */
+    for (size_t i = 0; i < n; i++) {
+        char interval[24], count[24];
+        snprintf(interval, sizeof interval, "%lld", items[i].interval_us > 0 ? items[i].interval_us : 1);
+        snprintf(count, sizeof count, "%lld", items[i].count);
+        const char *argv[] = {"EVALSHA", self->charge_sha, "1", items[i].key, interval, count};
+        size_t lens[] = {7, 40, 1, strlen(items[i].key), strlen(interval), strlen(count)};
+        if (redisAppendCommandArgv(self->ctx, 6, argv, lens) != REDIS_OK) {
+            kv_drop(self);
+            return -EIO;
         }
     }
-    if (rc != 0) log_debug(NULL, "redis GCRA: unexpected reply%s%s", r->type == REDIS_REPLY_ERROR ? ": " : "",
-                           r->type == REDIS_REPLY_ERROR ? r->str : "");
-    freeReplyObject(r);
+    rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(self->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+            log_debug(NULL, "redis failed: %s", self->ctx->errstr);
+            kv_drop(self);
+            return -EIO;
+        }
+        if (r->type == REDIS_REPLY_INTEGER) {
+            debt_us[i] = r->integer;
+        } else {
+            if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) *noscript = true;
+            debt_us[i] = -1;
+            rc = -EPROTO;
+        }
+        freeReplyObject(r);
+    }
     return rc;
 }

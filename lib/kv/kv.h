@@ -5,6 +5,7 @@
 #define PARLEY_KV_KV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct kv kv_t;
 
@@ -30,17 +31,20 @@ typedef struct {
     double reset;       /* until the whole burst is available again */
 } kv_rate_t;
 
-/* Counts one request against the GCRA (generic cell rate algorithm) bucket
- * at key: on average `limit` requests per `period_s` seconds, at most `burst`
- * at once. Atomic across every gateway instance: the bucket's theoretical
- * arrival time lives in Redis, read and written by one Lua script that takes
- * the time from Redis's own clock (SCRIPT LOAD once, EVALSHA, EVAL when the
- * server answers NOSCRIPT, e.g. after a restart). A refused request does not
- * move the bucket. The key expires when its bucket is full again.
- * Returns 0 and fills out; -EAGAIN when Redis was not tried (a reconnect
- * backoff is running after a failure); -EIO when Redis failed now (the
- * connection is dropped); -EPROTO when Redis answered an error or something
- * unexpected (the connection is kept). */
-int kv_gcra(kv_t *self, const char *key, long limit, long period_s, long burst, kv_rate_t *out);
+/* What one process admitted on its own to a shared GCRA bucket at key. */
+typedef struct {
+    const char *key;
+    long long interval_us; /* the bucket's emission interval (period / limit) */
+    long long count;       /* requests admitted since the last charge (0: just read) */
+} kv_charge_t;
+
+/* Charges n shared GCRA buckets in one pipelined round trip: each moves on
+ * by count intervals, on Redis's clock; a key expires when its bucket is
+ * full again. debt_us[i] (n of them)
+ * gets how far bucket i now stands ahead of Redis's clock (0: full), or -1
+ * when its command failed. Returns 0; -EAGAIN (not tried: backoff), -EIO
+ * (the connection is dropped), -EPROTO (some command answered an error; the
+ * others' debts are set). */
+int kv_gcra_charge(kv_t *self, size_t n, const kv_charge_t *items, long long *debt_us);
 
 #endif

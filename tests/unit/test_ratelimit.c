@@ -18,6 +18,67 @@
 static const char *const A = "0b7e6c1e-8d55-4b0f-9b43-3f2d1c0a9e11";
 static const char *const B = "5f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 
+/* Redis's side of a sync, as kv.c's charge script computes it. */
+static int64_t shared_tat;
+static int64_t charge(const ratelimit_charge_t *c, int64_t now) {
+    if (shared_tat < now) shared_tat = now;
+    shared_tat += c->count * c->interval_us;
+    return shared_tat - now;
+}
+
+static void sync_instance(ratelimit_local_t *l, int64_t now) {
+    ratelimit_charge_t batch[8];
+    size_t n = ratelimit_local_drain(l, batch, 8, now);
+    for (size_t i = 0; i < n; i++) ratelimit_local_merge(l, batch[i].client_id, charge(&batch[i], now), now);
+}
+
+/* Two gateways, one client: after a sync each knows what the other admitted,
+ * so together they keep to one limit. */
+static void test_two_instances_share_one_bucket_after_a_sync(void **state) {
+    (void)state;
+    shared_tat = 0;
+    ratelimit_local_t *g1 = ratelimit_local_new(16), *g2 = ratelimit_local_new(16);
+    ratelimit_rule_t r = {10, 10, 10}; /* one a second, ten at once */
+    kv_rate_t out;
+    for (int i = 0; i < 6; i++) ratelimit_local_take(g1, A, &r, T0, &out);
+    for (int i = 0; i < 4; i++) ratelimit_local_take(g2, A, &r, T0, &out);
+    assert_true(out.allowed);
+    sync_instance(g1, T0);
+    sync_instance(g2, T0);
+    sync_instance(g1, T0); /* g1 hears of g2's four */
+    ratelimit_local_take(g1, A, &r, T0, &out);
+    assert_false(out.allowed);
+    ratelimit_local_take(g2, A, &r, T0, &out);
+    assert_false(out.allowed);
+    /* One interval later, one request in all may pass. */
+    ratelimit_local_take(g1, A, &r, T0 + SEC, &out);
+    assert_true(out.allowed);
+    sync_instance(g1, T0 + SEC);
+    sync_instance(g2, T0 + SEC);
+    ratelimit_local_take(g2, A, &r, T0 + SEC, &out);
+    assert_false(out.allowed);
+    /* A drain empties what it charged: a second drain charges nothing. */
+    ratelimit_charge_t batch[8];
+    size_t n = ratelimit_local_drain(g1, batch, 8, T0 + SEC);
+    assert_true(n == 0 || batch[0].count == 0);
+    ratelimit_local_destroy(&g1);
+    ratelimit_local_destroy(&g2);
+}
+
+/* A merge never hands back requests: a shared debt smaller than the local
+ * one leaves the local bucket as it is. */
+static void test_a_merge_never_moves_a_bucket_back(void **state) {
+    (void)state;
+    ratelimit_local_t *l = ratelimit_local_new(16);
+    ratelimit_rule_t r = {10, 10, 10};
+    kv_rate_t out;
+    for (int i = 0; i < 10; i++) ratelimit_local_take(l, B, &r, T0, &out);
+    ratelimit_local_merge(l, B, 0, T0);
+    ratelimit_local_take(l, B, &r, T0, &out);
+    assert_false(out.allowed);
+    ratelimit_local_destroy(&l);
+}
+
 static void test_local_allows_the_burst_then_refuses(void **state) {
     (void)state;
     ratelimit_local_t *l = ratelimit_local_new(16);
@@ -189,6 +250,8 @@ static void test_policy_rejects_bad_config_naming_the_entry(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_allows_the_burst_then_refuses),
+        cmocka_unit_test(test_two_instances_share_one_bucket_after_a_sync),
+        cmocka_unit_test(test_a_merge_never_moves_a_bucket_back),
         cmocka_unit_test(test_local_recovers_one_request_per_emission_interval),
         cmocka_unit_test(test_local_refusals_do_not_push_recovery_back),
         cmocka_unit_test(test_local_clients_have_their_own_buckets),
