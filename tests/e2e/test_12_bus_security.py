@@ -121,7 +121,7 @@ def test_the_same_forged_request_through_the_gateway_key_is_served(family_a, aut
     # The control for the tests above: the principal they forge is a real caller's.
     rid, got = forged_get_family("gateway", family_a, authority_a)
     assert got["code"] == "OK" and personal_data_in(got, family_a), got
-    assert wait_for(lambda: logs_mention(rid)) == "intake-1.log"
+    assert (wait_for(lambda: logs_mention(rid)) or "").startswith("intake-")
 
 
 def test_a_service_key_may_ask_the_broker_without_a_principal():
