@@ -96,6 +96,7 @@ $(BUILD)/parley-admin: $(BUILD)/obj/gateway/admin.o $(GATEWAY_LIB_O) $(LIBS_ALL)
 BROKER_LIB_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out services/broker/main.c,$(sort $(wildcard services/broker/*.c))))
 TEST_DEPS_test_pb := $(BUILD)/lib/libpb.a $(BUILD)/lib/libcore.a $(BUILD)/lib/libproto.a
 TEST_DEPS_test_broker := $(BROKER_LIB_O) $(BUILD)/lib/libbus.a $(BUILD)/lib/libcore.a $(BUILD)/lib/libproto.a
+TEST_DEPS_test_bus_policy := $(BROKER_LIB_O) $(BUILD)/lib/libbus.a $(BUILD)/lib/libcore.a $(BUILD)/lib/libproto.a
 TEST_DEPS_test_routes := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_openapi := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_deadlines := $(BUILD)/obj/services/intake/deadlines.o $(LIBS_ALL)
@@ -115,6 +116,14 @@ $(BUILD)/tests/fake-consumer: $(BUILD)/obj/tests/helpers/fake_consumer.o $(BUILD
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/tests/fake-consumer
+
+# A bus peer with no key, an unknown key or a kind's key, for the bus security
+# tests and for timing the bus (tests/helpers/bus_probe.c).
+$(BUILD)/tests/bus-probe: $(BUILD)/obj/tests/helpers/bus_probe.o $(BUILD)/lib/libbus.a \
+    $(BUILD)/lib/libcore.a $(BUILD)/lib/libproto.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all: $(BUILD)/tests/bus-probe
 
 # The in-process ranking benchmark that make bench runs (scripts/bench.d/matching.sh).
 $(BUILD)/bench/bench_matching_rank: $(BUILD)/obj/tests/bench/bench_matching_rank.o \

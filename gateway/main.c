@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bus/auth.h"
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -46,6 +47,7 @@ static int log_message(const struct mg_connection *conn, const char *message) {
 
 int main(void) {
     log_init("gateway");
+    if (bus_auth_init("gateway") != 0) return 1;
     config_broker_endpoint(gw_config.broker, sizeof gw_config.broker);
     gw_config.pg_dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_gateway");
     gw_config.redis_url = config_str("PARLEY_REDIS_URL", "redis://127.0.0.1:56379");

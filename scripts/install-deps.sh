@@ -15,7 +15,7 @@ PACKAGES=(
 	# the stack (scripts/stack)
 	postgresql postgresql-contrib redis-server curl openssl procps
 	# end-to-end tests
-	python3-pytest python3-requests python3-psycopg2 python3-prometheus-client wrk
+	python3-pytest python3-requests python3-psycopg2 python3-prometheus-client python3-yaml wrk
 	# /docs rendered in headless Chromium by the end-to-end tests
 	chromium chromium-driver
 )

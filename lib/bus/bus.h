@@ -37,6 +37,16 @@
  *   DISCONNECT to every worker when it shuts down cleanly.
  * - A worker answers DEADLINE_EXCEEDED, without running the handler, for a
  *   request whose header deadline has passed when it gets to it.
+ *
+ * Authentication (bus/auth.h, bus/keys.h; the broker's side in
+ * services/broker/curve.c and policy.c): with keys configured every socket
+ * is CURVE, the broker's ZAP handler admits only allow-listed client keys
+ * and names each connection by its key's kind, and the broker then refuses,
+ * on that kind: a READY for another service than the kind's (DISCONNECT), a
+ * request carrying a principal from any kind but the gateway unless it acts
+ * for a caller the sender's kind is serving right now (PERMISSION_DENIED,
+ * answered by the broker), and a REPLY to a request its worker was not
+ * given (dropped; so a reply from an unknown worker is not forwarded then).
  */
 #ifndef PARLEY_BUS_BUS_H
 #define PARLEY_BUS_BUS_H

@@ -12,6 +12,7 @@ typedef struct {
 struct bus_frames {
     frame_t *frames;
     size_t n, cap;
+    char user[BUS_FRAMES_USER_MAX + 1];
 };
 
 bus_frames_t *bus_frames_new(void) { return calloc(1, sizeof(bus_frames_t)); }
@@ -76,6 +77,15 @@ int bus_frames_copy_str(const bus_frames_t *self, size_t i, char *buf, size_t ca
     buf[len] = '\0';
     return 0;
 }
+
+void bus_frames_set_user(bus_frames_t *self, const char *user) {
+    size_t n = user != NULL ? strlen(user) : 0;
+    if (n > BUS_FRAMES_USER_MAX) n = 0;
+    memcpy(self->user, user != NULL ? user : "", n);
+    self->user[n] = '\0';
+}
+
+const char *bus_frames_user(const bus_frames_t *self) { return self->user; }
 
 ProtobufCMessage *bus_frames_unpack(const bus_frames_t *self, size_t i,
                                     const ProtobufCMessageDescriptor *desc,

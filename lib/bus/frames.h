@@ -4,6 +4,10 @@
  * A bus_frames_t owns copies of its frames. Sending takes an array of
  * bus_part_t that only borrow their bytes, so a message can be forwarded
  * from the frames it arrived in without building a second copy.
+ *
+ * A received message also carries who sent it: the User-Id the broker's ZAP
+ * handler gave the sender's connection (its key's kind), "" on a plaintext
+ * connection.
  */
 #ifndef PARLEY_BUS_FRAMES_H
 #define PARLEY_BUS_FRAMES_H
@@ -51,6 +55,15 @@ bool bus_frames_is_byte(const bus_frames_t *self, size_t i, uint8_t b);
 /* Copies frame i into buf as a NUL-terminated string. 0, or -EINVAL when the
  * frame is absent, does not fit in cap-1 bytes or holds a NUL. */
 int bus_frames_copy_str(const bus_frames_t *self, size_t i, char *buf, size_t cap);
+
+#define BUS_FRAMES_USER_MAX 63
+
+/* Sets the sender's User-Id (copied). A longer one than BUS_FRAMES_USER_MAX
+ * is no kind we gave out: the message then has none. */
+void bus_frames_set_user(bus_frames_t *self, const char *user);
+
+/* The sender's User-Id (borrowed); "" when there is none. */
+const char *bus_frames_user(const bus_frames_t *self);
 
 /* Unpacks frame i as a message of type desc with allocator (NULL: malloc).
  * NULL when the frame is absent or does not parse. */

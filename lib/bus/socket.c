@@ -3,12 +3,16 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
 
+#include "bus/auth.h"
 #include "core/log.h"
 
 #define SOCKET_MAX_FRAMES 32          /* more than any bus message has */
 #define SOCKET_MAX_MSG (64L << 20)    /* a larger frame drops the connection */
+#define SOCKET_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define SOCKET_ZAP_DOMAIN "parley"
 
 struct bus_socket {
     void *zsock;
@@ -38,7 +42,27 @@ static void ctx_release(void) {
     pthread_mutex_unlock(&ctx_lock);
 }
 
-static bus_socket_t *socket_open(int type, const char *endpoint, bool bind, bool immediate) {
+/* The CURVE options of a socket: a server with server_secret, else a client
+ * with the process's keys when it has them. 0 or -1 (errno set). */
+static int socket_curve(void *zsock, int type, const bus_key_t *server_secret) {
+    if (server_secret != NULL) {
+        int one = 1;
+        if (zmq_setsockopt(zsock, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+            zmq_setsockopt(zsock, ZMQ_CURVE_SECRETKEY, server_secret->z85, BUS_KEY_Z85_LEN + 1) != 0 ||
+            zmq_setsockopt(zsock, ZMQ_ZAP_DOMAIN, SOCKET_ZAP_DOMAIN, strlen(SOCKET_ZAP_DOMAIN)) != 0)
+            return -1;
+        return 0;
+    }
+    if (type != ZMQ_DEALER || !bus_auth_curve()) return 0;
+    if (zmq_setsockopt(zsock, ZMQ_CURVE_SERVERKEY, bus_auth_broker_key()->z85, BUS_KEY_Z85_LEN + 1) != 0 ||
+        zmq_setsockopt(zsock, ZMQ_CURVE_PUBLICKEY, bus_auth_public_key()->z85, BUS_KEY_Z85_LEN + 1) != 0 ||
+        zmq_setsockopt(zsock, ZMQ_CURVE_SECRETKEY, bus_auth_secret_key()->z85, BUS_KEY_Z85_LEN + 1) != 0)
+        return -1;
+    return 0;
+}
+
+static bus_socket_t *socket_open(int type, const char *endpoint, bool bind, bool immediate,
+                                 const bus_key_t *server_secret) {
     bus_socket_t *self = calloc(1, sizeof *self);
     void *c = self ? ctx_acquire() : NULL;
     if (c == NULL) {
@@ -56,6 +80,7 @@ static bus_socket_t *socket_open(int type, const char *endpoint, bool bind, bool
         zmq_setsockopt(self->zsock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0)
         goto fail;
     if (immediate && zmq_setsockopt(self->zsock, ZMQ_IMMEDIATE, &one, sizeof one) != 0) goto fail;
+    if (socket_curve(self->zsock, type, server_secret) != 0) goto fail;
     if ((bind ? zmq_bind(self->zsock, endpoint) : zmq_connect(self->zsock, endpoint)) != 0)
         goto fail;
     return self;
@@ -67,12 +92,16 @@ fail:
     return NULL;
 }
 
-bus_socket_t *bus_socket_router_bind(const char *endpoint) {
-    return socket_open(ZMQ_ROUTER, endpoint, true, false);
+bus_socket_t *bus_socket_router_bind(const char *endpoint, const bus_key_t *server_secret) {
+    return socket_open(ZMQ_ROUTER, endpoint, true, false, server_secret);
+}
+
+bus_socket_t *bus_socket_zap_bind(void) {
+    return socket_open(ZMQ_REP, SOCKET_ZAP_ENDPOINT, true, false, NULL);
 }
 
 bus_socket_t *bus_socket_dealer_connect(const char *endpoint, bool immediate) {
-    return socket_open(ZMQ_DEALER, endpoint, false, immediate);
+    return socket_open(ZMQ_DEALER, endpoint, false, immediate, NULL);
 }
 
 void bus_socket_destroy(bus_socket_t **self) {
@@ -97,6 +126,18 @@ int bus_socket_wait(bus_socket_t *self, int events, int timeout_ms) {
     if (item.revents & ZMQ_POLLIN) ready |= BUS_POLL_IN;
     if (item.revents & ZMQ_POLLOUT) ready |= BUS_POLL_OUT;
     return ready;
+}
+
+int bus_socket_wait_in(bus_socket_t *const *socks, int n, int timeout_ms, unsigned *ready) {
+    zmq_pollitem_t items[8];
+    if (n < 1 || n > 8) return -EINVAL;
+    for (int i = 0; i < n; i++) items[i] = (zmq_pollitem_t){socks[i]->zsock, 0, ZMQ_POLLIN, 0};
+    int rc = zmq_poll(items, n, timeout_ms < 0 ? 0 : timeout_ms);
+    if (rc < 0) return errno == EINTR ? -EINTR : -EIO;
+    *ready = 0;
+    for (int i = 0; i < n; i++)
+        if (items[i].revents & ZMQ_POLLIN) *ready |= 1u << i;
+    return rc;
 }
 
 /* Reads and drops the rest of a message whose first part was read. */
@@ -126,6 +167,11 @@ int bus_socket_recv(bus_socket_t *self, bus_frames_t **out) {
             goto cleanup;
         }
         more = zmq_msg_more(&part);
+        /* Every part of a message comes from one connection, but a ROUTER's
+         * address part lacks the connection's metadata when zmq_poll looked
+         * at the socket first (libzmq 4.3): the first part that has it says. */
+        const char *user = *bus_frames_user(msg) ? NULL : zmq_msg_gets(&part, "User-Id");
+        if (user != NULL) bus_frames_set_user(msg, user);
         if (bus_frames_count(msg) == SOCKET_MAX_FRAMES) rc = -EBADMSG;
         else rc = bus_frames_push(msg, zmq_msg_data(&part), zmq_msg_size(&part));
         zmq_msg_close(&part);

@@ -15,15 +15,26 @@
 #include <stddef.h>
 
 #include "bus/frames.h"
+#include "bus/keys.h"
 
 typedef struct bus_socket bus_socket_t;
 
 /* A ROUTER bound to endpoint (the broker's side). A send to a peer that is
  * not connected fails with -EHOSTUNREACH rather than being dropped silently.
- * NULL on failure (logged). */
-bus_socket_t *bus_socket_router_bind(const char *endpoint);
+ * With server_secret (else NULL: plaintext) it is a CURVE server: a peer that
+ * does not complete a CURVE handshake sends nothing, and the process's ZAP
+ * handler (bus_socket_zap_bind, bound first) decides which client keys are
+ * accepted and names each connection's User-Id. NULL on failure (logged). */
+bus_socket_t *bus_socket_router_bind(const char *endpoint, const bus_key_t *server_secret);
 
-/* A DEALER connected to endpoint (a client or a worker). When immediate is
+/* The process's ZAP handler socket (ZeroMQ RFC 27): a REP bound to
+ * inproc://zeromq.zap.01. Every CURVE handshake with this process's sockets
+ * waits for the answer to a request on it (bus/zap.h). NULL on failure
+ * (logged; -EADDRINUSE when the process has one already). */
+bus_socket_t *bus_socket_zap_bind(void);
+
+/* A DEALER connected to endpoint (a client or a worker), a CURVE client with
+ * the process's keys when bus/auth.h has them. When immediate is
  * true, messages are queued only to a completed connection, so a send while
  * the broker is down fails with -EAGAIN instead of being delivered late after
  * the caller has given up: a client wants that; a worker, whose READY should
@@ -47,8 +58,14 @@ void bus_socket_linger(bus_socket_t *self, int linger_ms);
  * other failure. */
 int bus_socket_wait(bus_socket_t *self, int events, int timeout_ms);
 
+/* Waits up to timeout_ms (>= 0) until any of the n sockets has a message.
+ * Returns how many do (> 0, with bit i of *ready set for socks[i]), 0 on
+ * timeout, -EINTR when a signal arrived, -EINVAL for n over 8, -EIO. */
+int bus_socket_wait_in(bus_socket_t *const *socks, int n, int timeout_ms, unsigned *ready);
+
 /* Receives one whole message without waiting. On 0, *out is a new message
- * owned by the caller (a ROUTER's first frame is the sender's address).
+ * owned by the caller (a ROUTER's first frame is the sender's address), with
+ * the connection's User-Id when it has one (bus_frames_user).
  * -EAGAIN when nothing is waiting, -EBADMSG when the message had too many
  * frames (it is discarded), -ENOMEM, -EIO. */
 int bus_socket_recv(bus_socket_t *self, bus_frames_t **out);

@@ -102,6 +102,8 @@ stack_settings() {
 	BROKER_URL=tcp://127.0.0.1:$BROKER_PORT
 	# shellcheck disable=SC2034
 	REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+	# shellcheck disable=SC2034 # the bus's CURVE keys (parley.sh: bus_keys_ensure)
+	BUS_KEYS=$VAR/bus-keys
 	# shellcheck disable=SC2034
 	SUPER_DSN="host=127.0.0.1 port=$PG_PORT dbname=parley user=parley"
 }

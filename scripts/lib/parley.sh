@@ -51,6 +51,25 @@ secret_ensure() {
 	mv -f "$VAR/secret.tmp" "$VAR/secret"
 }
 
+# bus_keys_ensure: $BUS_KEYS, the bus's CURVE keys: the broker's pair and
+# one per kind (the gateway and each service), written by `parley-broker
+# keygen` (directory 0700, secrets 0600) when any is missing; existing keys
+# are kept. Every process gets PARLEY_BUS_KEYS_DIR, so the bus of every
+# stack runs with CURVE, loopback or not.
+bus_keys_ensure() {
+	local k missing=0
+	for k in broker gateway "${PARLEY_SERVICES[@]}"; do
+		[[ -s $BUS_KEYS/$k.key && -s $BUS_KEYS/$k.pub ]] || missing=1
+	done
+	((missing)) || return 0
+	need_bin broker
+	local out
+	out=$("$BIN/parley-broker" keygen "$BUS_KEYS" 2>&1) || {
+		printf '%s\n' "$out" >&2
+		die "could not create the bus keys in $BUS_KEYS"
+	}
+}
+
 # need_bin NAME: fails, naming it, when $BIN/parley-NAME is not built.
 need_bin() {
 	[[ -x $BIN/parley-$1 ]] || die "missing binary $BIN/parley-$1 (build it first: make$([[ $BIN == *san* ]] && printf ' SAN=1') all)"
@@ -76,6 +95,7 @@ service_env() {
 		"PARLEY_BROKER_PORT=$BROKER_PORT" \
 		"PARLEY_PG_DSN=$(service_dsn "parley_$svc")" \
 		"PARLEY_REDIS_URL=$REDIS_URL" \
+		"PARLEY_BUS_KEYS_DIR=$BUS_KEYS" \
 		"PARLEY_INSTANCE=$n"
 	if [[ $svc == gateway ]]; then
 		printf '%s\n' \
@@ -92,8 +112,10 @@ broker_start() {
 	proc_running broker 1 && return 0
 	need_bin broker
 	port_in_use "$BROKER_PORT" && die "port $BROKER_PORT (PARLEY_BROKER_PORT) is already in use by another process"
+	bus_keys_ensure
 	local envs=()
-	mapfile -t envs < <(printf '%s\n' "PARLEY_BROKER_PORT=$BROKER_PORT" "PARLEY_BROKER=$BROKER_URL"; sanitizer_env)
+	mapfile -t envs < <(printf '%s\n' "PARLEY_BROKER_PORT=$BROKER_PORT" "PARLEY_BROKER=$BROKER_URL" \
+		"PARLEY_BUS_KEYS_DIR=$BUS_KEYS"; sanitizer_env)
 	say "starting broker on 127.0.0.1:$BROKER_PORT"
 	proc_launch broker 1 "${envs[@]}" -- "$BIN/parley-broker"
 	# Workers reconnect by themselves, but waiting for the port makes a
@@ -115,6 +137,7 @@ service_start() {
 	local svc=$1 n=$2
 	proc_running "$svc" "$n" && return 0
 	need_bin "$svc"
+	bus_keys_ensure
 	local envs=()
 	mapfile -t envs < <(service_env "$svc" "$n")
 	say "starting $svc-$n"
@@ -188,6 +211,7 @@ gateway_start() {
 	proc_running gateway 1 && return 0
 	need_bin gateway
 	port_in_use "$HTTP_PORT" && die "port $HTTP_PORT (PARLEY_HTTP_PORT) is already in use by another process"
+	bus_keys_ensure
 	local envs=()
 	mapfile -t envs < <(service_env gateway 1)
 	say "starting gateway on $URL"
@@ -203,7 +227,7 @@ write_stack_env() {
 			for kv in "PARLEY_URL=$URL" "PARLEY_PG_DSN=$SUPER_DSN" "PARLEY_REDIS_URL=$REDIS_URL" \
 				"PARLEY_BROKER=$BROKER_URL" "PARLEY_VAR_DIR=$VAR" "PARLEY_HTTP_PORT=$HTTP_PORT" \
 				"PARLEY_PG_PORT=$PG_PORT" "PARLEY_REDIS_PORT=$REDIS_PORT" \
-				"PARLEY_BROKER_PORT=$BROKER_PORT" "PARLEY_BIN_DIR=$BIN"; do
+				"PARLEY_BROKER_PORT=$BROKER_PORT" "PARLEY_BIN_DIR=$BIN" "PARLEY_BUS_KEYS_DIR=$BUS_KEYS"; do
 				printf '%s=%s\n' "${kv%%=*}" "$(shell_quote "${kv#*=}")"
 			done
 			[[ ! -s $VAR/seed.env ]] || cat "$VAR/seed.env"

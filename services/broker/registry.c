@@ -14,6 +14,9 @@ struct registry_worker {
     bool busy;
     int64_t seen_until; /* alive until then on heartbeats alone */
     int64_t busy_until; /* and, while busy, until then for its request */
+    int64_t deadline;   /* while busy: its request's */
+    uint8_t *job;       /* while busy, if assigned: tag then principal (one allocation) */
+    size_t tag_len, principal_len;
     registry_worker_t *prev, *next;           /* every worker */
     registry_worker_t *idle_prev, *idle_next; /* service's idle list, LRU first */
 };
@@ -144,11 +147,48 @@ void registry_worker_seen(registry_t *self, registry_worker_t *w, int64_t now) {
     w->seen_until = now + self->liveness_ms;
 }
 
+static void worker_forget_job(registry_worker_t *w) {
+    free(w->job);
+    w->job = NULL;
+    w->tag_len = w->principal_len = 0;
+}
+
 void registry_worker_idle(registry_t *self, registry_worker_t *w, int64_t now) {
     registry_worker_seen(self, w, now);
     if (!w->busy) return; /* a stray reply: it is idle already, keep its place */
     w->busy = false;
+    worker_forget_job(w);
     idle_push_tail(w->service, w);
+}
+
+int registry_worker_assign(registry_worker_t *w, const void *tag, size_t tag_len,
+                           const void *principal, size_t principal_len) {
+    worker_forget_job(w);
+    if (principal == NULL) principal_len = 0;
+    uint8_t *job = malloc(tag_len + principal_len + 1);
+    if (job == NULL) return -ENOMEM;
+    if (tag_len > 0) memcpy(job, tag, tag_len);
+    if (principal_len > 0) memcpy(job + tag_len, principal, principal_len);
+    w->job = job;
+    w->tag_len = tag_len;
+    w->principal_len = principal_len;
+    return 0;
+}
+
+bool registry_worker_serves(const registry_worker_t *w, const void *tag, size_t tag_len) {
+    return w->busy && w->job != NULL && w->tag_len == tag_len &&
+           memcmp(w->job, tag, tag_len) == 0;
+}
+
+bool registry_acts_for(const registry_t *self, const char *service, const void *principal,
+                       size_t principal_len, int64_t now) {
+    if (principal == NULL || principal_len == 0) return false;
+    for (const registry_worker_t *w = self->workers; w != NULL; w = w->next) {
+        if (!w->busy || w->job == NULL || now >= w->deadline) continue;
+        if (w->principal_len != principal_len || strcmp(w->service->name, service) != 0) continue;
+        if (memcmp(w->job + w->tag_len, principal, principal_len) == 0) return true;
+    }
+    return false;
 }
 
 void registry_worker_remove(registry_t *self, registry_worker_t **w) {
@@ -160,6 +200,7 @@ void registry_worker_remove(registry_t *self, registry_worker_t **w) {
     else self->workers = x->next;
     if (x->next != NULL) x->next->prev = x->prev;
     s->workers--;
+    free(x->job);
     free(x->id);
     free(x);
     *w = NULL;
@@ -263,6 +304,7 @@ bool registry_dispatch(registry_t *self, const char *service, int64_t now, regis
     wait_unlink(s, r);
     idle_unlink(s, w);
     w->busy = true;
+    w->deadline = r->deadline;
     w->busy_until = r->deadline + self->liveness_ms;
     *job = (registry_job_t){w, r->request, r->deadline};
     free(r);

@@ -63,6 +63,23 @@ const void *registry_worker_id(const registry_worker_t *w, size_t *len);
 const char *registry_worker_service(const registry_worker_t *w);
 bool registry_worker_is_busy(const registry_worker_t *w);
 
+/* What the broker remembers of the request a worker was just given (after
+ * registry_dispatch): tag, the client's address and correlation id, so that
+ * only the reply to it is taken; and the caller's packed principal, so that
+ * the worker's own calls may act for that caller until the request's
+ * deadline (principal NULL when it had none). Both copied; forgotten when
+ * the worker is idle again or removed. 0 or -ENOMEM (nothing remembered). */
+int registry_worker_assign(registry_worker_t *w, const void *tag, size_t tag_len,
+                           const void *principal, size_t principal_len);
+
+/* Whether w is busy with the request whose tag this is. */
+bool registry_worker_serves(const registry_worker_t *w, const void *tag, size_t tag_len);
+
+/* Whether some worker of service is busy, before its request's deadline,
+ * with a request whose principal is exactly these bytes. */
+bool registry_acts_for(const registry_t *self, const char *service, const void *principal,
+                       size_t principal_len, int64_t now);
+
 /* Calls fn for each idle live worker (to heartbeat them). fn must not change
  * the registry. */
 void registry_foreach_idle(const registry_t *self, int64_t now,

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "bus/auth.h"
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -50,6 +51,7 @@ static const db_stmt_t *(*const statement_sets[])(size_t *) = {
 
 int main(void) {
     log_init("intake");
+    if (bus_auth_init("intake") != 0) return 1;
     if (bus_signals_stop_on_term(&stop) != 0) return 1;
 
     const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_intake");

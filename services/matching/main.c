@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "bus/auth.h"
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -36,6 +37,7 @@ static const bus_method_t methods[] = {
 
 int main(void) {
     log_init("matching");
+    if (bus_auth_init("matching") != 0) return 1;
     /* Ranking a large pool takes megabytes of a request's arena: keep what
      * a request frees in the heap for the next one, rather than handing it
      * back to the kernel and faulting it in again every request. */

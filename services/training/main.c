@@ -2,6 +2,7 @@
  * now; its methods join the table passed to bus_worker_new as they are built. */
 #include <signal.h>
 
+#include "bus/auth.h"
 #include "bus/bus.h"
 #include "bus/signals.h"
 #include "core/config.h"
@@ -11,6 +12,7 @@ static volatile sig_atomic_t stop;
 
 int main(void) {
     log_init("training");
+    if (bus_auth_init("training") != 0) return 1;
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
     if (bus_signals_stop_on_term(&stop) != 0) return 1;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "bus/auth.h"
 #include "bus/bus.h"
 #include "bus/signals.h"
 #include "core/config.h"
@@ -42,6 +43,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     log_init("fake-consumer");
+    /* It plays SERVICE, so it is on the bus as that kind, with that kind's key. */
+    if (bus_auth_init(argv[1]) != 0) return 1;
     if (bus_signals_stop_on_term(&stop) != 0) return 1;
     char endpoint[256];
     bus_worker_t *w = bus_worker_new(config_broker_endpoint(endpoint, sizeof endpoint), argv[1], methods, 1, NULL);
