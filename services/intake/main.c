@@ -1,6 +1,9 @@
-/* parley-intake: the intake service's worker process, and its outbox relay
- * thread (which also runs the deadline sweep). */
+/* parley-intake: the intake service's process: PARLEY_WORKER_THREADS
+ * handler threads (lib/svc/runtime.h), each with its own database
+ * connection, and its outbox relay thread (which also runs the deadline
+ * sweep). */
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "bus/auth.h"
@@ -11,6 +14,7 @@
 #include "services/intake/intake.h"
 #include "services/intake/sweep.h"
 #include "svc/relay.h"
+#include "svc/runtime.h"
 
 #define IN(x) &parley__intake__v1__##x##__descriptor
 
@@ -49,30 +53,47 @@ static const db_stmt_t *(*const statement_sets[])(size_t *) = {
     signposts_statements, resources_statements,     events_statements,   referrals_statements,
 };
 
+/* One handler thread's context: a connection with every statement on it. */
+static void *intake_ctx_new(void *arg) {
+    intake_t *t = calloc(1, sizeof *t);
+    if (t == NULL || (t->db = db_new(arg)) == NULL) {
+        log_error(NULL, "intake: cannot set up a handler thread");
+        free(t);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof statement_sets / sizeof statement_sets[0]; i++) {
+        size_t n;
+        const db_stmt_t *s = statement_sets[i](&n);
+        db_register(t->db, s, n);
+    }
+    return t;
+}
+
+static void intake_ctx_destroy(void *ctx) {
+    intake_t *t = ctx;
+    db_destroy(&t->db);
+    free(t);
+}
+
 int main(void) {
     log_init("intake");
     if (bus_auth_init("intake") != 0) return 1;
     if (bus_signals_stop_on_term(&stop) != 0) return 1;
 
     const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_intake");
-    intake_t intake = {0};
-    intake.db = db_new(dsn);
-    if (intake.db == NULL) return 1;
     /* Migrate before serving: every instance tries, the advisory lock serialises. */
+    db_t *db = db_new(dsn);
+    if (db == NULL) return 1;
     const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/intake/migrations");
-    for (int tries = 0; db_migrate(intake.db, dir, "intake") != 0; tries++) {
+    for (int tries = 0; db_migrate(db, dir, "intake") != 0; tries++) {
         if (tries == 30 || stop) {
             log_error(NULL, "cannot apply the intake migrations; giving up");
-            db_destroy(&intake.db);
+            db_destroy(&db);
             return 1;
         }
         sleep(1);
     }
-    for (size_t i = 0; i < sizeof statement_sets / sizeof statement_sets[0]; i++) {
-        size_t n;
-        const db_stmt_t *s = statement_sets[i](&n);
-        db_register(intake.db, s, n);
-    }
+    db_destroy(&db);
 
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
@@ -88,15 +109,17 @@ int main(void) {
         .task_every_ms = config_long("PARLEY_DEADLINE_SWEEP_MS", 3600000, 100, 86400000),
     };
     relay_t *relay = relay_start(&rc);
-    if (relay == NULL) {
-        db_destroy(&intake.db);
-        return 1;
-    }
-    bus_worker_t *w = bus_worker_new(endpoint, "intake", methods, sizeof methods / sizeof methods[0], &intake);
-    int status = w ? bus_worker_run(w, &stop) : -1;
-    bus_worker_destroy(&w);
+    if (relay == NULL) return 1;
+    svc_runtime_t rt = {.service = "intake",
+                        .endpoint = endpoint,
+                        .methods = methods,
+                        .n_methods = sizeof methods / sizeof methods[0],
+                        .ctx_new = intake_ctx_new,
+                        .ctx_destroy = intake_ctx_destroy,
+                        .arg = (void *)dsn,
+                        .threads = svc_runtime_threads()};
+    int status = svc_runtime_run(&rt, &stop);
     relay_stop(&relay);
-    db_destroy(&intake.db);
     log_info(NULL, "stopped");
     return status == 0 ? 0 : 1;
 }

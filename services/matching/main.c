@@ -1,8 +1,11 @@
-/* parley-matching: the matching service's worker, its sweeper thread
- * (offer expiry, matching waiting families again) and its outbox relay
- * thread. Each thread has its own database connection and bus socket. */
+/* parley-matching: the matching service's process: PARLEY_WORKER_THREADS
+ * handler threads (lib/svc/runtime.h), its sweeper thread (offer expiry,
+ * matching waiting families again) and its outbox relay thread. Each thread
+ * has its own database connection and bus socket; each handler thread its
+ * own pool cache. */
 #include <malloc.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "bus/auth.h"
@@ -12,6 +15,7 @@
 #include "parley/events/v1/events.pb-c.h"
 #include "services/matching/matching.h"
 #include "svc/relay.h"
+#include "svc/runtime.h"
 
 #define IN(x) &parley__matching__v1__##x##__descriptor
 
@@ -35,6 +39,36 @@ static const bus_method_t methods[] = {
     {"Deliver", &parley__events__v1__event__descriptor, events_deliver},
 };
 
+typedef struct {
+    const char *dsn, *endpoint;
+} ctx_args_t;
+
+static void matching_ctx_destroy(void *ctx) {
+    matching_t *m = ctx;
+    db_destroy(&m->db);
+    bus_client_destroy(&m->bus);
+    pool_cache_destroy(&m->cache);
+    free(m);
+}
+
+/* One handler thread's context: a connection, a bus client for intake and
+ * a pool cache, all its own. */
+static void *matching_ctx_new(void *arg) {
+    const ctx_args_t *a = arg;
+    matching_t *m = calloc(1, sizeof *m);
+    if (m == NULL) return NULL;
+    m->db = db_new(a->dsn);
+    m->bus = bus_client_new(a->endpoint);
+    m->cache = pool_cache_new(64);
+    if (m->db == NULL || m->bus == NULL || m->cache == NULL) {
+        log_error(NULL, "matching: cannot set up a handler thread");
+        matching_ctx_destroy(m);
+        return NULL;
+    }
+    matching_register_statements(m->db);
+    return m;
+}
+
 int main(void) {
     log_init("matching");
     if (bus_auth_init("matching") != 0) return 1;
@@ -52,26 +86,19 @@ int main(void) {
     const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_matching");
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
-    matching_t m = {.db = db_new(dsn), .bus = bus_client_new(endpoint), .cache = pool_cache_new(64)};
-    if (m.db == NULL || m.bus == NULL || m.cache == NULL) {
-        db_destroy(&m.db);
-        bus_client_destroy(&m.bus);
-        pool_cache_destroy(&m.cache);
-        return 1;
-    }
     /* Migrate before serving: every instance tries, the advisory lock serialises. */
+    db_t *db = db_new(dsn);
+    if (db == NULL) return 1;
     const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/matching/migrations");
-    for (int tries = 0; db_migrate(m.db, dir, "matching") != 0; tries++) {
+    for (int tries = 0; db_migrate(db, dir, "matching") != 0; tries++) {
         if (tries == 30 || stop) {
             log_error(NULL, "cannot apply the matching migrations; giving up");
-            db_destroy(&m.db);
-            bus_client_destroy(&m.bus);
-            pool_cache_destroy(&m.cache);
+            db_destroy(&db);
             return 1;
         }
         sleep(1);
     }
-    matching_register_statements(m.db);
+    db_destroy(&db);
 
     relay_config_t rc = {
         .conninfo = dsn,
@@ -83,15 +110,19 @@ int main(void) {
     sweeper_t *sweeper = relay ? sweeper_start(dsn) : NULL;
     int status = -1;
     if (sweeper != NULL) {
-        bus_worker_t *w = bus_worker_new(endpoint, "matching", methods, sizeof methods / sizeof methods[0], &m);
-        status = w ? bus_worker_run(w, &stop) : -1;
-        bus_worker_destroy(&w);
+        ctx_args_t args = {dsn, endpoint};
+        svc_runtime_t rt = {.service = "matching",
+                            .endpoint = endpoint,
+                            .methods = methods,
+                            .n_methods = sizeof methods / sizeof methods[0],
+                            .ctx_new = matching_ctx_new,
+                            .ctx_destroy = matching_ctx_destroy,
+                            .arg = &args,
+                            .threads = svc_runtime_threads()};
+        status = svc_runtime_run(&rt, &stop);
     }
     sweeper_stop(&sweeper);
     relay_stop(&relay);
-    bus_client_destroy(&m.bus);
-    pool_cache_destroy(&m.cache);
-    db_destroy(&m.db);
     log_info(NULL, "stopped");
     return status == 0 ? 0 : 1;
 }
