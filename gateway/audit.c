@@ -66,12 +66,13 @@ void audit_record(db_t *db, arena_t *a, const audit_entry_t *e) {
                             ids_is_uuid(e->authority_id) ? e->authority_id : NULL,
                             audit_action(e->match),
                             record_type(a, e->match->route->path),
-                            e->record_id && *e->record_id ? arena_strndup(a, e->record_id, 100) : NULL,
+                            e->record_id && *e->record_id ? arena_strndup(a, e->record_id, strnlen(e->record_id, 100))
+                                                          : NULL,
                             e->request_id,
                             arena_printf(a, "%d", e->outcome),
                             ids_is_uuid(p->consortium_id) ? db_array_literal(a, p->authority_ids, p->n_authority_ids)
                                                           : NULL,
-                            e->client_address && *e->client_address ? arena_strndup(a, e->client_address, 64) : NULL,
+                            e->client_address && *e->client_address ? arena_strdup(a, e->client_address) : NULL,
                             e->client_request_id && *e->client_request_id ? e->client_request_id : NULL};
     if (db_exec(db, "audit_insert", 12, params, NULL) != 0)
         log_error(e->request_id, "audit row not written: %s", db_error(db));
