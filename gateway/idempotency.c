@@ -276,7 +276,8 @@ static int replay(db_t *db, const http_ctx_t *h, idem_t *idem, int *status) {
         db_result_free(&r);
         return 0;
     }
-    if (CRYPTO_memcmp(db_text(r, 0, 0), idem->fingerprint, 64) != 0 || strlen(db_text(r, 0, 0)) != 64)
+    const char *kept = db_text(r, 0, 0);
+    if (strlen(kept) != 64 || CRYPTO_memcmp(kept, idem->fingerprint, 64) != 0)
         *status = http_problem(h, 422, "this Idempotency-Key was used with a different request", NULL, NULL);
     else
         *status = resend(h, idem, (int)db_int(r, 0, 1), db_text(r, 0, 2));
