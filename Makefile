@@ -105,6 +105,8 @@ TEST_DEPS_test_matching_scoring := $(BUILD)/obj/services/matching/scoring.o \
 TEST_DEPS_test_matching_assign := $(BUILD)/obj/services/matching/assign.o $(LIBS_ALL)
 TEST_DEPS_test_ratelimit := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_metrics := $(GATEWAY_LIB_O) $(LIBS_ALL)
+TEST_DEPS_test_idempotency := $(GATEWAY_LIB_O) $(LIBS_ALL)
+TEST_DEPS_test_auth_throttle := $(GATEWAY_LIB_O) $(LIBS_ALL)
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(or $$(TEST_DEPS_$$*),$(LIBS_ALL))
 	@mkdir -p $(dir $@)

@@ -55,6 +55,17 @@ CREATE TABLE IF NOT EXISTS audit.events (
     at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 ALTER TABLE audit.events OWNER TO parley_audit;
+-- Failed authentications are audited too (gateway/auth.h): the client id
+-- only when the key parses, the consortium only when that client exists.
+-- Every row says where the request came from, the X-Request-Id the client
+-- sent (the row's request_id is always the gateway's own), and the
+-- authorities the acting client held, which decide which admins may read a
+-- row that names no authority (gateway/audit.h).
+ALTER TABLE audit.events ALTER COLUMN consortium_id DROP NOT NULL,
+                         ALTER COLUMN client_id DROP NOT NULL;
+ALTER TABLE audit.events ADD COLUMN IF NOT EXISTS client_authority_ids uuid[],
+                         ADD COLUMN IF NOT EXISTS client_address text,
+                         ADD COLUMN IF NOT EXISTS client_request_id text;
 CREATE INDEX IF NOT EXISTS events_by_consortium_time ON audit.events (consortium_id, at, id);
 CREATE INDEX IF NOT EXISTS events_by_record ON audit.events (record_id);
 CREATE INDEX IF NOT EXISTS events_by_client ON audit.events (client_id, at);

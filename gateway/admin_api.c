@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/ids.h"
 #include "gateway/audit.h"
@@ -10,11 +11,14 @@
 #include "gateway/keys.h"
 #include "gateway/roles.h"
 #include "parley/admin/v1/admin.pb-c.h"
+#include "parley/matching/v1/matching.pb-c.h"
 #include "svc/page_token.h"
 #include "svc/svc.h"
 
 typedef Parley__Admin__V1__Client client_t;
-#define CLIENT_COLUMNS "id, name, roles, authority_ids, " DB_MICROS("created_at") ", " DB_MICROS("revoked_at")
+#define CLIENT_COLUMNS \
+    "id, name, roles, authority_ids, " DB_MICROS("created_at") ", " DB_MICROS("revoked_at") ", supporter_id"
+#define MAX_GRANTED 100 /* authorities one request may grant */
 
 static const db_stmt_t stmts[] = {
     {"adm_authority_insert",
@@ -27,15 +31,16 @@ static const db_stmt_t stmts[] = {
      " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
     {"adm_client_insert",
-     "INSERT INTO api_clients (id, consortium_id, name, key_hash, roles, authority_ids)"
-     " VALUES ($1, $2, $3, $4, $5::text[], $6::uuid[]) RETURNING " CLIENT_COLUMNS},
+     "INSERT INTO api_clients (id, consortium_id, name, key_hash, roles, authority_ids, supporter_id)"
+     " VALUES ($1, $2, $3, $4, $5::text[], $6::uuid[], $7) RETURNING " CLIENT_COLUMNS},
+    /* The caller must hold every authority the client holds ($5, $3). */
     {"adm_client_list",
-     "SELECT " CLIENT_COLUMNS " FROM api_clients WHERE consortium_id = $1"
+     "SELECT " CLIENT_COLUMNS " FROM api_clients WHERE consortium_id = $1 AND authority_ids <@ $5::uuid[]"
      " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
     {"adm_client_revoke",
      "UPDATE api_clients SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND consortium_id = $2"
-     " RETURNING " CLIENT_COLUMNS},
+     " AND authority_ids <@ $3::uuid[] RETURNING " CLIENT_COLUMNS},
 };
 
 const db_stmt_t *admin_api_statements(size_t *n) {
@@ -58,6 +63,12 @@ const bus_method_t *admin_api_methods(size_t *n) {
 }
 
 static const char *consortium(const bus_request_t *req) { return req->header->principal->consortium_id; }
+
+/* The caller's authorities as a uuid[] literal. */
+static char *held(arena_t *a, const bus_request_t *req) {
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    return db_array_literal(a, p->authority_ids, p->n_authority_ids);
+}
 
 int admin_create_authority(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((gw_thread_t *)ctx)->db;
@@ -157,7 +168,69 @@ static client_t *client_from_row(arena_t *a, const db_result_t *r, int i) {
     c->n_authority_ids = n > 0 ? (size_t)n : 0;
     c->created_at = svc_timestamp(a, db_int(r, i, 4));
     if (!db_is_null(r, i, 5)) c->revoked_at = svc_timestamp(a, db_int(r, i, 5));
+    if (!db_is_null(r, i, 6)) c->supporter_id = db_str(a, r, i, 6);
     return c;
+}
+
+/* Whether the request's roles include role. */
+static bool asks_for(const Parley__Admin__V1__CreateClientRequest *in, Parley__Admin__V1__Role role) {
+    for (size_t i = 0; i < in->n_roles; i++)
+        if (in->roles[i] == role) return true;
+    return false;
+}
+
+/* Whether list (n items) names id, as UUIDs compare. */
+static bool lists(char *const *list, size_t n, const char *id) {
+    for (size_t i = 0; i < n; i++)
+        if (list[i] != NULL && strcasecmp(list[i], id) == 0) return true;
+    return false;
+}
+
+/* Checks that supporter_id is a supporter the caller can see and that it
+ * serves every authority granted, asking matching with the caller's own
+ * principal (so matching's tenancy applies). 1 yes; 0 no, with a violation
+ * on res; -1 with res set when matching cannot be asked. */
+static int supporter_fits(gw_thread_t *t, const bus_request_t *req, bus_response_t *res, const char *supporter_id,
+                          char *const *authorities, size_t n) {
+    arena_t *a = res->arena;
+    Parley__Matching__V1__GetSupporterRequest q = PARLEY__MATCHING__V1__GET_SUPPORTER_REQUEST__INIT;
+    q.id = (char *)supporter_id;
+    size_t len = protobuf_c_message_get_packed_size(&q.base);
+    uint8_t *packed = arena_alloc(a, len + 1);
+    if (packed == NULL) return -1;
+    protobuf_c_message_pack(&q.base, packed);
+    bus_header_t header = PARLEY__COMMON__V1__REQUEST_HEADER__INIT;
+    header.request_id = req->header->request_id;
+    header.method = "GetSupporter";
+    header.principal = req->header->principal;
+    bus_reply_t rep;
+    if (bus_client_call(t->bus, a, "matching", &header, packed, len, gw_config.bus_timeout_ms, true, &rep) != 0) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_UNAVAILABLE,
+                           "the matching service did not answer: the supporter cannot be checked");
+        res->status.retry_after_seconds = 1;
+        return -1;
+    }
+    if (rep.status->code == PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND) {
+        bus_response_violation(res, "supporterId", "no such supporter");
+        return 0;
+    }
+    if (rep.status->code != PARLEY__COMMON__V1__CODE__CODE_OK) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_UNAVAILABLE, "the supporter cannot be checked now");
+        res->status.retry_after_seconds = 1;
+        return -1;
+    }
+    Parley__Matching__V1__Supporter *s = (void *)protobuf_c_message_unpack(
+        &parley__matching__v1__supporter__descriptor, arena_pb_allocator(a), rep.payload_len, rep.payload);
+    if (s == NULL) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "matching's answer cannot be read");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!lists(s->authority_ids, s->n_authority_ids, authorities[i])) {
+            bus_response_violation(res, "supporterId", "does not serve authorityIds[%zu]", i);
+            return 0;
+        }
+    return 1;
 }
 
 int admin_create_client(void *ctx, const bus_request_t *req, bus_response_t *res) {
@@ -167,14 +240,28 @@ int admin_create_client(void *ctx, const bus_request_t *req, bus_response_t *res
     if (svc_check_required(res, "name", in->name)) svc_check_max_len(res, "name", in->name, 200);
     if (in->n_roles == 0) bus_response_violation(res, "roles", "at least one role is required");
     if (in->n_authority_ids == 0) bus_response_violation(res, "authorityIds", "at least one authority is required");
+    if (in->n_authority_ids > MAX_GRANTED) bus_response_violation(res, "authorityIds", "at most %d", MAX_GRANTED);
     /* A client can grant no authority it does not hold itself. Roles: only
      * consortium admins reach this route, and every role is theirs to grant. */
-    for (size_t i = 0; i < in->n_authority_ids; i++) {
+    for (size_t i = 0; i < in->n_authority_ids && i < MAX_GRANTED; i++) {
         char *field = arena_printf(a, "authorityIds[%zu]", i);
         if (svc_check_uuid(res, field, in->authority_ids[i], true) && !svc_has_authority(req, in->authority_ids[i]))
             bus_response_violation(res, field, "not an authority this API client holds");
     }
+    svc_check_distinct(res, "authorityIds", in->authority_ids, in->n_authority_ids, MAX_GRANTED);
+    /* A supporter's key acts for that supporter alone: never with a staff
+     * role, which would act for every supporter of its authorities. */
+    bool supporter = asks_for(in, PARLEY__ADMIN__V1__ROLE__ROLE_SUPPORTER);
+    if (supporter && (asks_for(in, PARLEY__ADMIN__V1__ROLE__ROLE_CONSORTIUM_ADMIN) ||
+                      asks_for(in, PARLEY__ADMIN__V1__ROLE__ROLE_CASEWORKER)))
+        bus_response_violation(res, "roles", "the supporter role goes with neither consortium_admin nor caseworker");
+    if (supporter && svc_check_required(res, "supporterId", in->supporter_id))
+        svc_check_uuid(res, "supporterId", in->supporter_id, true);
+    if (!supporter && svc_opt(in->supporter_id))
+        bus_response_violation(res, "supporterId", "only a key with the supporter role is bound to a supporter");
     if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
+    if (supporter && supporter_fits(ctx, req, res, in->supporter_id, in->authority_ids, in->n_authority_ids) != 1)
+        return -1;
 
     char **names = arena_alloc(a, in->n_roles * sizeof *names);
     for (size_t i = 0; i < in->n_roles; i++) {
@@ -192,12 +279,14 @@ int admin_create_client(void *ctx, const bus_request_t *req, bus_response_t *res
     }
     for (int i = 0; i < KEYS_HASH_LEN; i++) snprintf(hex + 2 * i, 3, "%02x", hash[i]);
     const char *p[] = {id, consortium(req), in->name, hex, db_array_literal(a, names, in->n_roles),
-                       db_array_literal(a, in->authority_ids, in->n_authority_ids)};
+                       db_array_literal(a, in->authority_ids, in->n_authority_ids),
+                       supporter ? in->supporter_id : NULL};
     db_result_t *r = NULL;
-    int rc = db_exec(db, "adm_client_insert", 6, p, &r);
+    int rc = db_exec(db, "adm_client_insert", 7, p, &r);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     client_t *c = client_from_row(a, r, 0);
     db_result_free(&r);
+    auth_forget(id); /* never looked up before; no "no such client" may linger */
     c->key = arena_strdup(a, key); /* shown this once */
     res->reply = &c->base;
     return 0;
@@ -210,9 +299,10 @@ int admin_list_clients(void *ctx, const bus_request_t *req, bus_response_t *res)
     int size;
     page_cursor_t cur;
     if (!page_args(res, in->page_size, in->page_token, &size, &cur)) return -1;
-    const char *p[] = {consortium(req), page_cursor_micros(a, &cur), page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
+    const char *p[] = {consortium(req), page_cursor_micros(a, &cur), page_cursor_id(&cur),
+                       arena_printf(a, "%d", size + 1), held(a, req)};
     db_result_t *r = NULL;
-    int rc = db_exec(db, "adm_client_list", 4, p, &r);
+    int rc = db_exec(db, "adm_client_list", 5, p, &r);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     Parley__Admin__V1__ListClientsResponse *out = arena_alloc(a, sizeof *out);
     parley__admin__v1__list_clients_response__init(out);
@@ -230,9 +320,9 @@ int admin_revoke_client(void *ctx, const bus_request_t *req, bus_response_t *res
     db_t *db = ((gw_thread_t *)ctx)->db;
     const Parley__Admin__V1__RevokeClientRequest *in = (const void *)req->input;
     if (!ids_is_uuid(in->id)) return svc_not_found(res, "API client");
-    const char *p[] = {in->id, consortium(req)};
+    const char *p[] = {in->id, consortium(req), held(res->arena, req)};
     db_result_t *r = NULL;
-    int rc = db_exec(db, "adm_client_revoke", 2, p, &r);
+    int rc = db_exec(db, "adm_client_revoke", 3, p, &r);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     if (db_rows(r) == 0) {
         db_result_free(&r);

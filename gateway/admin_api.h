@@ -1,6 +1,14 @@
 /* admin_api — the Admin service (proto/parley/admin/v1), served by the gateway
  * itself because it owns API clients: authorities and API clients of the
- * caller's consortium. Handlers take the thread's gw_thread_t as ctx. */
+ * caller's consortium. Handlers take the thread's gw_thread_t as ctx.
+ *
+ * An admin acts on an API client only when it holds every authority that
+ * client holds: another client is absent from its list and 404 to revoke,
+ * exactly as a random id. A supporter-role key is bound to one supporter
+ * (supporterId, required), which must be one the admin can see (matching's
+ * GetSupporter over the bus, with the admin's principal) serving every
+ * authority granted; the supporter role is never combined with a staff role
+ * (consortium_admin, caseworker) on one key. */
 #ifndef PARLEY_GATEWAY_ADMIN_API_H
 #define PARLEY_GATEWAY_ADMIN_API_H
 

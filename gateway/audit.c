@@ -14,10 +14,15 @@
 static const db_stmt_t stmts[] = {
     {"audit_insert",
      "INSERT INTO audit.events (consortium_id, client_id, role, authority_id, action, record_type, record_id,"
-     " request_id, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+     " request_id, outcome, client_authority_ids, client_address, client_request_id)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12)"},
     {"audit_list",
      "SELECT id, client_id, role, authority_id, action, record_type, record_id, request_id, outcome, " DB_MICROS("at")
+     ", client_address, client_request_id"
      " FROM audit.events WHERE consortium_id = $1"
+     " AND CASE WHEN authority_id IS NOT NULL THEN authority_id = ANY ($9::uuid[])"
+     "      ELSE coalesce(client_authority_ids,"
+     "                    (SELECT array_agg(a.id) FROM authorities a WHERE a.consortium_id = $1)) <@ $9::uuid[] END"
      " AND ($2::text IS NULL OR record_id = $2) AND ($3::uuid IS NULL OR client_id = $3)"
      " AND ($4::bigint IS NULL OR at >= " DB_FROM_MICROS("$4") ")"
      " AND ($5::bigint IS NULL OR at < " DB_FROM_MICROS("$5") ")"
@@ -55,12 +60,21 @@ void audit_record(db_t *db, arena_t *a, const audit_entry_t *e) {
         if (i > 0) strcat(roles, ",");
         strcat(roles, p->roles[i]);
     }
-    const char *params[] = {p->consortium_id, p->client_id, roles,
-                            ids_is_uuid(e->authority_id) ? e->authority_id : NULL, audit_action(e->match),
+    const char *params[] = {ids_is_uuid(p->consortium_id) ? p->consortium_id : NULL,
+                            ids_is_uuid(p->client_id) ? p->client_id : NULL,
+                            roles,
+                            ids_is_uuid(e->authority_id) ? e->authority_id : NULL,
+                            audit_action(e->match),
                             record_type(a, e->match->route->path),
-                            e->record_id && *e->record_id ? arena_strndup(a, e->record_id, 100) : NULL,
-                            e->request_id, arena_printf(a, "%d", e->outcome)};
-    if (db_exec(db, "audit_insert", 9, params, NULL) != 0)
+                            e->record_id && *e->record_id ? arena_strndup(a, e->record_id, strnlen(e->record_id, 100))
+                                                          : NULL,
+                            e->request_id,
+                            arena_printf(a, "%d", e->outcome),
+                            ids_is_uuid(p->consortium_id) ? db_array_literal(a, p->authority_ids, p->n_authority_ids)
+                                                          : NULL,
+                            e->client_address && *e->client_address ? arena_strdup(a, e->client_address) : NULL,
+                            e->client_request_id && *e->client_request_id ? e->client_request_id : NULL};
+    if (db_exec(db, "audit_insert", 12, params, NULL) != 0)
         log_error(e->request_id, "audit row not written: %s", db_error(db));
 }
 
@@ -83,9 +97,10 @@ int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
         in->to ? arena_printf(a, "%lld", (long long)in->to->seconds * 1000000 + in->to->nanos / 1000) : NULL,
         page_cursor_micros(a, &cur),
         page_cursor_id(&cur),
-        arena_printf(a, "%d", size + 1)};
+        arena_printf(a, "%d", size + 1),
+        db_array_literal(a, req->header->principal->authority_ids, req->header->principal->n_authority_ids)};
     db_result_t *r = NULL;
-    int rc = db_exec(t->db, "audit_list", 8, params, &r);
+    int rc = db_exec(t->db, "audit_list", 9, params, &r);
     if (rc != 0) return svc_db_fail(res, req, t->db, rc);
     Parley__Admin__V1__ListAuditResponse *out = arena_alloc(a, sizeof *out);
     parley__admin__v1__list_audit_response__init(out);
@@ -106,6 +121,8 @@ int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
         e->request_id = db_str(a, r, row, 7);
         e->outcome = (int32_t)db_int(r, row, 8);
         e->at = svc_timestamp(a, db_int(r, row, 9));
+        e->client_address = db_str(a, r, row, 10);
+        e->client_request_id = db_str(a, r, row, 11);
         out->items[out->n_items++] = e;
     }
     if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->at, out->items[n - 1]->id);

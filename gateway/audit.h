@@ -2,7 +2,19 @@
  * administration routes, leaves a row in audit.events: which client, with
  * which roles, for which authority, did what to which record, in which
  * request, with which outcome, when. Rows hold ids and words, never field
- * values. The table is append-only for the gateway's role (deploy/bootstrap.sql). */
+ * values. The table is append-only for the gateway's role (deploy/bootstrap.sql).
+ *
+ * A failed authentication leaves a row too (outcome 401 or 429): the client
+ * id the key names, when it parses; the consortium and authorities when
+ * that client exists; never a role. Every row records the client's address
+ * and the X-Request-Id it sent, if valid (request_id is the gateway's own).
+ *
+ * Who reads what (GET /v1/audit): an admin sees its consortium's rows about
+ * an authority it holds; a row about no authority (lists, administration,
+ * failed authentications) only when it holds every authority the acting
+ * client held (for rows from before that was recorded: every authority of
+ * the consortium). Rows naming no consortium (a key of no known client) are
+ * for operators only, in the database. */
 #ifndef PARLEY_GATEWAY_AUDIT_H
 #define PARLEY_GATEWAY_AUDIT_H
 
@@ -20,6 +32,8 @@ typedef struct {
     const char *record_id;    /* the object's id: the path's, or the created one's; may be NULL */
     const char *authority_id; /* the object's authority when known; may be NULL */
     int outcome;              /* the HTTP status answered */
+    const char *client_address;    /* may be NULL */
+    const char *client_request_id; /* the client's X-Request-Id when valid; may be NULL */
 } audit_entry_t;
 
 /* The action a route performs: read, list, create, update, delete. */

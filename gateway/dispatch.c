@@ -81,7 +81,10 @@ static int read_body(const http_ctx_t *h, char **body, size_t *len) {
     return 0;
 }
 
-static int unauthorized(const http_ctx_t *h, auth_result_t r) {
+static int unauthorized(const http_ctx_t *h, auth_result_t r, int retry_after_s) {
+    if (r == AUTH_THROTTLED)
+        return http_problem(h, 429, "too many failed authentications from this address or for this API client",
+                            NULL, arena_printf(h->arena, "Retry-After: %d\r\n", retry_after_s > 0 ? retry_after_s : 1));
     if (r == AUTH_UNAVAILABLE) {
         metrics_dependency_set(METRICS_DEP_POSTGRES, false);
         return http_problem(h, 503, "credentials cannot be checked right now", NULL, "Retry-After: 1\r\n");
@@ -254,11 +257,29 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
     if (rc == -1) return http_problem(h, 404, "no such route", NULL, NULL);
     if (rc == -2) return http_problem(h, 405, NULL, NULL, arena_printf(h->arena, "Allow: %s\r\n", allow));
     metrics_request_route(c.m.route);
+    /* Decoded once, checked for the route (answered after authentication:
+     * an id that cannot exist is a 404 as for one that does not). The audit
+     * names exactly these values. */
+    bool params_ok = routes_decode_params(h->arena, &c.m) == 0;
 
+    /* The request id is the gateway's own; a valid one the client sent is
+     * kept beside it. Failed authentications are audited (not a missing key). */
+    const char *client_rid = mg_get_header(h->conn, "X-Request-Id");
+    if (!request_id_is_valid(client_rid)) client_rid = NULL;
+    char address[AUTH_ADDRESS_LEN];
+    auth_client_address(ri->remote_addr, mg_get_header(h->conn, "X-Forwarded-For"), address);
     if (backend_hold(t, gw_config.backend_wait_ms) != 0) return at_capacity(h);
     auth_identity_t who;
-    auth_result_t ar = auth_check(t->db, h->arena, mg_get_header(h->conn, "Authorization"), &who);
-    if (ar != AUTH_OK) return unauthorized(h, ar);
+    auth_result_t ar = auth_check(t->db, h->arena, mg_get_header(h->conn, "Authorization"), address, &who);
+    if (ar != AUTH_OK) {
+        int st = unauthorized(h, ar, who.retry_after_s);
+        if (ar != AUTH_MISSING && ar != AUTH_UNAVAILABLE) {
+            const char *record = params_ok && c.m.n_params ? c.m.params[c.m.n_params - 1].text : NULL;
+            audit_entry_t e = {&c.m, who.claimed, h->request_id, record, NULL, st, address, client_rid};
+            audit_record(t->db, h->arena, &e);
+        }
+        return st;
+    }
     http_ctx_t hl; /* h with the RateLimit headers: every answer from here on carries them */
     int limited = ratelimit_apply(t->kv, h, who.principal->client_id, who.roles, &hl);
     if (limited != 0) return limited;
@@ -268,9 +289,7 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
         return http_problem(h, 403, "this API client's roles do not allow this route", NULL, NULL);
     c.md = routes_method(c.m.route);
     if (c.md == NULL) return http_problem(h, 500, "route misconfigured", NULL, NULL);
-    /* Decoded once, checked for the route: an id that cannot exist is
-     * answered as one that does not. The audit names exactly this value. */
-    if (routes_decode_params(h->arena, &c.m) != 0) return http_problem(h, 404, "no such object", NULL, NULL);
+    if (!params_ok) return http_problem(h, 404, "no such object", NULL, NULL);
     if (c.m.n_params > 0) c.record_id = c.m.params[c.m.n_params - 1].text;
 
     char *body = NULL;
@@ -299,12 +318,12 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
     const char *key = mg_get_header(h->conn, "Idempotency-Key");
     idem_t idem = {0};
     int status = 0;
+    idem_request_t irq = {ri->request_method, ri->local_uri, ri->query_string, body, body_len, c.m.route->rpc};
     if (key != NULL && strcmp(ri->request_method, "POST") == 0)
-        status = idem_begin(t->db, &hr, who.principal->client_id, key, ri->request_method, ri->local_uri, body,
-                            body_len, &idem);
+        status = idem_begin(t->db, &hr, who.principal, key, &irq, &idem);
     if (status == 0) status = call(&c, ri, body, body_len);
     idem_finish(t->db, &idem, &record);
-    audit_entry_t e = {&c.m, who.principal, h->request_id, c.record_id, c.authority_id, status};
+    audit_entry_t e = {&c.m, who.principal, h->request_id, c.record_id, c.authority_id, status, address, client_rid};
     audit_record(t->db, h->arena, &e);
     return status;
 }
@@ -351,11 +370,12 @@ int gw_handle(struct mg_connection *conn) {
         return 500;
     }
 
-    char *rid = (char *)mg_get_header(conn, "X-Request-Id");
-    if (!request_id_is_valid(rid)) {
-        rid = arena_alloc(a, IDS_UUID_LEN + 1);
-        ids_uuid_new(rid);
-    }
+    /* Always the gateway's own id: a client's X-Request-Id is never trusted
+     * as one (it is logged and audited beside it, when valid). */
+    char *rid = arena_alloc(a, IDS_UUID_LEN + 1);
+    ids_uuid_new(rid);
+    const char *client_rid = mg_get_header(conn, "X-Request-Id");
+    if (!request_id_is_valid(client_rid)) client_rid = NULL;
     /* A body that is declared and not read to its end is never drained: the
      * answer closes the connection instead (read_body clears this). */
     bool close_after = http_guard_has_body(ri) != 0;
@@ -384,7 +404,8 @@ int gw_handle(struct mg_connection *conn) {
     }
     if (t != NULL) backend_release(t);
     metrics_request_end(ri->request_method, ri->local_uri, status);
-    log_info(rid, "%s %s %d %lldms", ri->request_method, path, status, (long long)(clock_mono_ms() - t0));
+    log_request(LOG_LEVEL_INFO, rid, client_rid, "%s %s %d %lldms", ri->request_method, path, status,
+                (long long)(clock_mono_ms() - t0));
     /* Nothing of this request outlives it: the arena shrinks back now, not
      * when the thread's next request comes (which may be never). */
     if (t != NULL) arena_reset(t->arena);

@@ -43,6 +43,8 @@ static struct {
     metrics_hist_t bus[MAX_SERVICES];
     atomic_uint_least64_t bus_calls[MAX_SERVICES][3];
     atomic_uint_least64_t rejected[2]; /* redis, local */
+    atomic_uint_least64_t auth_lookups;
+    atomic_uint_least64_t auth_failures[METRICS_N_AUTH_FAILURES];
     atomic_int local_mode;
     atomic_int dep[METRICS_N_DEPS]; /* -1 until first seen, then 0 / 1 */
     atomic_long in_flight;
@@ -151,6 +153,12 @@ void metrics_bus_observe(const route_t *route, int rc, int64_t start_ns) {
 
 void metrics_ratelimit_rejected(bool local) {
     atomic_fetch_add_explicit(&reg.rejected[local ? 1 : 0], 1, memory_order_relaxed);
+}
+
+void metrics_auth_lookup(void) { atomic_fetch_add_explicit(&reg.auth_lookups, 1, memory_order_relaxed); }
+
+void metrics_auth_failed(metrics_auth_failure_t why) {
+    if (why < METRICS_N_AUTH_FAILURES) atomic_fetch_add_explicit(&reg.auth_failures[why], 1, memory_order_relaxed);
 }
 
 void metrics_ratelimit_local_mode(bool local) {
@@ -265,6 +273,17 @@ static void write_health(metrics_text_t *t) {
                         "Requests refused with 429, by the limiter that refused them.");
     metrics_text_counter(t, "parley_ratelimit_rejections_total", "limiter=\"redis\"", atomic_load(&reg.rejected[0]));
     metrics_text_counter(t, "parley_ratelimit_rejections_total", "limiter=\"local\"", atomic_load(&reg.rejected[1]));
+    metrics_text_family(t, "parley_auth_lookups_total", "counter",
+                        "API keys whose client was read from PostgreSQL (not in this process's caches).");
+    metrics_text_counter(t, "parley_auth_lookups_total", "", atomic_load(&reg.auth_lookups));
+    static const char *const why[] = {"malformed", "invalid", "throttled"};
+    metrics_text_family(t, "parley_auth_failures_total", "counter",
+                        "Requests with a key that failed authentication, by reason (throttled: refused unchecked).");
+    for (int i = 0; i < METRICS_N_AUTH_FAILURES; i++) {
+        char labels[40];
+        snprintf(labels, sizeof labels, "reason=\"%s\"", why[i]);
+        metrics_text_counter(t, "parley_auth_failures_total", labels, atomic_load(&reg.auth_failures[i]));
+    }
     metrics_text_family(t, "parley_ratelimit_local_mode", "gauge",
                         "1 while Redis is unavailable and this process limits requests on its own.");
     metrics_text_gauge(t, "parley_ratelimit_local_mode", "", atomic_load(&reg.local_mode));

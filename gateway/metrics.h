@@ -89,6 +89,16 @@ void metrics_request_end(const char *method, const char *path, int status);
 void metrics_bus_observe(const route_t *route, int rc, int64_t start_ns);
 
 void metrics_ratelimit_rejected(bool local);
+/* A look-up of an API key's client in PostgreSQL (a cache miss), and an
+ * authentication that failed (gateway/auth.h: malformed, invalid, throttled). */
+typedef enum {
+    METRICS_AUTH_MALFORMED,
+    METRICS_AUTH_INVALID,
+    METRICS_AUTH_THROTTLED,
+    METRICS_N_AUTH_FAILURES
+} metrics_auth_failure_t;
+void metrics_auth_lookup(void);
+void metrics_auth_failed(metrics_auth_failure_t why);
 void metrics_ratelimit_local_mode(bool local);
 void metrics_dependency_set(metrics_dep_t dep, bool up);
 

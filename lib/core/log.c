@@ -73,16 +73,19 @@ static size_t json_escape(char *out, size_t cap, const char *s) {
     return n;
 }
 
-void log_write(log_level_t level, const char *request_id, const char *fmt, ...) {
+static void log_line(log_level_t level, const char *request_id, const char *client_request_id, const char *fmt,
+                     va_list ap) {
     static const char *names[] = {"debug", "info", "warn", "error"};
     if (level < log_min) return;
-    char msg[1024], emsg[2048], erid[160] = "";
-    va_list ap;
-    va_start(ap, fmt);
+    char msg[1024], emsg[2048], erid[160] = "", ecrid[200] = "";
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     json_escape(emsg, sizeof emsg, msg);
     if (request_id != NULL) json_escape(erid, sizeof erid, request_id);
+    if (client_request_id != NULL) {
+        char v[160];
+        json_escape(v, sizeof v, client_request_id);
+        snprintf(ecrid, sizeof ecrid, ",\"clientRequestId\":\"%s\"", v);
+    }
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -93,9 +96,23 @@ void log_write(log_level_t level, const char *request_id, const char *fmt, ...) 
 
     pthread_mutex_lock(&log_lock);
     fprintf(stderr,
-            "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"service\":\"%s\",\"pid\":%d%s%s%s,\"msg\":\"%s\"}\n",
+            "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"service\":\"%s\",\"pid\":%d%s%s%s%s,\"msg\":\"%s\"}\n",
             when, ts.tv_nsec / 1000000, names[level], log_service, log_pid ? log_pid : (int)getpid(),
-            request_id ? ",\"requestId\":\"" : "", request_id ? erid : "", request_id ? "\"" : "", emsg);
+            request_id ? ",\"requestId\":\"" : "", request_id ? erid : "", request_id ? "\"" : "", ecrid, emsg);
     fflush(stderr);
     pthread_mutex_unlock(&log_lock);
+}
+
+void log_write(log_level_t level, const char *request_id, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, request_id, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void log_request(log_level_t level, const char *request_id, const char *client_request_id, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, request_id, client_request_id, fmt, ap);
+    va_end(ap);
 }

@@ -20,6 +20,11 @@ void log_set_level(log_level_t level);
 void log_write(log_level_t level, const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* As log_write, with the X-Request-Id a client sent (already validated by
+ * the caller) as a field of its own, "clientRequestId", when not NULL. */
+void log_request(log_level_t level, const char *request_id, const char *client_request_id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #define log_debug(rid, ...) log_write(LOG_LEVEL_DEBUG, (rid), __VA_ARGS__)
 #define log_info(rid, ...) log_write(LOG_LEVEL_INFO, (rid), __VA_ARGS__)
 #define log_warn(rid, ...) log_write(LOG_LEVEL_WARN, (rid), __VA_ARGS__)

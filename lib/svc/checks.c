@@ -1,6 +1,7 @@
 /* Field checks for service-side validation. */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/ids.h"
@@ -25,6 +26,20 @@ bool svc_check_uuid(bus_response_t *res, const char *field, const char *value, b
     if (ids_is_uuid(value)) return true;
     bus_response_violation(res, field, "must be a UUID");
     return false;
+}
+
+bool svc_check_distinct(bus_response_t *res, const char *field, char *const *items, size_t n, size_t max) {
+    bool ok = true;
+    if (n > max) n = max;
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (items[i] == NULL || items[j] == NULL || strcasecmp(items[i], items[j]) != 0) continue;
+            bus_response_violation(res, arena_printf(res->arena, "%s[%zu]", field, i), "repeats %s[%zu]", field, j);
+            ok = false;
+            break;
+        }
+    }
+    return ok;
 }
 
 bool svc_is_email(const char *s) {

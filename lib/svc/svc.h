@@ -33,6 +33,11 @@ bool svc_check_uuid(bus_response_t *res, const char *field, const char *value, b
 bool svc_check_email(bus_response_t *res, const char *field, const char *value);
 bool svc_check_phone(bus_response_t *res, const char *field, const char *value);
 bool svc_check_language(bus_response_t *res, const char *field, const char *value);
+/* A list of ids (authorityIds ...) names each one once: every item that
+ * repeats an earlier one, compared case-insensitively as UUIDs compare,
+ * gets a violation on "field[i]". Only the first max items are looked at
+ * (the caller bounds the list's length). Returns true when none repeats. */
+bool svc_check_distinct(bus_response_t *res, const char *field, char *const *items, size_t n, size_t max);
 /* A YYYY-MM-DD calendar date; *days_out (may be NULL) gets its day number
  * since 1970-01-01. */
 bool svc_check_date(bus_response_t *res, const char *field, const char *value, bool required, int64_t *days_out);

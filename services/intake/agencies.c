@@ -69,6 +69,7 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     if (in->n_authority_ids > MAX_ITEMS) bus_response_violation(res, "authorityIds", "at most %d", MAX_ITEMS);
     for (size_t i = 0; i < in->n_authority_ids && i < MAX_ITEMS; i++)
         svc_check_authority(req, res, arena_printf(res->arena, "authorityIds[%zu]", i), in->authority_ids[i]);
+    svc_check_distinct(res, "authorityIds", in->authority_ids, in->n_authority_ids, MAX_ITEMS);
     check_words(res, "needs", in->needs, in->n_needs, false);
     check_words(res, "languages", in->languages, in->n_languages, true);
     check_words(res, "areas", in->areas, in->n_areas, false);

@@ -1,5 +1,11 @@
 /* Cases, from referral to closure: open, read, list; the row lock every
- * change to a case takes. */
+ * change to a case takes.
+ *
+ * A partner agency (a key with partner_agency and no staff role) opens
+ * cases only on families its own API client registered: any other family
+ * is answered exactly as a random id is. Its answer is what a referrer sees
+ * (services/intake/referrals.c): the case's id, authority, status, stage,
+ * version and dates, nothing read from the family or the child. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +52,8 @@ static const db_stmt_t stmts[] = {
      "SELECT 1 FROM children c JOIN families f ON f.id = c.family_id"
      " WHERE c.id = $1 AND f.id = $2 AND f.authority_id = $3 AND f.authority_id = ANY (current_authorities())"},
     {"family_in_authority",
-     "SELECT 1 FROM families WHERE id = $1 AND authority_id = $2 AND authority_id = ANY (current_authorities())"},
+     "SELECT 1 FROM families WHERE id = $1 AND authority_id = $2 AND authority_id = ANY (current_authorities())"
+     " AND ($3::uuid IS NULL OR created_by_client = $3)"},
 };
 
 const db_stmt_t *cases_statements(size_t *n) {
@@ -119,6 +126,36 @@ int cases_load(db_t *db, arena_t *a, const char *id, case_t **out) {
     return rc;
 }
 
+static bool has_role(const Parley__Common__V1__Principal *p, const char *role) {
+    for (size_t i = 0; p != NULL && i < p->n_roles; i++)
+        if (strcmp(p->roles[i], role) == 0) return true;
+    return false;
+}
+
+/* The client a partner agency's key is, when it has no staff role: it may
+ * act only on families of its own. NULL for staff. A partner key without a
+ * usable client id gets the nil UUID, which registered no family. */
+static const char *partner_client(const bus_request_t *req) {
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    if (!has_role(p, "partner_agency") || has_role(p, "consortium_admin") || has_role(p, "caseworker")) return NULL;
+    return ids_is_uuid(p->client_id) ? p->client_id : "00000000-0000-0000-0000-000000000000";
+}
+
+/* What a referrer may see of the case it opened: as referrals.c reads it. */
+static case_t *referrer_view(arena_t *a, const case_t *full) {
+    case_t *c = arena_alloc(a, sizeof *c);
+    parley__intake__v1__case__init(c);
+    c->id = full->id;
+    c->authority_id = full->authority_id;
+    c->status = full->status;
+    c->stage = full->stage;
+    c->version = full->version;
+    c->created_at = full->created_at;
+    c->updated_at = full->updated_at;
+    c->closed_at = full->closed_at;
+    return c;
+}
+
 int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
@@ -128,9 +165,10 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
 
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
-    const char *fam[] = {in->family_id, in->authority_id};
+    const char *partner = partner_client(req);
+    const char *fam[] = {in->family_id, in->authority_id, partner};
     const char *child[] = {in->child_id, in->family_id, in->authority_id};
-    int found = svc_exists(db, "family_in_authority", 2, fam);
+    int found = svc_exists(db, "family_in_authority", 3, fam);
     if (found < 0) return svc_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
@@ -177,7 +215,7 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     }
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
-    res->reply = &c->base;
+    res->reply = partner ? &referrer_view(a, c)->base : &c->base;
     return 0;
 }
 

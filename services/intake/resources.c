@@ -100,6 +100,7 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     if (in->n_authority_ids > 50) bus_response_violation(res, "authorityIds", "at most 50");
     for (size_t i = 0; i < in->n_authority_ids && i < 50; i++)
         svc_check_authority(req, res, arena_printf(res->arena, "authorityIds[%zu]", i), in->authority_ids[i]);
+    svc_check_distinct(res, "authorityIds", in->authority_ids, in->n_authority_ids, 50);
 }
 
 static resource_t *from_row(arena_t *a, const db_result_t *r, int i) {

@@ -1,7 +1,8 @@
 /* Assignments: a supporter supporting a family's case, from an accepted
  * offer until it ends. Ending one frees the supporter's place (a trigger on
  * assignments keeps supporter_places.active), which wakes the sweeper to
- * match waiting families again. */
+ * match waiting families again. A supporter's own key lists only that
+ * supporter's assignments: a supporterId naming another lists none. */
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ static const db_stmt_t stmts[] = {
     {"asg_list",
      "SELECT " COLUMNS " FROM assignments WHERE authority_id = ANY (current_authorities())"
      " AND ($1::uuid IS NULL OR supporter_id = $1) AND ($2::uuid IS NULL OR case_id = $2)"
+     " AND ($7::uuid IS NULL OR supporter_id = $7)"
      " AND ($3::text IS NULL OR status = $3)"
      " AND ($4::bigint IS NULL OR (started_at, id) >"
      "      (" DB_FROM_MICROS("$4") ", $5::uuid))"
@@ -79,18 +81,24 @@ int assignments_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     svc_check_uuid(res, "supporterId", in->supporter_id, false);
     svc_check_uuid(res, "caseId", in->case_id, false);
     if (!svc_ok(res)) return -1;
+    Parley__Matching__V1__ListAssignmentsResponse *out = arena_alloc(a, sizeof *out);
+    parley__matching__v1__list_assignments_response__init(out);
+    const char *only_for;
+    if (!matching_acts_for(req, &only_for)) {
+        res->reply = &out->base; /* bound to no supporter: none of them is its own */
+        return 0;
+    }
     const char *status = NULL;
     if (in->status == PARLEY__MATCHING__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ACTIVE) status = "active";
     if (in->status == PARLEY__MATCHING__V1__ASSIGNMENT_STATUS__ASSIGNMENT_STATUS_ENDED) status = "ended";
     const char *params[] = {svc_opt(in->supporter_id), svc_opt(in->case_id), status,
-                            page_cursor_micros(a, &cur), page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
+                            page_cursor_micros(a, &cur), page_cursor_id(&cur), arena_printf(a, "%d", size + 1),
+                            only_for};
     int rc = db_tx_begin(db, req->header->principal);
     db_result_t *r = NULL;
-    if (rc == 0) rc = db_exec(db, "asg_list", 6, params, &r);
+    if (rc == 0) rc = db_exec(db, "asg_list", 7, params, &r);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     db_tx_rollback(db);
-    Parley__Matching__V1__ListAssignmentsResponse *out = arena_alloc(a, sizeof *out);
-    parley__matching__v1__list_assignments_response__init(out);
     int rows = db_rows(r);
     size_t n = (size_t)(rows > size ? size : rows);
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);

@@ -41,6 +41,15 @@ bool matching_has_role(const bus_request_t *req, const char *role) {
     return false;
 }
 
+bool matching_acts_for(const bus_request_t *req, const char **supporter) {
+    *supporter = NULL;
+    if (matching_has_role(req, "consortium_admin") || matching_has_role(req, "caseworker")) return true;
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    if (p == NULL || !ids_is_uuid(p->supporter_id)) return false;
+    *supporter = p->supporter_id;
+    return true;
+}
+
 int64_t matching_micros(const Google__Protobuf__Timestamp *t) {
     return t ? (int64_t)t->seconds * 1000000 + t->nanos / 1000 : 0;
 }

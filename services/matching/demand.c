@@ -7,12 +7,15 @@
  * counted under each. Supporters short = places short over the typical
  * (median) capacity of the authority's eligible supporters, or 3 when it
  * has none. An analyst (without a staff role) sees groups under 5 families
- * suppressed. */
+ * suppressed, and with them whatever else would let the hidden counts be
+ * worked out from the authority's total (svc/suppression.h): another group,
+ * or the total itself. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "services/matching/matching.h"
+#include "svc/suppression.h"
 #include "svc/svc.h"
 
 #define SUPPRESS_UNDER 5
@@ -122,6 +125,48 @@ static int load_fits(db_t *db, arena_t *a, const char *authority, fit_t **out, i
     return n;
 }
 
+static void hide_group(Parley__Matching__V1__DemandGroup *d) {
+    d->waiting_families = d->longest_wait_days = d->median_wait_days = 0;
+    d->places_short = d->supporters_short = 0;
+    d->suppressed = true;
+}
+
+static void hide_authority(Parley__Matching__V1__AuthorityDemand *x) {
+    x->waiting_families = x->longest_wait_days = 0;
+    x->suppressed = true;
+}
+
+/* An analyst's view: each authority's total and its groups' counts as one
+ * table for svc/suppression.h, and what it hides zeroed. Every figure
+ * derived from a hidden count goes with it (places short is waiting minus
+ * the free places shown). Returns 0, or -1 when the table is too large to
+ * check (nothing may then be shown). */
+static int suppress_counts(arena_t *a, Parley__Matching__V1__AuthorityDemand **auth, size_t n_auth,
+                    Parley__Matching__V1__DemandGroup **items, size_t n_items) {
+    size_t n_cells = n_auth + n_items;
+    suppression_cell_t *cells = arena_alloc(a, (n_cells + 1) * sizeof *cells);
+    suppression_total_t *totals = arena_alloc(a, (n_auth + 1) * sizeof *totals);
+    size_t *members = arena_alloc(a, (n_items + 1) * sizeof *members);
+    if (cells == NULL || totals == NULL || members == NULL) return -1;
+    size_t used = 0;
+    for (size_t k = 0; k < n_auth; k++) {
+        cells[k].value = auth[k]->waiting_families;
+        totals[k] = (suppression_total_t){.total = k, .members = members + used, .n_members = 0};
+        for (size_t i = 0; i < n_items; i++) {
+            if (strcmp(items[i]->authority_id, auth[k]->authority_id) != 0) continue;
+            cells[n_auth + i].value = items[i]->waiting_families;
+            members[used++] = n_auth + i;
+            totals[k].n_members++;
+        }
+    }
+    if (suppression_apply(cells, n_cells, totals, n_auth, SUPPRESS_UNDER) != 0) return -1;
+    for (size_t k = 0; k < n_auth; k++)
+        if (cells[k].suppressed) hide_authority(auth[k]);
+    for (size_t i = 0; i < n_items; i++)
+        if (cells[n_auth + i].suppressed) hide_group(items[i]);
+    return 0;
+}
+
 static bool fits_group(const fit_t *f, const group_t *g) {
     bool speaks = false;
     for (size_t i = 0; i < f->n_languages && !speaks; i++) speaks = scoring_same_language(f->languages[i], g->language);
@@ -207,10 +252,6 @@ int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
         }
         auth[k]->eligible_supporters = n_fits;
         for (int j = 0; j < n_fits; j++) auth[k]->free_places += fits[j].free;
-        if (suppress && auth[k]->waiting_families < SUPPRESS_UNDER) {
-            auth[k]->waiting_families = auth[k]->longest_wait_days = 0;
-            auth[k]->suppressed = true;
-        }
         for (size_t i = 0; i < n_groups; i++) {
             group_t *g = &groups[i];
             if (strcmp(g->authority, auth[k]->authority_id) != 0) continue;
@@ -230,16 +271,15 @@ int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
                 }
             d->places_short = d->waiting_families > d->free_places ? d->waiting_families - d->free_places : 0;
             d->supporters_short = (d->places_short + typical - 1) / typical;
-            if (suppress && d->waiting_families < SUPPRESS_UNDER) {
-                d->waiting_families = d->longest_wait_days = d->median_wait_days = 0;
-                d->places_short = d->supporters_short = 0;
-                d->suppressed = true;
-            }
             out->items[out->n_items++] = d;
         }
     }
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     db_tx_rollback(db);
+    if (suppress && suppress_counts(a, auth, n_auth, out->items, out->n_items) != 0) {
+        bus_response_error(res, CODE(INTERNAL), "the figures cannot be checked for small numbers");
+        return -1;
+    }
     out->authorities = auth;
     out->n_authorities = n_auth;
     out->as_of = svc_timestamp(a, (int64_t)time(NULL) * 1000000);

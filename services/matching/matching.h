@@ -262,6 +262,13 @@ const char *matching_client_id(const bus_request_t *req);
 const char *matching_consortium_id(const bus_request_t *req);
 /* Whether the principal holds role ("caseworker"). */
 bool matching_has_role(const bus_request_t *req, const char *role);
+/* Whom the principal may act for among supporters. Staff (consortium_admin,
+ * caseworker) act for any supporter of their authorities: *supporter is
+ * NULL. Anyone else acts only as the supporter its key is bound to
+ * (Principal.supporter_id): *supporter is that id. Returns false, with
+ * *supporter NULL, when the principal is bound to no usable supporter: it
+ * may then act on no supporter's offers or assignments at all. */
+bool matching_acts_for(const bus_request_t *req, const char **supporter);
 /* Whether the request's If-Match (if any) names version. */
 bool matching_if_match(arena_t *a, const bus_request_t *req, int version);
 /* Microseconds since the epoch from a Timestamp. */

@@ -4,7 +4,9 @@
  * its active count compared with capacity in the same transaction, so
  * however many accepts race on however many instances, exactly the free
  * places are taken; an accept that finds none is refused (ABORTED, 409) and
- * the family is offered to the next candidate in that same transaction. */
+ * the family is offered to the next candidate in that same transaction.
+ * A supporter's own key answers only the offers made to that supporter:
+ * any other offer is NOT_FOUND, exactly as a random id (matching_acts_for). */
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +27,8 @@ static const db_stmt_t stmts[] = {
      " AND o.authority_id = ANY (current_authorities()) ORDER BY o.offered_at, o.id"},
     {"off_lock",
      "SELECT o.match_request_id, o.status, o.supporter_id FROM offers o"
-     " WHERE o.id = $1 AND o.authority_id = ANY (current_authorities()) FOR UPDATE OF o"},
+     " WHERE o.id = $1 AND o.authority_id = ANY (current_authorities())"
+     " AND ($2::uuid IS NULL OR o.supporter_id = $2) FOR UPDATE OF o"},
     {"off_places_lock",
      "SELECT p.capacity, p.active, s.status, s.vetting_expires_on - date '1970-01-01',"
      " coalesce(s.authority_ids @> ARRAY[$2::uuid], false)"
@@ -118,11 +121,13 @@ int offers_of_request(db_t *db, arena_t *a, const char *request_id, offer_t ***o
 }
 
 /* Locks offer id and its request. 1 with the offer's status and supporter
- * and the request row, 0 when there is no such offer, or a DB_ERR_*. */
-static int lock(db_t *db, arena_t *a, const char *id, char **status, char **supporter, request_row_t **request) {
-    const char *params[] = {id};
+ * and the request row, 0 when there is no such offer (made to only_for,
+ * when that is not NULL), or a DB_ERR_*. */
+static int lock(db_t *db, arena_t *a, const char *id, const char *only_for, char **status, char **supporter,
+                request_row_t **request) {
+    const char *params[] = {id, only_for};
     db_result_t *r = NULL;
-    int rc = db_exec(db, "off_lock", 1, params, &r);
+    int rc = db_exec(db, "off_lock", 2, params, &r);
     if (rc != 0) return rc;
     if (db_rows(r) != 1) {
         db_result_free(&r);
@@ -173,11 +178,12 @@ int offers_accept(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Matching__V1__AcceptOfferRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return svc_not_found(res, "offer");
+    const char *only_for;
+    if (!ids_is_uuid(in->id) || !matching_acts_for(req, &only_for)) return svc_not_found(res, "offer");
     char *status = NULL, *supporter = NULL;
     request_row_t *rq = NULL;
     int rc = db_tx_begin(db, req->header->principal);
-    int found = rc == 0 ? lock(db, a, in->id, &status, &supporter, &rq) : rc;
+    int found = rc == 0 ? lock(db, a, in->id, only_for, &status, &supporter, &rq) : rc;
     if (found < 0) return matching_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
@@ -238,12 +244,13 @@ int offers_decline(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
     const Parley__Matching__V1__DeclineOfferRequest *in = (const void *)req->input;
-    if (!ids_is_uuid(in->id)) return svc_not_found(res, "offer");
+    const char *only_for;
+    if (!ids_is_uuid(in->id) || !matching_acts_for(req, &only_for)) return svc_not_found(res, "offer");
     if (!svc_check_max_len(res, "reason", in->reason, 500)) return -1;
     char *status = NULL, *supporter = NULL;
     request_row_t *rq = NULL;
     int rc = db_tx_begin(db, req->header->principal);
-    int found = rc == 0 ? lock(db, a, in->id, &status, &supporter, &rq) : rc;
+    int found = rc == 0 ? lock(db, a, in->id, only_for, &status, &supporter, &rq) : rc;
     if (found < 0) return matching_db_fail(res, req, db, found);
     if (found == 0) {
         db_tx_rollback(db);
@@ -280,7 +287,7 @@ int offers_decline(void *ctx, const bus_request_t *req, bus_response_t *res) {
 int offers_expire(db_t *db, arena_t *a, const char *id) {
     char *status = NULL, *supporter = NULL;
     request_row_t *rq = NULL;
-    int found = lock(db, a, id, &status, &supporter, &rq);
+    int found = lock(db, a, id, NULL, &status, &supporter, &rq);
     if (found <= 0 || strcmp(status, "pending") != 0) return found < 0 ? found : 0;
     int rc = answer(db, a, id, "expired", "not answered in time", NULL);
     if (rc == 0)

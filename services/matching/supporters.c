@@ -120,6 +120,7 @@ void supporters_check_lists(const bus_request_t *req, bus_response_t *res, char 
     if (n_auth > 100) bus_response_violation(res, "authorityIds", "at most 100 authorities");
     for (size_t i = 0; i < n_auth && i < 100; i++)
         svc_check_authority(req, res, arena_printf(a, "authorityIds[%zu]", i), authorities[i]);
+    svc_check_distinct(res, "authorityIds", authorities, n_auth, 100);
     if (n_areas > 50) bus_response_violation(res, "areas", "at most 50 areas");
     for (size_t i = 0; i < n_areas && i < 50; i++) {
         char d[SCORING_DISTRICT_LEN], ar[SCORING_DISTRICT_LEN];

@@ -3,7 +3,11 @@
 Supporters are shared across a consortium, so each test gets authorities of
 its own (the `tenant` fixture): two fresh authorities X and Y with a
 caseworker key for each, a consortium admin for both, a supporter key and an
-analyst key for X. Nothing another test makes can then be a candidate."""
+analyst key for X. Nothing another test makes can then be a candidate.
+
+A supporter key is bound to one supporter: `tenant.supporter_x` is made on
+first use for X's first supporter (made then if X has none), and
+`tenant.supporter_key(supporter)` makes one for any other."""
 import time
 import uuid
 
@@ -35,8 +39,22 @@ class Tenant:
         self.cw_x = self._client(["caseworker"], [self.x])
         self.cw_y = self._client(["caseworker"], [self.y])
         self.admin = self._client(["consortium_admin"], [self.x, self.y])
-        self.supporter_x = self._client(["supporter"], [self.x])
         self.analyst_x = self._client(["analyst"], [self.x])
+        self._supporter_x = None
+
+    @property
+    def supporter_x(self):
+        """A supporter key for the first supporter serving X, oldest first."""
+        if self._supporter_x is None:
+            r = self.cw_x.get("/v1/supporters", params={"authorityId": self.x, "pageSize": 1})
+            assert r.status_code == 200, r.text
+            items = r.json()["items"]
+            self._supporter_x = self.supporter_key(items[0] if items else make_supporter(self.cw_x, [self.x]))
+        return self._supporter_x
+
+    def supporter_key(self, supporter, authorities=None):
+        """A supporter-role key bound to supporter, for X unless told."""
+        return self._client(["supporter"], authorities or [self.x], supporterId=supporter["id"])
 
     def _authority(self, name):
         code = "E0%07d" % (uuid.uuid4().int % 10**7)
@@ -45,10 +63,10 @@ class Tenant:
         _creator["made"] += 1
         return r.json()["id"]
 
-    def _client(self, roles, authorities):
+    def _client(self, roles, authorities, **extra):
         for _ in range(50):  # the maker's key learns its new authority within its cache time
             r = self.maker.post("/v1/clients", {"name": f"matching {'/'.join(roles)}", "roles": roles,
-                                                "authorityIds": authorities})
+                                                "authorityIds": authorities, **extra})
             if r.status_code == 201:
                 return Api(r.json()["key"])
             assert r.status_code == 400, r.text
