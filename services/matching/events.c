@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "db/outbox.h"
 #include "parley/events/v1/events.pb-c.h"
+#include "pb/pb.h"
 #include "services/matching/matching.h"
 #include "svc/svc.h"
 
@@ -69,7 +70,7 @@ int events_emit(db_t *db, const char *type, const char *authority_id, const char
 
 /* A valid RFC 3339 time from the event, or NULL. */
 static const char *requested_at(arena_t *a, const char *data_json) {
-    json_t *d = json_loads(data_json ? data_json : "", 0, NULL);
+    json_t *d = pb_json_loadb(data_json ? data_json : "", strlen(data_json ? data_json : ""), 0, NULL);
     const char *v = json_string_value(json_object_get(d, "requestedAt"));
     char *out = NULL;
     /* Checked loosely here; PostgreSQL parses it, and a bad one fails the
@@ -100,7 +101,7 @@ static int supporter_requested(db_t *db, arena_t *a, const Parley__Events__V1__E
 /* The case a case.closed event is about: its data's caseId, else its
  * subject; NULL when neither is a UUID. */
 static const char *closed_case_id(arena_t *a, const Parley__Events__V1__Event *ev) {
-    json_t *d = json_loads(ev->data_json ? ev->data_json : "", 0, NULL);
+    json_t *d = pb_json_loadb(ev->data_json ? ev->data_json : "", strlen(ev->data_json ? ev->data_json : ""), 0, NULL);
     const char *v = json_string_value(json_object_get(d, "caseId"));
     const char *out = v && ids_is_uuid(v) ? arena_strdup(a, v) : NULL;
     json_decref(d);
@@ -134,7 +135,7 @@ static int case_closed(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev
  * and refreshes every stored profile of its cases from them (those from an
  * older family version only), so ranking sees the family as it is now. */
 static int family_updated(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev) {
-    json_t *d = json_loads(ev->data_json ? ev->data_json : "", 0, NULL);
+    json_t *d = pb_json_loadb(ev->data_json ? ev->data_json : "", strlen(ev->data_json ? ev->data_json : ""), 0, NULL);
     const char *family = json_string_value(json_object_get(d, "familyId"));
     const char *authority = json_string_value(json_object_get(d, "authorityId"));
     json_int_t version = json_integer_value(json_object_get(d, "familyVersion"));

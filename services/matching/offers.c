@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/ids.h"
+#include "pb/pb.h"
 #include "services/matching/matching.h"
 #include "svc/svc.h"
 
@@ -76,7 +77,7 @@ static offer_t *from_row(arena_t *a, const db_result_t *r, int i) {
     o->supporter_id = db_str(a, r, i, 4);
     o->status = status_of(db_text(r, i, 5));
     o->score = (int32_t)db_int(r, i, 6);
-    json_t *reasons = json_loads(db_text(r, i, 7), 0, NULL);
+    json_t *reasons = pb_json_loadb(db_text(r, i, 7), strlen(db_text(r, i, 7)), 0, NULL);
     size_t n = json_is_array(reasons) ? json_array_size(reasons) : 0;
     o->reasons = arena_alloc(a, (n + 1) * sizeof *o->reasons);
     for (size_t k = 0; k < n; k++) {

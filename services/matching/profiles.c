@@ -13,6 +13,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "parley/intake/v1/intake.pb-c.h"
+#include "pb/pb.h"
 #include "services/matching/matching.h"
 #include "svc/svc.h"
 
@@ -141,7 +142,7 @@ static char *json_text(arena_t *a, const json_t *obj, const char *key) {
 
 profile_t *profiles_from_event(arena_t *a, const char *data_json, const char **why) {
     json_error_t err;
-    json_t *d = json_loads(data_json ? data_json : "", 0, &err);
+    json_t *d = pb_json_loadb(data_json ? data_json : "", strlen(data_json ? data_json : ""), 0, &err);
     profile_t *p = NULL;
     *why = "the event's data is not a JSON object";
     if (!json_is_object(d)) goto done;
