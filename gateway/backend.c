@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "gateway/admin_api.h"
 #include "gateway/audit.h"
@@ -90,14 +91,7 @@ static void lend(gw_thread_t *t, gw_backend_t *b) {
 
 int backend_hold(gw_thread_t *t, int wait_ms) {
     if (t->backend != NULL) return 0;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_timespec_in(CLOCK_REALTIME, wait_ms);
     pthread_mutex_lock(&pool_lock);
     for (;;) {
         if (free_list != NULL) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/ticker.h"
 #include "gateway/metrics.h"
 #include "gateway/roles.h"
 
@@ -301,102 +302,96 @@ static int64_t mono_us(void) {
 
 #define SYNC_BATCH 1024 /* buckets charged per round trip */
 
-static struct {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool running, stopping;
+/* The sync thread's own things (a ticker: lib/core/ticker.h). */
+typedef struct {
     char *redis_url;
-    int interval_ms;
-} sync_state = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+    kv_t *kv;
+    ratelimit_charge_t *batch;
+    kv_charge_t *items;
+    long long *debts;
+    char (*keys)[64];
+} sync_ctx_t;
 
-/* One round: every bucket active here is charged with what this process
- * admitted since the last round, and takes back the shared debt. */
-static void sync_round(kv_t *kv, ratelimit_charge_t *batch, kv_charge_t *items, long long *debts, char (*keys)[64]) {
-    for (;;) {
-        int64_t now = mono_us();
-        size_t n = ratelimit_local_drain(local_limiter, batch, SYNC_BATCH, now);
-        if (n == 0) return;
-        for (size_t i = 0; i < n; i++) {
-            snprintf(keys[i], sizeof keys[i], "parley:rl:%s", batch[i].client_id);
-            items[i] = (kv_charge_t){keys[i], batch[i].interval_us, batch[i].count};
-        }
-        int rc = kv_gcra_charge(kv, n, items, debts);
-        if (rc != -EAGAIN) ratelimit_redis_seen(rc == 0 || rc == -EPROTO);
-        if (rc != 0 && rc != -EPROTO) {
-            /* Redis is away: the local limits stand alone, and what they
-             * admitted is told to Redis when it returns (a burst at most). */
-            ratelimit_local_requeue(local_limiter, batch, n);
-            return;
-        }
-        now = mono_us();
-        size_t failed = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (debts[i] >= 0) ratelimit_local_merge(local_limiter, batch[i].client_id, debts[i], now);
-            else batch[failed++] = batch[i];
-        }
-        if (failed > 0) ratelimit_local_requeue(local_limiter, batch, failed);
-        if (n < SYNC_BATCH) return;
+static sync_ctx_t sync_ctx;
+static ticker_t *sync_ticker;
+
+static int sync_setup(void *arg) {
+    sync_ctx_t *c = arg;
+    c->kv = kv_new(c->redis_url);
+    c->batch = calloc(SYNC_BATCH, sizeof *c->batch);
+    c->items = calloc(SYNC_BATCH, sizeof *c->items);
+    c->debts = calloc(SYNC_BATCH, sizeof *c->debts);
+    c->keys = calloc(SYNC_BATCH, sizeof *c->keys);
+    if (c->kv == NULL || c->batch == NULL || c->items == NULL || c->debts == NULL || c->keys == NULL) {
+        log_error(NULL, "the rate limiter cannot share its buckets: out of memory or a bad PARLEY_REDIS_URL");
+        return -1;
     }
+    return 0;
 }
 
-static void *sync_main(void *arg) {
-    (void)arg;
-    kv_t *kv = kv_new(sync_state.redis_url);
-    ratelimit_charge_t *batch = calloc(SYNC_BATCH, sizeof *batch);
-    kv_charge_t *items = calloc(SYNC_BATCH, sizeof *items);
-    long long *debts = calloc(SYNC_BATCH, sizeof *debts);
-    char(*keys)[64] = calloc(SYNC_BATCH, sizeof *keys);
-    if (kv == NULL || batch == NULL || items == NULL || debts == NULL || keys == NULL) {
-        log_error(NULL, "the rate limiter cannot share its buckets: out of memory or a bad PARLEY_REDIS_URL");
-        goto cleanup;
+static void sync_teardown(void *arg) {
+    sync_ctx_t *c = arg;
+    kv_destroy(&c->kv);
+    free(c->batch);
+    free(c->items);
+    free(c->debts);
+    free(c->keys);
+    c->batch = NULL;
+    c->items = NULL;
+    c->debts = NULL;
+    c->keys = NULL;
+}
+
+/* One round: every bucket active here is charged with what this process
+ * admitted since the last round, and takes back the shared debt. More than
+ * a batch: the next batch at once. */
+static int sync_tick(void *arg) {
+    sync_ctx_t *c = arg;
+    int64_t now = mono_us();
+    size_t n = ratelimit_local_drain(local_limiter, c->batch, SYNC_BATCH, now);
+    if (n == 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(c->keys[i], sizeof c->keys[i], "parley:rl:%s", c->batch[i].client_id);
+        c->items[i] = (kv_charge_t){c->keys[i], c->batch[i].interval_us, c->batch[i].count};
     }
-    pthread_mutex_lock(&sync_state.lock);
-    while (!sync_state.stopping) {
-        pthread_mutex_unlock(&sync_state.lock);
-        sync_round(kv, batch, items, debts, keys);
-        pthread_mutex_lock(&sync_state.lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)sync_state.interval_ms * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        if (!sync_state.stopping) pthread_cond_timedwait(&sync_state.wake, &sync_state.lock, &until);
+    int rc = kv_gcra_charge(c->kv, n, c->items, c->debts);
+    if (rc != -EAGAIN) ratelimit_redis_seen(rc == 0 || rc == -EPROTO);
+    if (rc != 0 && rc != -EPROTO) {
+        /* Redis is away: the local limits stand alone, and what they
+         * admitted is told to Redis when it returns (a burst at most). */
+        ratelimit_local_requeue(local_limiter, c->batch, n);
+        return 0;
     }
-    pthread_mutex_unlock(&sync_state.lock);
-cleanup:
-    kv_destroy(&kv);
-    free(batch);
-    free(items);
-    free(debts);
-    free(keys);
-    return NULL;
+    now = mono_us();
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c->debts[i] >= 0) ratelimit_local_merge(local_limiter, c->batch[i].client_id, c->debts[i], now);
+        else c->batch[failed++] = c->batch[i];
+    }
+    if (failed > 0) ratelimit_local_requeue(local_limiter, c->batch, failed);
+    return n == SYNC_BATCH ? 1 : 0;
 }
 
 int ratelimit_sync_start(const char *redis_url, int interval_ms) {
-    sync_state.redis_url = strdup(redis_url);
-    sync_state.interval_ms = interval_ms > 0 ? interval_ms : 250;
-    sync_state.stopping = false;
-    if (sync_state.redis_url == NULL || pthread_create(&sync_state.thread, NULL, sync_main, NULL) != 0) {
+    sync_ctx.redis_url = strdup(redis_url);
+    ticker_config_t cfg = {.interval_ms = interval_ms > 0 ? interval_ms : 250,
+                           .setup = sync_setup,
+                           .tick = sync_tick,
+                           .teardown = sync_teardown,
+                           .ctx = &sync_ctx};
+    if (sync_ctx.redis_url == NULL || (sync_ticker = ticker_new(&cfg)) == NULL) {
         log_error(NULL, "cannot start the rate limiter's sync thread");
-        free(sync_state.redis_url);
-        sync_state.redis_url = NULL;
+        free(sync_ctx.redis_url);
+        sync_ctx.redis_url = NULL;
         return -1;
     }
-    sync_state.running = true;
     return 0;
 }
 
 void ratelimit_sync_stop(void) {
-    if (!sync_state.running) return;
-    pthread_mutex_lock(&sync_state.lock);
-    sync_state.stopping = true;
-    pthread_cond_signal(&sync_state.wake);
-    pthread_mutex_unlock(&sync_state.lock);
-    pthread_join(sync_state.thread, NULL);
-    free(sync_state.redis_url);
-    sync_state.redis_url = NULL;
-    sync_state.running = false;
+    ticker_destroy(&sync_ticker);
+    free(sync_ctx.redis_url);
+    sync_ctx.redis_url = NULL;
 }
 
 /* A client new to this process (or back after its bucket filled up and its

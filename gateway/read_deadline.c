@@ -30,15 +30,7 @@ static void *watch(void *arg) {
                 next = d->at_ms;
             }
         }
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        int64_t wait = next - now;
-        until.tv_sec += wait / 1000;
-        until.tv_nsec += (wait % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_timespec_in(CLOCK_MONOTONIC, next - now);
         pthread_cond_timedwait(&changed, &lock, &until);
     }
     pthread_mutex_unlock(&lock);

@@ -1,6 +1,8 @@
 /* A thread that ticks every interval (contract in ticker.h). */
 #include "core/ticker.h"
 
+#include "core/clock.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -22,11 +24,7 @@ static bool ticker_is_stopping(ticker_t *self) {
 
 /* Waits interval_ms, or until woken or told to stop. */
 static void ticker_wait(ticker_t *self) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    int64_t ns = until.tv_nsec + self->cfg.interval_ms * 1000000;
-    until.tv_sec += ns / 1000000000;
-    until.tv_nsec = ns % 1000000000;
+    struct timespec until = clock_timespec_in(CLOCK_REALTIME, self->cfg.interval_ms);
     pthread_mutex_lock(&self->lock);
     if (!self->stopping && !self->woken) pthread_cond_timedwait(&self->wake, &self->lock, &until);
     self->woken = false;
