@@ -156,7 +156,8 @@ bus_worker_t *bus_worker_new(const char *endpoint, const char *service, const bu
 
 void bus_worker_destroy(bus_worker_t **self);
 
-/* Serves requests until *stop becomes non-zero (a signal handler sets it).
+/* Serves requests until *stop becomes non-zero (a signal handler sets it,
+ * or another thread with __atomic_store_n: *stop is read atomically).
  * Sends READY and heartbeats; when the broker is silent for
  * BUS_HEARTBEAT_LIVENESS beats, reconnects and registers again.
  * Returns 0 on a requested stop, -1 on a fatal error (no socket can be made

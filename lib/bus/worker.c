@@ -108,10 +108,15 @@ static int worker_connect(bus_worker_t *self) {
     return 0;
 }
 
+/* Whether *stop is set. Another thread may set it (lib/svc/runtime.c stops
+ * its handler threads so), so it is read atomically: a plain read of a flag
+ * another thread writes is a data race, whatever volatile says. */
+static bool worker_stopped(volatile sig_atomic_t *stop) { return __atomic_load_n(stop, __ATOMIC_ACQUIRE) != 0; }
+
 /* Sleeps until at least a heartbeat has passed since the last connect, so a
  * broker that keeps refusing us is not hammered. Returns early on stop. */
 static void worker_backoff(bus_worker_t *self, volatile sig_atomic_t *stop) {
-    while (!*stop && clock_mono_ms() - self->connected_at < BUS_HEARTBEAT_MS) {
+    while (!worker_stopped(stop) && clock_mono_ms() - self->connected_at < BUS_HEARTBEAT_MS) {
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -258,10 +263,10 @@ static int worker_step(bus_worker_t *self) {
 int bus_worker_run(bus_worker_t *self, volatile sig_atomic_t *stop) {
     bool connected = false;
     self->connected_at = clock_mono_ms() - BUS_HEARTBEAT_MS; /* no wait the first time */
-    while (!*stop) {
+    while (!worker_stopped(stop)) {
         if (!connected) {
             worker_backoff(self, stop);
-            if (*stop) break;
+            if (worker_stopped(stop)) break;
             if (worker_connect(self) != 0) return -1;
             connected = true;
         }

@@ -66,7 +66,7 @@ int svc_runtime_run(const svc_runtime_t *rt, volatile sig_atomic_t *stop) {
                 failed = true;
             }
     }
-    run_stop = 1;
+    __atomic_store_n(&run_stop, 1, __ATOMIC_RELEASE); /* the threads read it atomically (bus_worker_run) */
     for (int i = 0; i < n; i++)
         if (hs[i].started) pthread_join(hs[i].thread, NULL);
     free(hs);
