@@ -12,7 +12,9 @@
 
 #define RECORD_MAX 100 /* as audit.events' readers expect: the gateway's path values are shorter */
 
-const char db__audit_sql[] =
+#define AUDIT_STMT "parley_audit_row"
+
+static const char audit_sql[] =
     "SELECT audit.record_request($1::boolean, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::uuid, $9, $10::integer,"
     " $11::uuid[], $12, $13)";
 
@@ -108,6 +110,26 @@ void db__audit_free(db_audit_params_t *p) {
     }
 }
 
+/* Prepared once per connection, in the pipeline of its first use, rather
+ * than at connect: a database whose bootstrap lacks audit.record_request
+ * fails the requests it cannot audit, not every connection. */
+int db__pipe_audit(db_pipe_t *p, const db_audit_params_t *ap) {
+    if (!p->db->audit_prepared && !p->broken && p->prepare_at < 0) {
+        p->prepare_at = p->n;
+        if (PQsendPrepare(p->db->conn, AUDIT_STMT, audit_sql, 0, NULL) != 1) p->broken = true;
+        p->n++;
+    }
+    int at = p->n;
+    db__pipe_prepared(p, AUDIT_STMT, DB_AUDIT_PARAMS, ap->values);
+    return at;
+}
+
+void db__pipe_audit_ran(db_pipe_t *p) {
+    if (p->prepare_at < 0 || p->db->conn == NULL || p->prepare_at >= DB_PIPE_MAX) return;
+    const PGresult *r = p->results[p->prepare_at];
+    if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) p->db->audit_prepared = true;
+}
+
 void db__audit_committed(db_t *self, const PGresult *r) {
     if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
         strcmp(PQgetvalue(r, 0, 0), "1") == 0)
@@ -126,11 +148,12 @@ int db_audit_write_alone(db_t *self, const Parley__Common__V1__RequestHeader *he
     db__pipe_begin(self, &p);
     db__pipe_sql(&p, "BEGIN", 0, NULL);
     db__pipe_sql(&p, "SELECT set_config('synchronous_commit', 'off', true)", 0, NULL);
-    db__pipe_sql(&p, db__audit_sql, DB_AUDIT_PARAMS, ap.values);
+    db__pipe_audit(&p, &ap);
     db__pipe_sql(&p, "COMMIT", 0, NULL);
     db__audit_free(&ap);
     self->in_tx = true;
     rc = db__pipe_run(&p);
+    db__pipe_audit_ran(&p);
     db__pipe_clear(&p);
     if (rc != 0) db_tx_rollback(self);
     self->in_tx = false;

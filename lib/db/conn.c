@@ -121,6 +121,7 @@ int db_ensure(db_t *self) {
         self->conn = NULL;
     }
     self->in_tx = false;
+    self->audit_prepared = false; /* a new connection has no prepared audit call */
     self->conn = PQconnectdb(self->conninfo);
     if (PQstatus(self->conn) != CONNECTION_OK || db_prepare_all(self) != 0) {
         snprintf(self->error, sizeof self->error, "%s", PQerrorMessage(self->conn));

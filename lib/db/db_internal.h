@@ -34,6 +34,7 @@ struct db {
     int64_t next_attempt_ms; /* monotonic; no reconnect before this */
     int backoff_ms;
     bool in_tx;
+    bool audit_prepared; /* the audit call is prepared on this connection */
     uint64_t round_trips; /* waits for the server, since db_new */
     char sqlstate[6];
     char error[256];
@@ -88,6 +89,7 @@ typedef struct {
     int n;        /* statements sent */
     int received; /* results read */
     bool broken;  /* a send failed: the connection is unusable */
+    int prepare_at; /* the audit call's prepare, when sent (else -1) */
     PGresult *results[DB_PIPE_MAX];
 } db_pipe_t;
 
@@ -103,8 +105,12 @@ void db__pipe_prepared(db_pipe_t *p, const char *name, int n, const char *const 
 int db__pipe_run(db_pipe_t *p);
 void db__pipe_clear(db_pipe_t *p);
 
-/* SQL of the call, with DB_AUDIT_PARAMS parameters. */
-extern const char db__audit_sql[];
+/* Sends the audit call with ap's values, preparing it first (in the same
+ * pipeline) when this connection has not yet. Returns the index of its
+ * result in p->results. After db__pipe_run, db__pipe_audit_ran records the
+ * prepare as done when it succeeded. */
+int db__pipe_audit(db_pipe_t *p, const db_audit_params_t *ap);
+void db__pipe_audit_ran(db_pipe_t *p);
 
 /* Marks the request's row as committed when r (the call's result) says
  * one was written. */

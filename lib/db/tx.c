@@ -41,6 +41,7 @@ char *db__authority_literal(const Parley__Common__V1__Principal *p) {
 void db__pipe_begin(db_t *self, db_pipe_t *p) {
     memset(p, 0, sizeof *p);
     p->db = self;
+    p->prepare_at = -1;
     p->broken = self->conn == NULL || PQenterPipelineMode(self->conn) != 1;
 }
 
@@ -169,11 +170,11 @@ static int commit(db_t *self, bool relaxed, bool audited) {
     db_pipe_t p;
     db__pipe_begin(self, &p);
     if (relaxed) db__pipe_sql(&p, RELAXED_SQL, 0, NULL);
-    int audit_at = p.n;
-    if (due) db__pipe_sql(&p, db__audit_sql, DB_AUDIT_PARAMS, ap.values);
+    int audit_at = due ? db__pipe_audit(&p, &ap) : -1;
     db__pipe_sql(&p, "COMMIT", 0, NULL);
     if (due) db__audit_free(&ap);
     int rc = db__pipe_run(&p);
+    db__pipe_audit_ran(&p);
     if (rc == 0 && due) db__audit_committed(self, p.results[audit_at]);
     db__pipe_clear(&p);
     /* The audit row failed (the COMMIT was then not run), or the COMMIT
@@ -200,7 +201,7 @@ void db_tx_rollback(db_t *self) {
 static int run_once(db_t *self, const Parley__Common__V1__Principal *principal, db_kind_t kind, db_step_t *steps,
                     size_t n, bool *answered) {
     *answered = false;
-    if (n + 4 > DB_PIPE_MAX || self->in_tx) {
+    if (n + 5 > DB_PIPE_MAX || self->in_tx) {
         log_error(NULL, "db_run: %zu steps, or a transaction already open", n);
         return DB_ERR_QUERY;
     }
@@ -223,14 +224,14 @@ static int run_once(db_t *self, const Parley__Common__V1__Principal *principal, 
     db__pipe_sql(&p, kind == DB_READ ? TENANT_READ_SQL : TENANT_SQL, 2, tenant);
     int first = p.n;
     for (size_t i = 0; i < n; i++) db__pipe_prepared(&p, steps[i].name, steps[i].n, steps[i].params);
-    int audit_at = p.n;
-    if (due) db__pipe_sql(&p, db__audit_sql, DB_AUDIT_PARAMS, ap.values);
+    int audit_at = due ? db__pipe_audit(&p, &ap) : -1;
     db__pipe_sql(&p, "COMMIT", 0, NULL);
     free(ids);
     if (due) db__audit_free(&ap);
     self->in_tx = true;
     self->audit.transactions++;
     rc = db__pipe_run(&p);
+    db__pipe_audit_ran(&p);
     *answered = p.received > 0;
     if (rc == 0) {
         if (due) db__audit_committed(self, p.results[audit_at]);
