@@ -107,6 +107,7 @@ TEST_DEPS_test_ratelimit := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_metrics := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_idempotency := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_auth_throttle := $(GATEWAY_LIB_O) $(LIBS_ALL)
+TEST_DEPS_test_audit := $(GATEWAY_LIB_O) $(LIBS_ALL)
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(or $$(TEST_DEPS_$$*),$(LIBS_ALL))
 	@mkdir -p $(dir $@)
@@ -126,6 +127,14 @@ $(BUILD)/tests/bus-probe: $(BUILD)/obj/tests/helpers/bus_probe.o $(BUILD)/lib/li
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/tests/bus-probe
+
+# intake's handlers run as a handler thread runs them, counting their round
+# trips to PostgreSQL, for the end-to-end audit tests (tests/helpers/roundtrips.c).
+INTAKE_LIB_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out services/intake/main.c,$(sort $(wildcard services/intake/*.c))))
+$(BUILD)/tests/roundtrips: $(BUILD)/obj/tests/helpers/roundtrips.o $(INTAKE_LIB_O) $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all: $(BUILD)/tests/roundtrips
 
 # The in-process ranking benchmark that make bench runs (scripts/bench.d/matching.sh).
 $(BUILD)/bench/bench_matching_rank: $(BUILD)/obj/tests/bench/bench_matching_rank.o \

@@ -30,9 +30,10 @@ BEGIN
 END
 $bootstrap$;
 
--- The audit trail: append-only for the gateway. Its owner is a role nobody
--- logs in as, so the gateway's role can INSERT and SELECT but never UPDATE,
--- DELETE or TRUNCATE a row, nor drop the table. Rows hold ids, never values.
+-- The audit trail: append-only. Its owner is a role nobody logs in as, so
+-- the gateway's role can INSERT and SELECT, and each service's role INSERT
+-- (granted below), but none can UPDATE, DELETE or TRUNCATE a row, nor drop
+-- the table. Rows hold ids, never values.
 DO $audit$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'parley_audit') THEN
@@ -71,3 +72,84 @@ CREATE INDEX IF NOT EXISTS events_by_record ON audit.events (record_id);
 CREATE INDEX IF NOT EXISTS events_by_client ON audit.events (client_id, at);
 GRANT USAGE ON SCHEMA audit TO parley_gateway;
 GRANT INSERT, SELECT ON audit.events TO parley_gateway;
+
+-- A request served by a service is audited by that service, in the
+-- transaction that serves it (lib/db/audit.h): the row of a write commits
+-- with the write or not at all; a read's row is written in the read's own
+-- transaction, committed with synchronous_commit off. The gateway writes
+-- only the rows of requests no service answered successfully.
+--
+-- audit.touch(record, authority), called by a statement of the request on
+-- the object it reads or writes (SELECT ..., audit.touch(id::text,
+-- authority_id) FROM cases WHERE id = $1; INSERT ... RETURNING
+-- audit.touch(...)), names that object for the request's row: the first
+-- one named in a transaction is the one audited.
+CREATE OR REPLACE FUNCTION audit.touch(p_record_id text, p_authority_id uuid) RETURNS boolean
+    LANGUAGE plpgsql AS $touch$
+BEGIN
+    IF current_setting('parley.audit_touched', true) IS DISTINCT FROM 'on' THEN
+        PERFORM set_config('parley.audit_record_id', coalesce(p_record_id, ''), true),
+                set_config('parley.audit_authority_id', coalesce(p_authority_id::text, ''), true),
+                set_config('parley.audit_touched', 'on', true);
+    END IF;
+    RETURN true;
+END
+$touch$;
+ALTER FUNCTION audit.touch(text, uuid) OWNER TO parley_audit;
+
+-- audit.record_request(...) writes the request's row, sent by lib/db in the
+-- same pipeline as the COMMIT. The record id is the path's (p_record_id),
+-- else the object named by audit.touch; the authority the one named by the
+-- caller (p_authority_id), else by audit.touch. Unless the caller names the
+-- object itself (p_named) or the request is a list, a transaction that
+-- named no object gets no row: a read that found nothing (answered 404 and
+-- audited by the gateway), or a write that changed nothing. A transaction
+-- that changed data and named no object is refused (PV500): it rolls back
+-- rather than commit a write without its audit row. Returns 1 when a row
+-- was written, 0 when none was.
+CREATE OR REPLACE FUNCTION audit.record_request(
+    p_named boolean, p_consortium_id uuid, p_client_id uuid, p_role text, p_action text,
+    p_record_type text, p_record_id text, p_authority_id uuid, p_request_id text, p_outcome integer,
+    p_client_authority_ids uuid[], p_client_address text, p_client_request_id text) RETURNS integer
+    LANGUAGE plpgsql AS $record$
+BEGIN
+    IF NOT p_named AND p_action <> 'list'
+       AND current_setting('parley.audit_touched', true) IS DISTINCT FROM 'on' THEN
+        IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+            RAISE EXCEPTION 'request % changed data but named no object for its audit row', p_request_id
+                USING ERRCODE = 'PV500';
+        END IF;
+        RETURN 0;
+    END IF;
+    INSERT INTO audit.events (consortium_id, client_id, role, authority_id, action, record_type, record_id,
+                              request_id, outcome, client_authority_ids, client_address, client_request_id)
+    VALUES (p_consortium_id, p_client_id, p_role,
+            coalesce(p_authority_id, nullif(current_setting('parley.audit_authority_id', true), '')::uuid),
+            p_action, p_record_type,
+            coalesce(p_record_id, nullif(current_setting('parley.audit_record_id', true), '')),
+            p_request_id, p_outcome, p_client_authority_ids, p_client_address, p_client_request_id);
+    RETURN 1;
+END
+$record$;
+ALTER FUNCTION audit.record_request(boolean, uuid, uuid, text, text, text, text, uuid, text, integer, uuid[], text, text)
+    OWNER TO parley_audit;
+REVOKE ALL ON FUNCTION audit.touch(text, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.record_request(boolean, uuid, uuid, text, text, text, text, uuid, text, integer, uuid[],
+                                            text, text) FROM PUBLIC;
+
+-- Every service's role (and the gateway's) may append rows this way; only
+-- the gateway reads them (GET /v1/audit).
+DO $audit_grants$
+DECLARE
+    svc text;
+BEGIN
+    FOREACH svc IN ARRAY ARRAY['gateway', 'intake', 'matching', 'scheduling', 'notify', 'training', 'feedback']
+    LOOP
+        EXECUTE format('GRANT USAGE ON SCHEMA audit TO %I', 'parley_' || svc);
+        EXECUTE format('GRANT INSERT ON audit.events TO %I', 'parley_' || svc);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION audit.touch(text, uuid) TO %I', 'parley_' || svc);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION audit.record_request(boolean, uuid, uuid, text, text, text, text,'
+                       ' uuid, text, integer, uuid[], text, text) TO %I', 'parley_' || svc);
+    END LOOP;
+END
+$audit_grants$;

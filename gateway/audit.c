@@ -12,10 +12,6 @@
 
 
 static const db_stmt_t stmts[] = {
-    {"audit_insert",
-     "INSERT INTO audit.events (consortium_id, client_id, role, authority_id, action, record_type, record_id,"
-     " request_id, outcome, client_authority_ids, client_address, client_request_id)"
-     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12)"},
     {"audit_list",
      "SELECT id, client_id, role, authority_id, action, record_type, record_id, request_id, outcome, " DB_MICROS("at")
      ", client_address, client_request_id"
@@ -50,32 +46,27 @@ static char *record_type(arena_t *a, const char *path) {
     return arena_strndup(a, s, n);
 }
 
+Parley__Common__V1__Audit *audit_describe(arena_t *a, const audit_entry_t *e) {
+    Parley__Common__V1__Audit *d = arena_alloc(a, sizeof *d);
+    if (d == NULL) return NULL;
+    parley__common__v1__audit__init(d);
+    d->action = (char *)audit_action(e->match);
+    d->record_type = record_type(a, e->match->route->path);
+    if (e->record_id && *e->record_id) d->record_id = arena_strndup(a, e->record_id, strnlen(e->record_id, 100));
+    d->outcome = e->outcome;
+    if (e->client_address && *e->client_address) d->client_address = arena_strdup(a, e->client_address);
+    if (e->client_request_id && *e->client_request_id) d->client_request_id = (char *)e->client_request_id;
+    return d;
+}
+
 void audit_record(db_t *db, arena_t *a, const audit_entry_t *e) {
-    const Parley__Common__V1__Principal *p = e->principal;
-    if (p == NULL) return;
-    size_t len = 1;
-    for (size_t i = 0; i < p->n_roles; i++) len += strlen(p->roles[i]) + 1;
-    char *roles = arena_alloc(a, len);
-    for (size_t i = 0; i < p->n_roles; i++) {
-        if (i > 0) strcat(roles, ",");
-        strcat(roles, p->roles[i]);
-    }
-    const char *params[] = {ids_is_uuid(p->consortium_id) ? p->consortium_id : NULL,
-                            ids_is_uuid(p->client_id) ? p->client_id : NULL,
-                            roles,
-                            ids_is_uuid(e->authority_id) ? e->authority_id : NULL,
-                            audit_action(e->match),
-                            record_type(a, e->match->route->path),
-                            e->record_id && *e->record_id ? arena_strndup(a, e->record_id, strnlen(e->record_id, 100))
-                                                          : NULL,
-                            e->request_id,
-                            arena_printf(a, "%d", e->outcome),
-                            ids_is_uuid(p->consortium_id) ? db_array_literal(a, p->authority_ids, p->n_authority_ids)
-                                                          : NULL,
-                            e->client_address && *e->client_address ? arena_strdup(a, e->client_address) : NULL,
-                            e->client_request_id && *e->client_request_id ? e->client_request_id : NULL};
-    if (db_exec(db, "audit_insert", 12, params, NULL) != 0)
-        log_error(e->request_id, "audit row not written: %s", db_error(db));
+    if (e->principal == NULL) return;
+    bus_header_t h = PARLEY__COMMON__V1__REQUEST_HEADER__INIT;
+    h.request_id = (char *)e->request_id;
+    h.principal = (Parley__Common__V1__Principal *)e->principal;
+    h.audit = audit_describe(a, e);
+    int rc = h.audit == NULL ? DB_ERR_QUERY : db_audit_write_alone(db, &h, e->authority_id, e->outcome);
+    if (rc != 0) log_error(e->request_id, "audit row not written: %s", db_error(db));
 }
 
 int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
@@ -99,9 +90,9 @@ int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
         page_cursor_id(&cur),
         arena_printf(a, "%d", size + 1),
         db_array_literal(a, req->header->principal->authority_ids, req->header->principal->n_authority_ids)};
-    db_result_t *r = NULL;
-    int rc = db_exec(t->db, "audit_list", 9, params, &r);
-    if (rc != 0) return svc_db_fail(res, req, t->db, rc);
+    db_step_t step = {"audit_list", 9, params, NULL};
+    if (svc_read(t->db, req, res, &step, 1) != 0) return -1;
+    db_result_t *r = step.result;
     Parley__Admin__V1__ListAuditResponse *out = arena_alloc(a, sizeof *out);
     parley__admin__v1__list_audit_response__init(out);
     int rows = db_rows(r);

@@ -2,7 +2,17 @@
  * administration routes, leaves a row in audit.events: which client, with
  * which roles, for which authority, did what to which record, in which
  * request, with which outcome, when. Rows hold ids and words, never field
- * values. The table is append-only for the gateway's role (deploy/bootstrap.sql).
+ * values. The table is append-only for every role that writes it
+ * (deploy/bootstrap.sql).
+ *
+ * Who writes the row: a request a service answers is audited by that
+ * service in the transaction that serves it, from what the gateway puts in
+ * RequestHeader.audit (audit_describe), and the reply says so
+ * (Status.audited); the Admin routes served here are audited the same way
+ * (svc_serve on the thread's connection). The gateway writes the row of
+ * every other request itself, after answering (audit_record): one refused
+ * before any service was asked (401, 403, 404, 429, 400 ...), a failure a
+ * service answered without a row, a replayed answer.
  *
  * A failed authentication leaves a row too (outcome 401 or 429): the client
  * id the key names, when it parses; the consortium and authorities when
@@ -39,9 +49,16 @@ typedef struct {
 /* The action a route performs: read, list, create, update, delete. */
 const char *audit_action(const route_match_t *m);
 
-/* Writes the row. A failure is logged, not answered: the caller already has
- * its answer, and refusing service because the audit store hiccuped would
- * only move the harm. */
+/* What a service needs of e for the row (action, record type, the path's
+ * record id, e->outcome as the success status, address, client request
+ * id), in a; NULL when out of memory. */
+Parley__Common__V1__Audit *audit_describe(arena_t *a, const audit_entry_t *e);
+
+/* Writes e's row in a transaction of its own, synchronous_commit off, one
+ * round trip (db_audit_write_alone): these are the rare rows, of requests
+ * no service transaction carried. A failure is logged, not answered: the
+ * caller already has its answer, and refusing service because the audit
+ * store hiccuped would only move the harm. */
 void audit_record(db_t *db, arena_t *a, const audit_entry_t *e);
 
 /* The ListAudit handler (consortium admins): ctx is the thread's gw_thread_t. */

@@ -1,6 +1,9 @@
 /* The request pipeline: request id, route, authentication, role, body,
  * idempotency, request message, the call (through the bus, or served here
- * for the gateway's own Admin routes), reply or problem, audit. */
+ * for the gateway's own Admin routes), reply or problem, audit. A request a
+ * service (or an Admin handler here) answered is audited by it, in the
+ * transaction that served it (RequestHeader.audit, Status.audited); the
+ * gateway writes the row of every other one after answering. */
 #include <civetweb.h>
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +36,7 @@
 #include "gateway/request.h"
 #include "gateway/roles.h"
 #include "gateway/routes.h"
+#include "svc/svc.h"
 
 /* What one API request carries through the pipeline. */
 typedef struct {
@@ -41,8 +45,13 @@ typedef struct {
     route_match_t m;
     auth_identity_t who;
     const ProtobufCMethodDescriptor *md;
-    const char *record_id;    /* for the audit row */
-    const char *authority_id; /* for the audit row */
+    const char *record_id;         /* for the audit row: the path's id */
+    const char *authority_id;      /* for the audit row, when the gateway writes it */
+    const char *client_address;    /* for the audit row */
+    const char *client_request_id; /* for the audit row: the client's valid X-Request-Id */
+    char address[AUTH_ADDRESS_LEN];
+    const Parley__Common__V1__Principal *audit_principal; /* the client the row is about; NULL: no row */
+    bool audited;                  /* the service (or Admin handler) wrote the row */
 } call_t;
 
 /* Reads the body (at most REQUEST_MAX_BODY bytes), all of it within
@@ -174,7 +183,8 @@ static int answer(call_t *c, const ProtobufCMessage *out) {
     return rc;
 }
 
-/* Serves one of the gateway's own methods in process. */
+/* Serves one of the gateway's own methods in process, audited in its own
+ * transaction as a service's are (svc_serve). */
 static int call_local(call_t *c, const bus_header_t *header, const ProtobufCMessage *in) {
     size_t n;
     const bus_method_t *methods = admin_api_methods(&n);
@@ -183,7 +193,8 @@ static int call_local(call_t *c, const bus_header_t *header, const ProtobufCMess
     bus_request_t req = {header, in};
     for (size_t i = 0; i < n; i++) {
         if (strcmp(methods[i].name, c->m.route->rpc) != 0) continue;
-        int rc = methods[i].handler(c->t, &req, &res);
+        int rc = svc_serve(c->t->db, methods[i].handler, c->t, &req, &res);
+        c->audited = res.status.audited;
         if (rc < 0 && res.status.code == PARLEY__COMMON__V1__CODE__CODE_OK)
             bus_response_error(&res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "internal error");
         if (res.status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return problem_from_status(c->h, &res.status);
@@ -211,7 +222,11 @@ static int call_bus(call_t *c, bus_header_t *header, const ProtobufCMessage *in,
                             NULL, "Retry-After: 1\r\n");
     }
     if (rc != 0) return http_problem(h, 503, "the message bus failed", NULL, "Retry-After: 1\r\n");
+    c->audited = rep.status->audited;
     if (rep.status->code != PARLEY__COMMON__V1__CODE__CODE_OK) return problem_from_status(h, rep.status);
+    if (!c->audited)
+        log_error(h->request_id, "%s.%s answered without its audit row; the gateway writes it after the answer",
+                  c->m.route->service, c->m.route->rpc);
     ProtobufCMessage *out =
         protobuf_c_message_unpack(c->md->output, arena_pb_allocator(h->arena), rep.payload_len, rep.payload);
     if (out == NULL) {
@@ -239,6 +254,10 @@ static int call(call_t *c, const struct mg_request_info *ri, const char *body, s
     if (idem != NULL) header.idempotency_key = arena_strdup(h->arena, idem);
     const char *if_match = mg_get_header(h->conn, "If-Match");
     if (if_match != NULL) header.if_match = arena_strdup(h->arena, if_match);
+    /* What the service needs to write the request's audit row itself. */
+    audit_entry_t e = {&c->m, c->who.principal, h->request_id, c->record_id, NULL, c->m.route->success_status,
+                       c->client_address, c->client_request_id};
+    header.audit = audit_describe(h->arena, &e);
 
     if (strcmp(c->m.route->service, "gateway") == 0) return call_local(c, &header, in);
     return call_bus(c, &header, in, strcmp(ri->request_method, "GET") == 0);
@@ -248,49 +267,49 @@ static int at_capacity(const http_ctx_t *h) {
     return http_problem(h, 503, "the gateway is at capacity; try again shortly", NULL, "Retry-After: 1\r\n");
 }
 
-static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_request_info *ri) {
+/* Everything from the route to the answer. Sets c->audit_principal once
+ * the request names a client (a valid key, or the client a failed key
+ * claims), and c->audited when a service or Admin handler wrote the row. */
+static int pipeline(call_t *c, const struct mg_request_info *ri) {
+    gw_thread_t *t = c->t;
+    const http_ctx_t *h = c->h;
     size_t n_routes;
     const route_t *table = routes_table(&n_routes);
-    call_t c = {.t = t, .h = h};
     char allow[64];
-    int rc = routes_match(table, n_routes, ri->request_method, ri->local_uri, &c.m, allow, sizeof allow);
+    int rc = routes_match(table, n_routes, ri->request_method, ri->local_uri, &c->m, allow, sizeof allow);
     if (rc == -1) return http_problem(h, 404, "no such route", NULL, NULL);
     if (rc == -2) return http_problem(h, 405, NULL, NULL, arena_printf(h->arena, "Allow: %s\r\n", allow));
-    metrics_request_route(c.m.route);
+    metrics_request_route(c->m.route);
     /* Decoded once, checked for the route (answered after authentication:
      * an id that cannot exist is a 404 as for one that does not). The audit
      * names exactly these values. */
-    bool params_ok = routes_decode_params(h->arena, &c.m) == 0;
+    bool params_ok = routes_decode_params(h->arena, &c->m) == 0;
+    if (params_ok && c->m.n_params > 0) c->record_id = c->m.params[c->m.n_params - 1].text;
 
     /* The request id is the gateway's own; a valid one the client sent is
      * kept beside it. Failed authentications are audited (not a missing key). */
-    const char *client_rid = mg_get_header(h->conn, "X-Request-Id");
-    if (!request_id_is_valid(client_rid)) client_rid = NULL;
-    char address[AUTH_ADDRESS_LEN];
-    auth_client_address(ri->remote_addr, mg_get_header(h->conn, "X-Forwarded-For"), address);
+    c->client_request_id = mg_get_header(h->conn, "X-Request-Id");
+    if (!request_id_is_valid(c->client_request_id)) c->client_request_id = NULL;
+    auth_client_address(ri->remote_addr, mg_get_header(h->conn, "X-Forwarded-For"), c->address);
+    c->client_address = c->address;
     if (backend_hold(t, gw_config.backend_wait_ms) != 0) return at_capacity(h);
     auth_identity_t who;
-    auth_result_t ar = auth_check(t->db, h->arena, mg_get_header(h->conn, "Authorization"), address, &who);
+    auth_result_t ar = auth_check(t->db, h->arena, mg_get_header(h->conn, "Authorization"), c->address, &who);
     if (ar != AUTH_OK) {
-        int st = unauthorized(h, ar, who.retry_after_s);
-        if (ar != AUTH_MISSING && ar != AUTH_UNAVAILABLE) {
-            const char *record = params_ok && c.m.n_params ? c.m.params[c.m.n_params - 1].text : NULL;
-            audit_entry_t e = {&c.m, who.claimed, h->request_id, record, NULL, st, address, client_rid};
-            audit_record(t->db, h->arena, &e);
-        }
-        return st;
+        if (ar != AUTH_MISSING && ar != AUTH_UNAVAILABLE) c->audit_principal = who.claimed;
+        return unauthorized(h, ar, who.retry_after_s);
     }
+    c->audit_principal = who.principal;
     http_ctx_t hl; /* h with the RateLimit headers: every answer from here on carries them */
     int limited = ratelimit_apply(t->kv, h, who.principal->client_id, who.roles, &hl);
     if (limited != 0) return limited;
-    h = c.h = &hl;
-    c.who = who;
-    if ((who.roles & c.m.route->roles) == 0)
+    h = c->h = &hl;
+    c->who = who;
+    if ((who.roles & c->m.route->roles) == 0)
         return http_problem(h, 403, "this API client's roles do not allow this route", NULL, NULL);
-    c.md = routes_method(c.m.route);
-    if (c.md == NULL) return http_problem(h, 500, "route misconfigured", NULL, NULL);
+    c->md = routes_method(c->m.route);
+    if (c->md == NULL) return http_problem(h, 500, "route misconfigured", NULL, NULL);
     if (!params_ok) return http_problem(h, 404, "no such object", NULL, NULL);
-    if (c.m.n_params > 0) c.record_id = c.m.params[c.m.n_params - 1].text;
 
     char *body = NULL;
     size_t body_len = 0;
@@ -309,21 +328,36 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
         if (backend_hold(t, gw_config.backend_wait_ms) != 0) return at_capacity(h);
     }
 
-    /* From here every answer is recorded: for the audit row, and for replay
-     * when an Idempotency-Key is given. */
+    /* From here every answer is recorded: for replay when an
+     * Idempotency-Key is given. */
     http_record_t record = {0};
     http_ctx_t hr = *h;
     hr.record = &record;
-    c.h = &hr;
+    c->h = &hr;
     const char *key = mg_get_header(h->conn, "Idempotency-Key");
     idem_t idem = {0};
     int status = 0;
-    idem_request_t irq = {ri->request_method, ri->local_uri, ri->query_string, body, body_len, c.m.route->rpc};
+    idem_request_t irq = {ri->request_method, ri->local_uri, ri->query_string, body, body_len, c->m.route->rpc};
     if (key != NULL && strcmp(ri->request_method, "POST") == 0)
         status = idem_begin(t->db, &hr, who.principal, key, &irq, &idem);
-    if (status == 0) status = call(&c, ri, body, body_len);
+    if (status == 0) status = call(c, ri, body, body_len);
     idem_finish(t->db, &idem, &record);
-    audit_entry_t e = {&c.m, who.principal, h->request_id, c.record_id, c.authority_id, status, address, client_rid};
+    return status;
+}
+
+static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_request_info *ri) {
+    call_t c = {.t = t, .h = h};
+    int status = pipeline(&c, ri);
+    /* One row for every request that names a client, whatever answered it:
+     * the service's (or Admin handler's), else this one, written after the
+     * answer with synchronous_commit off (refusals, failures, replays). */
+    if (c.audit_principal == NULL || c.audited) return status;
+    if (t->db == NULL && backend_hold(t, gw_config.backend_wait_ms) != 0) {
+        log_error(h->request_id, "audit row not written: no database connection free");
+        return status;
+    }
+    audit_entry_t e = {&c.m,   c.audit_principal, h->request_id,    c.record_id, c.authority_id,
+                       status, c.client_address,  c.client_request_id};
     audit_record(t->db, h->arena, &e);
     return status;
 }

@@ -12,8 +12,9 @@
 
 /* Runs sql on the open transaction's connection. Returns the result (the
  * caller clears it), or NULL after logging the error. */
-static PGresult *run(PGconn *c, const char *sql, int n, const char *const *params) {
+static PGresult *run(db_t *db, PGconn *c, const char *sql, int n, const char *const *params) {
     PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    db__count_round_trip(db);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
     log_error(NULL, "outbox: %s", PQresultErrorMessage(r));
@@ -64,7 +65,7 @@ int outbox_add(db_t *db, const char *type, const char *authority_id, const char 
     char id[IDS_UUID_LEN + 1];
     if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
     const char *ev[] = {id, type, authority_id, subject_id, data_json};
-    PGresult *r = run(c,
+    PGresult *r = run(db, c,
                       "INSERT INTO outbox (id, type, authority_id, subject_id, data)"
                       " VALUES ($1, $2, $3::uuid, $4::uuid, $5::jsonb) RETURNING seq",
                       5, ev);
@@ -76,7 +77,7 @@ int outbox_add(db_t *db, const char *type, const char *authority_id, const char 
     char *names = names_literal(subscribers, n_subscribers);
     if (names == NULL) return DB_ERR_QUERY;
     const char *del[] = {id, names, subject_id, seq};
-    r = run(c,
+    r = run(db, c,
             "INSERT INTO outbox_deliveries (event_id, subscriber, subject_id, seq)"
             " SELECT $1::uuid, s, $3::uuid, $4::bigint FROM unnest($2::text[]) AS s GROUP BY s",
             4, del);
@@ -90,7 +91,7 @@ int inbox_claim(db_t *db, const char *event_id, const char *type) {
     PGconn *c = in_transaction(db);
     if (c == NULL || event_id == NULL) return DB_ERR_QUERY;
     const char *params[] = {event_id, type ? type : ""};
-    PGresult *r = run(c, "INSERT INTO inbox (event_id, type) VALUES ($1::uuid, $2) ON CONFLICT DO NOTHING", 2, params);
+    PGresult *r = run(db, c, "INSERT INTO inbox (event_id, type) VALUES ($1::uuid, $2) ON CONFLICT DO NOTHING", 2, params);
     if (r == NULL) return failure(c);
     int inserted = strcmp(PQcmdTuples(r), "1") == 0;
     PQclear(r);

@@ -30,6 +30,18 @@
 int outbox_add(db_t *db, const char *type, const char *authority_id, const char *subject_id, const char *data_json,
                const char *const *subscribers, size_t n_subscribers);
 
+/* The SQL of one statement that adds an event and its pending deliveries
+ * together, for a pipeline (db_run) where nothing can wait for a result:
+ * sel is a SELECT of the event's (id, type, authority_id, subject_id,
+ * data) — the data built in SQL from the rows it is about — with $1 the new
+ * event's id and $2 the subscribers' service names as a text[] literal
+ * ({"notify","matching"}); sel's own parameters start at $3. */
+#define OUTBOX_ADD_FROM(sel)                                                                                 \
+    "WITH ev AS (INSERT INTO outbox (id, type, authority_id, subject_id, data) " sel                         \
+    " RETURNING id, subject_id, seq)"                                                                        \
+    " INSERT INTO outbox_deliveries (event_id, subscriber, subject_id, seq)"                                 \
+    " SELECT ev.id, s, ev.subject_id, ev.seq FROM ev, unnest($2::text[]) AS s GROUP BY ev.id, s, ev.subject_id, ev.seq"
+
 /* Claims event_id for handling in the current transaction. 1: first time,
  * handle it; 0: already handled; or a DB_ERR_*. */
 int inbox_claim(db_t *db, const char *event_id, const char *type);

@@ -92,3 +92,8 @@ int db_array_parse(arena_t *a, const char *lit, char ***items) {
     *items = out;
     return n;
 }
+
+int db_affected(const db_result_t *r) {
+    if (PQntuples(r->r) > 0) return PQntuples(r->r);
+    return atoi(PQcmdTuples(r->r));
+}

@@ -1,5 +1,6 @@
 /* What every service's handlers share: optional strings, the NOT_FOUND
- * answer, enum words, existence checks and the get-one-by-id handler. */
+ * answer, enum words, existence checks, the get-one-by-id handler and the
+ * one-round-trip read. */
 #include <ctype.h>
 #include <string.h>
 
@@ -33,16 +34,28 @@ int svc_exists(db_t *db, const char *name, int n, const char *const *params) {
     return rc;
 }
 
-int svc_get_one(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, const char *what,
-                svc_load_fn load) {
-    if (!ids_is_uuid(id)) return svc_not_found(res, what);
-    int rc = db_tx_begin(db, req->header->principal);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
-    ProtobufCMessage *m = NULL;
-    rc = load(db, res->arena, id, &m);
-    if (rc < 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db); /* read-only: nothing to commit */
-    if (rc == 0) return svc_not_found(res, what);
+int svc_get_one(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, const svc_get_t *get) {
+    if (!ids_is_uuid(id)) return svc_not_found(res, get->what);
+    const char *params[] = {id};
+    db_step_t steps[SVC_GET_MAX];
+    size_t n = get->n < SVC_GET_MAX ? get->n : SVC_GET_MAX;
+    for (size_t i = 0; i < n; i++) steps[i] = (db_step_t){get->stmts[i], 1, params, NULL};
+    if (svc_read(db, req, res, steps, n) != 0) return -1;
+    db_result_t *results[SVC_GET_MAX];
+    for (size_t i = 0; i < n; i++) results[i] = steps[i].result;
+    ProtobufCMessage *m = db_rows(results[0]) > 0 ? get->parse(res->arena, results) : NULL;
+    bool found = db_rows(results[0]) > 0;
+    db_steps_free(steps, n);
+    if (!found) return svc_not_found(res, get->what);
+    if (m == NULL) {
+        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "internal error");
+        return -1;
+    }
     res->reply = m;
     return 0;
+}
+
+int svc_read(db_t *db, const bus_request_t *req, bus_response_t *res, db_step_t *steps, size_t n) {
+    int rc = db_run(db, req->header->principal, DB_READ, steps, n);
+    return rc == 0 ? 0 : svc_db_fail(res, req, db, rc);
 }

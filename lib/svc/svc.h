@@ -14,8 +14,10 @@
 
 /* Sets res to the status a failed db call deserves: UNAVAILABLE (retry in
  * 1 s) when the database cannot be reached, ABORTED on a serialization
- * failure, otherwise INTERNAL (logged with the request id; the SQL error is
- * never sent to the caller). Rolls back any open transaction. Returns -1. */
+ * failure, INVALID_ARGUMENT naming the field for a statement's own check
+ * (DB_SQLSTATE_VIOLATION), otherwise INTERNAL (logged with the request id;
+ * the SQL error is never sent to the caller). Rolls back any open
+ * transaction. Returns -1. */
 int svc_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, int rc);
 
 /* Whether the principal holds authority_id. */
@@ -76,16 +78,57 @@ const char *svc_enum_word(arena_t *a, const ProtobufCEnumDescriptor *d, int valu
  * or a DB_ERR_* (the transaction, if any, is left as it was). */
 int svc_exists(db_t *db, const char *name, int n, const char *const *params);
 
-/* Loads the object with this id, as the open transaction may see it, into
- * *out (allocated in a). Returns 1 found, 0 not found, or a DB_ERR_*. */
-typedef int (*svc_load_fn)(db_t *db, arena_t *a, const char *id, ProtobufCMessage **out);
+/* A get-one handler's reads: up to SVC_GET_MAX prepared statements, each
+ * taking the object's id as its only parameter, run in one round trip with
+ * the request's audit row (db_run, DB_READ). The first finds the object
+ * (no row: NOT_FOUND) and names it for the audit row (audit.touch in its
+ * select list); parse builds the reply from the results, in order. */
+#define SVC_GET_MAX 4
+typedef struct {
+    const char *what; /* NOT_FOUND says "no such <what>" */
+    const char *stmts[SVC_GET_MAX];
+    size_t n;
+    ProtobufCMessage *(*parse)(arena_t *a, db_result_t *const *results);
+} svc_get_t;
 
-/* The whole of a "get one object by id" handler: NOT_FOUND ("no such
- * <what>") when id is not a UUID or load finds nothing; otherwise loads it
- * in a read-only transaction with the request's principal (rolled back
- * before returning) and sets res->reply to it (in res's arena). A database
- * failure is answered by svc_db_fail. Returns 0, or -1 with res set. */
-int svc_get_one(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, const char *what,
-                svc_load_fn load);
+/* The whole of a "get one object by id" handler: NOT_FOUND when id is not
+ * a UUID or the first statement finds nothing; otherwise res->reply is the
+ * parsed object (in res's arena). A database failure is answered by
+ * svc_db_fail. Returns 0, or -1 with res set. */
+int svc_get_one(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, const svc_get_t *get);
+
+/* Runs steps as one read (db_run, DB_READ: one round trip, the audit row
+ * in it) with the request's principal. 0, or -1 with res set by
+ * svc_db_fail. The caller frees the steps' results (db_steps_free). */
+int svc_read(db_t *db, const bus_request_t *req, bus_response_t *res, db_step_t *steps, size_t n);
+
+/* ---- serve.c: the request's audit row around every handler ---- */
+
+/* Runs handler for req with the request's audit context open on db (the
+ * handler's connection): the first transaction the handler commits on db
+ * carries the request's row (lib/db, db_audit_begin). Afterwards: a row
+ * that committed sets res->status.audited, so the gateway writes none; an
+ * answer that needed no database gets its row alone (synchronous_commit
+ * off); a success whose transactions carried no row (a read that named no
+ * object, a success path that rolled back) is a bug, logged and answered
+ * INTERNAL, never sent without its row. A failure without a row is left to
+ * the gateway. Requests without RequestHeader.audit (a service's own
+ * calls) just run. Returns the handler's value (-1 when refused). */
+int svc_serve(db_t *db, bus_handler_fn handler, void *ctx, const bus_request_t *req, bus_response_t *res);
+
+/* Defines fn__audited(ctx, req, res), fn served through svc_serve with the
+ * connection ((ctx_type *)ctx)->db: what a service's method table names. */
+#define SVC_AUDITED(ctx_type, fn)                                                                \
+    static int fn##__audited(void *ctx, const bus_request_t *req, bus_response_t *res) {         \
+        return svc_serve(((ctx_type *)ctx)->db, fn, ctx, req, res);                              \
+    }
+
+/* The HTTP status the gateway answers code with (gateway/http.c's
+ * http_status_for_code, which tests/unit/test_audit.c compares). */
+int svc_http_status(bus_code_t code);
+
+/* For a handler that commits and then answers code: the row records what
+ * the caller is told. Call before the commit. */
+void svc_audit_answer(db_t *db, bus_code_t code);
 
 #endif

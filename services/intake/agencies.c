@@ -25,7 +25,9 @@ static const db_stmt_t stmts[] = {
      "INSERT INTO agencies (id, name, kind, authority_ids, needs, languages, areas, email, phone, website, address,"
      " description, created_by_client)"
      " VALUES ($1, $2, $3, $4::uuid[], $5::text[], $6::text[], $7::text[], $8, $9, $10, $11, $12, $13)"},
-    {"agency_get", "SELECT " AGENCY_COLUMNS " FROM agencies WHERE id = $1 AND " VISIBLE},
+    /* An agency serves several authorities: its audit rows name none. */
+    {"agency_get",
+     "SELECT " AGENCY_COLUMNS ", audit.touch(id::text, NULL) FROM agencies WHERE id = $1 AND " VISIBLE},
     {"agency_serves", "SELECT 1 FROM agencies WHERE id = $1 AND $2::uuid = ANY (authority_ids) AND " VISIBLE},
     {"agency_list",
      "SELECT " AGENCY_COLUMNS " FROM agencies WHERE " VISIBLE
@@ -156,16 +158,15 @@ int agencies_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     return 0;
 }
 
-static int load_message(db_t *db, arena_t *a, const char *id, ProtobufCMessage **out) {
-    agency_t *g = NULL;
-    int rc = load(db, a, id, &g);
-    if (rc == 1) *out = &g->base;
-    return rc;
+static ProtobufCMessage *parse_agency(arena_t *a, db_result_t *const *results) {
+    return &from_row(a, results[0], 0)->base;
 }
+
+static const svc_get_t get_agency = {"agency", {"agency_get"}, 1, parse_agency};
 
 int agencies_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Intake__V1__GetAgencyRequest *in = (const void *)req->input;
-    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, "agency", load_message);
+    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, &get_agency);
 }
 
 int agencies_serve(db_t *db, const char *agency_id, const char *authority_id) {
@@ -192,7 +193,10 @@ int agencies_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
     db_result_t *r = NULL;
     if ((rc = db_exec(db, "agency_list", 7, params, &r)) != 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if ((rc = db_tx_commit_read(db)) != 0) {
+        db_result_free(&r);
+        return svc_db_fail(res, req, db, rc);
+    }
     Parley__Intake__V1__ListAgenciesResponse *out = arena_alloc(a, sizeof *out);
     parley__intake__v1__list_agencies_response__init(out);
     int rows = db_rows(r);

@@ -48,7 +48,7 @@ static int change(db_t *db, const bus_request_t *req, bus_response_t *res, const
     }
     db_result_free(&r);
     if (rc == 0) rc = cases_touch(db, id);
-    if (rc == 0 && event) rc = events_emit(db, event, id, event_json);
+    if (rc == 0 && event) rc = events_emit(db, res->arena, event, id, event_json);
     case_t *c = NULL;
     if (rc == 0) {
         int found = cases_load(db, res->arena, id, &c);

@@ -29,12 +29,35 @@ typedef Parley__Intake__V1__CreateCaseRequest create_case_t;
     " outcome, close_reason, " DB_MICROS("closed_at") ", " DB_MICROS("consent_withdrawn_at") ","                    \
     " consent_withdrawal_reason, consent_withdrawn_by"
 
+/* The case's object for the request's audit row (deploy/bootstrap.sql). */
+#define CASE_TOUCH "audit.touch(id::text, authority_id)"
+
 static const db_stmt_t stmts[] = {
+    /* A case is opened in one statement that also checks what it names:
+     * the family (in this authority, and the partner's own when $14 is set),
+     * the child (of that family) and the referring agency (serving this
+     * authority), each as the caller may see it. One that is not there
+     * raises svc_violation (a 400 naming the field), so the pipeline stops
+     * before its COMMIT; the answer is what RETURNING gives. */
     {"case_insert",
      "INSERT INTO cases (id, authority_id, family_id, child_id, source, referrer_agency_id, needs,"
      " wants_supporter, summary, consent_share, consent_basis, consent_given_by, created_by_client)"
-     " VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13)"},
-    {"case_get", "SELECT " CASE_COLUMNS " FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"},
+     " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::uuid, $7::text[], $8::boolean, $9::text,"
+     " $10::boolean, $11::text, $12::text, $13::uuid"
+     " WHERE CASE"
+     "  WHEN NOT EXISTS (SELECT 1 FROM families f WHERE f.id = $3::uuid AND f.authority_id = $2::uuid"
+     "       AND f.authority_id = ANY (current_authorities()) AND ($14::uuid IS NULL OR f.created_by_client = $14::uuid))"
+     "   THEN svc_violation('familyId', 'no such family in this authority')"
+     "  WHEN NOT EXISTS (SELECT 1 FROM children ch WHERE ch.id = $4::uuid AND ch.family_id = $3::uuid"
+     "       AND ch.authority_id = ANY (current_authorities()))"
+     "   THEN svc_violation('childId', 'no such child in this family')"
+     "  WHEN $6::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agencies g WHERE g.id = $6::uuid"
+     "       AND $2::uuid = ANY (g.authority_ids) AND g.authority_ids && current_authorities())"
+     "   THEN svc_violation('referrerAgencyId', 'no such agency in the directory for this authority')"
+     "  ELSE true END"
+     " RETURNING " CASE_COLUMNS ", " CASE_TOUCH},
+    {"case_get",
+     "SELECT " CASE_COLUMNS ", " CASE_TOUCH " FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"case_list",
      "SELECT " CASE_COLUMNS " FROM cases"
      " WHERE authority_id = ANY (current_authorities())"
@@ -45,15 +68,9 @@ static const db_stmt_t stmts[] = {
      " AND ($6::text IS NULL OR stage = $6)"
      " ORDER BY created_at, id LIMIT $5"},
     {"case_lock",
-     "SELECT authority_id, status, ($2::int[] IS NULL OR version = ANY ($2::int[])) FROM cases"
+     "SELECT authority_id, status, ($2::int[] IS NULL OR version = ANY ($2::int[])), " CASE_TOUCH " FROM cases"
      " WHERE id = $1 AND authority_id = ANY (current_authorities()) FOR UPDATE"},
     {"case_touch", "UPDATE cases SET version = version + 1, updated_at = now() WHERE id = $1"},
-    {"child_in_family",
-     "SELECT 1 FROM children c JOIN families f ON f.id = c.family_id"
-     " WHERE c.id = $1 AND f.id = $2 AND f.authority_id = $3 AND f.authority_id = ANY (current_authorities())"},
-    {"family_in_authority",
-     "SELECT 1 FROM families WHERE id = $1 AND authority_id = $2 AND authority_id = ANY (current_authorities())"
-     " AND ($3::uuid IS NULL OR created_by_client = $3)"},
 };
 
 const db_stmt_t *cases_statements(size_t *n) {
@@ -163,72 +180,44 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     validate(req, res, in);
     if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
 
-    int rc = db_tx_begin(db, req->header->principal);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
-    const char *partner = partner_client(req);
-    const char *fam[] = {in->family_id, in->authority_id, partner};
-    const char *child[] = {in->child_id, in->family_id, in->authority_id};
-    int found = svc_exists(db, "family_in_authority", 3, fam);
-    if (found < 0) return svc_db_fail(res, req, db, found);
-    if (found == 0) {
-        db_tx_rollback(db);
-        bus_response_violation(res, "familyId", "no such family in this authority");
-        return -1;
-    }
-    found = svc_exists(db, "child_in_family", 3, child);
-    if (found < 0) return svc_db_fail(res, req, db, found);
-    if (found == 0) {
-        db_tx_rollback(db);
-        bus_response_violation(res, "childId", "no such child in this family");
-        return -1;
-    }
-    if (svc_opt(in->referrer_agency_id)) {
-        found = agencies_serve(db, in->referrer_agency_id, in->authority_id);
-        if (found < 0) return svc_db_fail(res, req, db, found);
-        if (found == 0) {
-            db_tx_rollback(db);
-            bus_response_violation(res, "referrerAgencyId", "no such agency in the directory for this authority");
-            return -1;
-        }
-    }
-
-    char id[IDS_UUID_LEN + 1];
-    if (ids_uuid_new(id) != 0) return svc_db_fail(res, req, db, DB_ERR_QUERY);
+    char *id = arena_alloc(a, IDS_UUID_LEN + 1);
+    if (id == NULL || ids_uuid_new(id) != 0) return svc_db_fail(res, req, db, DB_ERR_QUERY);
     char **needs = arena_alloc(a, in->n_needs * sizeof *needs);
     for (size_t k = 0; k < in->n_needs; k++)
         needs[k] = (char *)svc_enum_text(&parley__intake__v1__case_need__descriptor, in->needs[k]);
     const Parley__Common__V1__Principal *p = req->header->principal;
+    const char *partner = partner_client(req);
     const char *params[] = {id, in->authority_id, in->family_id, in->child_id,
                             svc_enum_text(&parley__intake__v1__case_source__descriptor, in->source),
                             svc_opt(in->referrer_agency_id), db_array_literal(a, needs, in->n_needs),
                             in->wants_supporter ? "true" : "false", svc_opt(in->summary),
                             in->consent->share_with_agencies ? "true" : "false",
                             svc_enum_text(&parley__intake__v1__lawful_basis__descriptor, in->consent->lawful_basis),
-                            svc_opt(in->consent->given_by), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
-    rc = db_exec(db, "case_insert", 13, params, NULL);
-    if (rc == 0) rc = events_emit(db, "case.opened", id, NULL);
-    if (rc == 0 && in->wants_supporter) rc = events_emit(db, "case.supporter_requested", id, NULL);
-    case_t *c = NULL;
-    if (rc == 0) {
-        found = cases_load(db, a, id, &c);
-        rc = found == 1 ? 0 : (found < 0 ? found : DB_ERR_QUERY);
-    }
-    if (rc == 0) rc = db_tx_commit(db);
+                            svc_opt(in->consent->given_by), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL,
+                            partner};
+    /* The case, its events and its audit row: one round trip. */
+    db_step_t steps[3] = {{"case_insert", 14, params, NULL}};
+    size_t n = 1;
+    int rc = events_step(a, "case.opened", id, NULL, &steps[n++]);
+    if (rc == 0 && in->wants_supporter) rc = events_step(a, "case.supporter_requested", id, NULL, &steps[n++]);
+    if (rc == 0) rc = db_run(db, p, DB_WRITE, steps, n);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
+    case_t *c = db_rows(steps[0].result) == 1 ? case_from_row(a, steps[0].result, 0) : NULL;
+    db_steps_free(steps, n);
+    if (c == NULL) return svc_db_fail(res, req, db, DB_ERR_QUERY);
     res->reply = partner ? &referrer_view(a, c)->base : &c->base;
     return 0;
 }
 
-static int load_message(db_t *db, arena_t *a, const char *id, ProtobufCMessage **out) {
-    case_t *c = NULL;
-    int rc = cases_load(db, a, id, &c);
-    if (rc == 1) *out = &c->base;
-    return rc;
+static ProtobufCMessage *parse_case(arena_t *a, db_result_t *const *results) {
+    return &case_from_row(a, results[0], 0)->base;
 }
+
+static const svc_get_t get_case = {"case", {"case_get"}, 1, parse_case};
 
 int cases_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Intake__V1__GetCaseRequest *in = (const void *)req->input;
-    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, "case", load_message);
+    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, &get_case);
 }
 
 int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
@@ -241,16 +230,13 @@ int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (in->authority_id && *in->authority_id) svc_check_uuid(res, "authorityId", in->authority_id, false);
     if (!svc_ok(res)) return -1;
 
-    int rc = db_tx_begin(db, req->header->principal);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *params[] = {in->status ? svc_enum_text(&parley__intake__v1__case_status__descriptor, in->status) : NULL,
                             svc_opt(in->authority_id), page_cursor_micros(a, &cur), page_cursor_id(&cur),
                             arena_printf(a, "%d", size + 1),
                             in->stage ? svc_enum_text(&parley__intake__v1__sen_stage__descriptor, in->stage) : NULL};
-    db_result_t *r = NULL;
-    rc = db_exec(db, "case_list", 6, params, &r);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    db_step_t step = {"case_list", 6, params, NULL};
+    if (svc_read(db, req, res, &step, 1) != 0) return -1;
+    db_result_t *r = step.result;
 
     Parley__Intake__V1__ListCasesResponse *out = arena_alloc(a, sizeof *out);
     parley__intake__v1__list_cases_response__init(out);

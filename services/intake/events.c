@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ids.h"
 #include "db/outbox.h"
 #include "services/intake/intake.h"
 
@@ -27,32 +28,39 @@
     "'caseId', c.id, 'authorityId', c.authority_id, 'familyId', c.family_id, 'childId', c.child_id,"           \
     PARENT_FACTS("c.family_id")
 
+/* Each statement adds one event, its data built from the rows it is about,
+ * and its deliveries, in one go (OUTBOX_ADD_FROM: $1 the event's id, $2 its
+ * subscribers, $3 its type, $4 the case's or family's id, $5 what the event
+ * adds), so that it can go in a pipeline with the change it announces. */
 static const db_stmt_t stmts[] = {
-    {"event_facts",
-     "SELECT (jsonb_build_object(" FAMILY_FACTS ") || coalesce($2::jsonb, '{}'))::text, c.authority_id"
-     " FROM cases c WHERE c.id = $1"},
+    {"event_case_add",
+     OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, c.authority_id, c.id,"
+                     " jsonb_build_object(" FAMILY_FACTS ") || coalesce($5::jsonb, '{}')"
+                     " FROM cases c WHERE c.id = $4")},
     /* What matching needs to find a supporter (and nothing else of the child). */
-    {"event_supporter_facts",
-     "SELECT (jsonb_build_object(" FAMILY_FACTS ","
-     " 'childNeeds', to_jsonb(ch.needs),"
-     " 'childDateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD'),"
-     " 'postcode', " FIRST_POSTCODE("c.family_id") ","
-     " 'familyVersion', (SELECT f.version FROM families f WHERE f.id = c.family_id),"
-     " 'caseNeeds', (SELECT coalesce(jsonb_agg(" WORD("n", "CASE_NEED_") "), '[]') FROM unnest(c.needs) AS n),"
-     " 'requestedAt', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))"
-     " || coalesce($2::jsonb, '{}'))::text, c.authority_id"
-     " FROM cases c LEFT JOIN children ch ON ch.id = c.child_id WHERE c.id = $1"},
+    {"event_supporter_add",
+     OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, c.authority_id, c.id,"
+                     " jsonb_build_object(" FAMILY_FACTS ","
+                     " 'childNeeds', to_jsonb(ch.needs),"
+                     " 'childDateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD'),"
+                     " 'postcode', " FIRST_POSTCODE("c.family_id") ","
+                     " 'familyVersion', (SELECT f.version FROM families f WHERE f.id = c.family_id),"
+                     " 'caseNeeds', (SELECT coalesce(jsonb_agg(" WORD("n", "CASE_NEED_") "), '[]') FROM unnest(c.needs) AS n),"
+                     " 'requestedAt', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))"
+                     " || coalesce($5::jsonb, '{}')"
+                     " FROM cases c LEFT JOIN children ch ON ch.id = c.child_id WHERE c.id = $4")},
     /* family.updated: what matching keeps of a family's cases. familyVersion
      * (the family's version, bumped by each change under its row lock) lets
      * a subscriber tell an older event from a newer one. */
-    {"event_family_facts",
-     "SELECT jsonb_build_object('familyId', f.id, 'authorityId', f.authority_id, 'familyVersion', f.version,"
-     PARENT_FACTS("f.id") ","
-     " 'postcode', " FIRST_POSTCODE("f.id") ","
-     " 'children', coalesce((SELECT jsonb_agg(jsonb_build_object('childId', ch.id, 'needs', to_jsonb(ch.needs),"
-     "   'dateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD')) ORDER BY ch.position)"
-     "   FROM children ch WHERE ch.family_id = f.id), '[]'))::text, f.authority_id"
-     " FROM families f WHERE f.id = $1"},
+    {"event_family_add",
+     OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, f.authority_id, f.id,"
+                     " jsonb_build_object('familyId', f.id, 'authorityId', f.authority_id, 'familyVersion', f.version,"
+                     PARENT_FACTS("f.id") ","
+                     " 'postcode', " FIRST_POSTCODE("f.id") ","
+                     " 'children', coalesce((SELECT jsonb_agg(jsonb_build_object('childId', ch.id, 'needs',"
+                     "   to_jsonb(ch.needs), 'dateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD')) ORDER BY ch.position)"
+                     "   FROM children ch WHERE ch.family_id = f.id), '[]'))"
+                     " FROM families f WHERE f.id = $4")},
 };
 
 const db_stmt_t *events_statements(size_t *n) {
@@ -62,8 +70,8 @@ const db_stmt_t *events_statements(size_t *n) {
 
 typedef struct {
     const char *type;
-    const char *subscribers[3];
-    size_t n;
+    const char *subscribers; /* a text[] literal of service names */
+    int n;                   /* how many */
 } route_t;
 
 /* Who gets each event. notify tells families and partners; matching finds
@@ -71,35 +79,48 @@ typedef struct {
  * drops its offers and request); feedback invites the family to say how it
  * went. */
 static const route_t routes[] = {
-    {"case.opened", {"notify"}, 1},
-    {"case.supporter_requested", {"matching"}, 1},
-    {"case.stage_changed", {"notify"}, 1},
-    {"case.deadline_due", {"notify"}, 1},
-    {"case.signposted", {"notify"}, 1},
-    {"case.closed", {"notify", "feedback", "matching"}, 3},
+    {"case.opened", "{notify}", 1},
+    {"case.supporter_requested", "{matching}", 1},
+    {"case.stage_changed", "{notify}", 1},
+    {"case.deadline_due", "{notify}", 1},
+    {"case.signposted", "{notify}", 1},
+    {"case.closed", "{notify,feedback,matching}", 3},
     /* About a family (subjectId = familyId), not a case: matching refreshes
      * the facts it keeps of the family's cases. */
-    {"family.updated", {"matching"}, 1},
+    {"family.updated", "{matching}", 1},
 };
 
-int events_emit(db_t *db, const char *type, const char *case_id, const char *extra_json) {
-    const route_t *route = NULL;
+static const route_t *route_of(const char *type) {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (strcmp(routes[i].type, type) == 0) route = &routes[i];
-    if (route == NULL) return DB_ERR_QUERY; /* a programmer's error: every type is routed */
-    const char *params[] = {case_id, extra_json};
-    db_result_t *r = NULL;
-    const char *stmt = strcmp(type, "case.supporter_requested") == 0 ? "event_supporter_facts"
-                       : strcmp(type, "family.updated") == 0       ? "event_family_facts"
-                                                                   : "event_facts";
-    int rc = db_exec(db, stmt, strcmp(stmt, "event_family_facts") == 0 ? 1 : 2, params, &r);
-    if (rc != 0) return rc;
-    if (db_rows(r) != 1) {
-        db_result_free(&r);
-        return DB_ERR_QUERY;
-    }
-    rc = outbox_add(db, type, db_text(r, 0, 1), case_id, db_text(r, 0, 0), route->subscribers, route->n);
-    db_result_free(&r);
+        if (strcmp(routes[i].type, type) == 0) return &routes[i];
+    return NULL;
+}
+
+int events_step(arena_t *a, const char *type, const char *case_id, const char *extra_json, db_step_t *step) {
+    const route_t *route = route_of(type);
+    char *id = arena_alloc(a, IDS_UUID_LEN + 1);
+    const char **params = arena_alloc(a, 5 * sizeof *params);
+    if (route == NULL || id == NULL || params == NULL || ids_uuid_new(id) != 0) return DB_ERR_QUERY;
+    bool family = strcmp(type, "family.updated") == 0;
+    params[0] = id;
+    params[1] = route->subscribers;
+    params[2] = type;
+    params[3] = case_id;
+    params[4] = extra_json;
+    *step = (db_step_t){family                                         ? "event_family_add"
+                        : strcmp(type, "case.supporter_requested") == 0 ? "event_supporter_add"
+                                                                        : "event_case_add",
+                        family ? 4 : 5, params, NULL};
+    return 0;
+}
+
+int events_emit(db_t *db, arena_t *a, const char *type, const char *case_id, const char *extra_json) {
+    db_step_t step;
+    int rc = events_step(a, type, case_id, extra_json, &step);
+    if (rc == 0) rc = db_exec(db, step.name, step.n, step.params, &step.result);
+    /* One delivery a subscriber: none means the case or family was not there. */
+    if (rc == 0 && db_affected(step.result) != route_of(type)->n) rc = DB_ERR_QUERY;
+    db_result_free(&step.result);
     return rc;
 }
 

@@ -14,7 +14,8 @@ typedef Parley__Intake__V1__CreateFamilyRequest create_family_t;
 
 
 static const db_stmt_t stmts[] = {
-    {"family_insert", "INSERT INTO families (id, authority_id) VALUES ($1, $2)"},
+    {"family_insert",
+     "INSERT INTO families (id, authority_id) VALUES ($1, $2) RETURNING audit.touch(id::text, authority_id)"},
     {"parent_insert",
      "INSERT INTO parents (id, family_id, authority_id, position, given_name, family_name, email, phone,"
      " address_line1, address_line2, town, postcode, preferred_language, communication_needs,"
@@ -36,8 +37,8 @@ static const db_stmt_t stmts[] = {
      " school_name = EXCLUDED.school_name, needs = EXCLUDED.needs, plan_status = EXCLUDED.plan_status"
      " WHERE children.family_id = EXCLUDED.family_id"},
     {"family_get",
-     "SELECT id, authority_id, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at")
-     " FROM families WHERE id = $1 AND authority_id = ANY (current_authorities())"},
+     "SELECT id, authority_id, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ","
+     " audit.touch(id::text, authority_id) FROM families WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"parents_of",
      "SELECT id, given_name, family_name, email, phone, address_line1, address_line2, town, postcode,"
      " preferred_language, communication_needs, has_parental_responsibility, relationship"
@@ -115,61 +116,93 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     for (size_t i = 0; i < in->n_children && i < MAX_CHILDREN; i++) families_check_child(res, i, in->children[i]);
 }
 
-int families_write_parent(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
-                          const char *existing, const Parley__Intake__V1__ParentInput *p) {
-    char id[IDS_UUID_LEN + 1];
-    if (existing) snprintf(id, sizeof id, "%s", existing);
+/* The parent's or child's statement as a step, its parameters in a: a new
+ * one (existing NULL) or over existing. 0 or DB_ERR_QUERY. */
+static int parent_step(arena_t *a, const char *family, const char *authority, size_t pos, const char *existing,
+                       const Parley__Intake__V1__ParentInput *p, db_step_t *step) {
+    char *id = arena_alloc(a, IDS_UUID_LEN + 1);
+    if (id == NULL) return DB_ERR_QUERY;
+    if (existing) snprintf(id, IDS_UUID_LEN + 1, "%s", existing);
     else if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
     char **needs = arena_alloc(a, (p->n_communication_needs + 1) * sizeof *needs);
     for (size_t k = 0; k < p->n_communication_needs; k++)
         needs[k] = (char *)svc_enum_text(&parley__intake__v1__communication_need__descriptor, p->communication_needs[k]);
     const Parley__Intake__V1__Address *ad = p->address;
-    const char *params[] = {id, family, authority, arena_printf(a, "%zu", pos), p->given_name, p->family_name,
-                            svc_opt(p->email), svc_opt(p->phone), ad ? svc_opt(ad->line1) : NULL, ad ? svc_opt(ad->line2) : NULL,
-                            ad ? svc_opt(ad->town) : NULL, ad ? svc_opt(ad->postcode) : NULL,
-                            svc_opt(p->preferred_language) ? p->preferred_language : "en",
-                            db_array_literal(a, needs, p->n_communication_needs),
-                            p->has_parental_responsibility ? "true" : "false", svc_opt(p->relationship)};
-    return db_exec(db, "parent_insert", 16, params, NULL);
+    const char **params = arena_alloc(a, 16 * sizeof *params);
+    if (params == NULL) return DB_ERR_QUERY;
+    const char *v[] = {id, family, authority, arena_printf(a, "%zu", pos), p->given_name, p->family_name,
+                       svc_opt(p->email), svc_opt(p->phone), ad ? svc_opt(ad->line1) : NULL, ad ? svc_opt(ad->line2) : NULL,
+                       ad ? svc_opt(ad->town) : NULL, ad ? svc_opt(ad->postcode) : NULL,
+                       svc_opt(p->preferred_language) ? p->preferred_language : "en",
+                       db_array_literal(a, needs, p->n_communication_needs),
+                       p->has_parental_responsibility ? "true" : "false", svc_opt(p->relationship)};
+    memcpy(params, v, sizeof v);
+    *step = (db_step_t){"parent_insert", 16, params, NULL};
+    return 0;
+}
+
+static int child_step(arena_t *a, const char *family, const char *authority, size_t pos, const char *existing,
+                      const Parley__Intake__V1__ChildInput *c, db_step_t *step) {
+    char *id = arena_alloc(a, IDS_UUID_LEN + 1);
+    const char **params = arena_alloc(a, 11 * sizeof *params);
+    if (id == NULL || params == NULL) return DB_ERR_QUERY;
+    if (existing) snprintf(id, IDS_UUID_LEN + 1, "%s", existing);
+    else if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
+    const char *v[] = {id, family, authority, arena_printf(a, "%zu", pos), c->given_name, c->family_name,
+                       c->date_of_birth, c->school ? svc_opt(c->school->urn) : NULL,
+                       c->school ? svc_opt(c->school->name) : NULL, db_array_literal(a, c->needs, c->n_needs),
+                       c->plan_status ? svc_enum_text(&parley__intake__v1__plan_status__descriptor, c->plan_status)
+                                      : NULL};
+    memcpy(params, v, sizeof v);
+    *step = (db_step_t){"child_insert", 11, params, NULL};
+    return 0;
+}
+
+int families_write_parent(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
+                          const char *existing, const Parley__Intake__V1__ParentInput *p) {
+    db_step_t st;
+    int rc = parent_step(a, family, authority, pos, existing, p, &st);
+    return rc != 0 ? rc : db_exec(db, st.name, st.n, st.params, NULL);
 }
 
 int families_write_child(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
                          const char *existing, const Parley__Intake__V1__ChildInput *c) {
-    char id[IDS_UUID_LEN + 1];
-    if (existing) snprintf(id, sizeof id, "%s", existing);
-    else if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
-    const char *params[] = {id, family, authority, arena_printf(a, "%zu", pos), c->given_name, c->family_name,
-                            c->date_of_birth, c->school ? svc_opt(c->school->urn) : NULL,
-                            c->school ? svc_opt(c->school->name) : NULL, db_array_literal(a, c->needs, c->n_needs),
-                            c->plan_status ? svc_enum_text(&parley__intake__v1__plan_status__descriptor, c->plan_status)
-                                           : NULL};
-    return db_exec(db, "child_insert", 11, params, NULL);
+    db_step_t st;
+    int rc = child_step(a, family, authority, pos, existing, c, &st);
+    return rc != 0 ? rc : db_exec(db, st.name, st.n, st.params, NULL);
 }
 
+static family_t *family_from_results(arena_t *a, db_result_t *const *r);
+
+/* A family, its parents and children, and the family read back: one round
+ * trip (the ids are made here, so no statement waits for another). */
 int families_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     intake_t *in_ctx = ctx;
     db_t *db = in_ctx->db;
+    arena_t *a = res->arena;
     const create_family_t *in = (const create_family_t *)req->input;
     validate(req, res, in);
     if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
 
-    char id[IDS_UUID_LEN + 1];
-    if (ids_uuid_new(id) != 0) return -1;
-    int rc = db_tx_begin(db, req->header->principal);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    char *id = arena_alloc(a, IDS_UUID_LEN + 1);
+    if (id == NULL || ids_uuid_new(id) != 0) return -1;
     const char *params[] = {id, in->authority_id};
-    rc = db_exec(db, "family_insert", 2, params, NULL);
+    db_step_t steps[1 + MAX_PARENTS + MAX_CHILDREN + 3] = {{"family_insert", 2, params, NULL}};
+    size_t n = 1;
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < in->n_parents; i++)
-        rc = families_write_parent(db, res->arena, id, in->authority_id, i, NULL, in->parents[i]);
+        rc = parent_step(a, id, in->authority_id, i, NULL, in->parents[i], &steps[n++]);
     for (size_t i = 0; rc == 0 && i < in->n_children; i++)
-        rc = families_write_child(db, res->arena, id, in->authority_id, i, NULL, in->children[i]);
-    family_t *f = NULL;
-    if (rc == 0) {
-        int found = families_load(db, res->arena, id, &f);
-        rc = found == 1 ? 0 : (found < 0 ? found : DB_ERR_QUERY);
-    }
-    if (rc == 0) rc = db_tx_commit(db);
+        rc = child_step(a, id, in->authority_id, i, NULL, in->children[i], &steps[n++]);
+    size_t read_at = n;
+    static const char *const reads[] = {"family_get", "parents_of", "children_of"};
+    for (size_t i = 0; i < 3; i++) steps[n++] = (db_step_t){reads[i], 1, params, NULL};
+    if (rc == 0) rc = db_run(db, req->header->principal, DB_WRITE, steps, n);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
+    db_result_t *r[3] = {steps[read_at].result, steps[read_at + 1].result, steps[read_at + 2].result};
+    family_t *f = db_rows(r[0]) == 1 ? family_from_results(a, r) : NULL;
+    db_steps_free(steps, n);
+    if (f == NULL) return svc_db_fail(res, req, db, DB_ERR_QUERY);
     res->reply = &f->base;
     return 0;
 }
@@ -221,47 +254,47 @@ static child_t *child_from_row(arena_t *a, const db_result_t *r, int i) {
     return c;
 }
 
-int families_load(db_t *db, arena_t *a, const char *id, family_t **out) {
-    const char *params[] = {id};
-    db_result_t *r = NULL;
-    int rc = db_exec(db, "family_get", 1, params, &r);
-    if (rc != 0) return rc;
-    if (db_rows(r) == 0) {
-        db_result_free(&r);
-        return 0;
-    }
+/* The family from its family_get, parents_of and children_of results. */
+static family_t *family_from_results(arena_t *a, db_result_t *const *r) {
     family_t *f = arena_alloc(a, sizeof *f);
     parley__intake__v1__family__init(f);
-    f->id = db_str(a, r, 0, 0);
-    f->authority_id = db_str(a, r, 0, 1);
-    f->version = (int32_t)db_int(r, 0, 2);
-    f->created_at = svc_timestamp(a, db_int(r, 0, 3));
-    f->updated_at = svc_timestamp(a, db_int(r, 0, 4));
-    db_result_free(&r);
-
-    if ((rc = db_exec(db, "parents_of", 1, params, &r)) != 0) return rc;
-    f->n_parents = (size_t)db_rows(r);
+    f->id = db_str(a, r[0], 0, 0);
+    f->authority_id = db_str(a, r[0], 0, 1);
+    f->version = (int32_t)db_int(r[0], 0, 2);
+    f->created_at = svc_timestamp(a, db_int(r[0], 0, 3));
+    f->updated_at = svc_timestamp(a, db_int(r[0], 0, 4));
+    f->n_parents = (size_t)db_rows(r[1]);
     f->parents = arena_alloc(a, (f->n_parents + 1) * sizeof *f->parents);
-    for (size_t i = 0; i < f->n_parents; i++) f->parents[i] = parent_from_row(a, r, (int)i);
-    db_result_free(&r);
-
-    if ((rc = db_exec(db, "children_of", 1, params, &r)) != 0) return rc;
-    f->n_children = (size_t)db_rows(r);
+    for (size_t i = 0; i < f->n_parents; i++) f->parents[i] = parent_from_row(a, r[1], (int)i);
+    f->n_children = (size_t)db_rows(r[2]);
     f->children = arena_alloc(a, (f->n_children + 1) * sizeof *f->children);
-    for (size_t i = 0; i < f->n_children; i++) f->children[i] = child_from_row(a, r, (int)i);
-    db_result_free(&r);
-    *out = f;
-    return 1;
+    for (size_t i = 0; i < f->n_children; i++) f->children[i] = child_from_row(a, r[2], (int)i);
+    return f;
 }
 
-static int load_message(db_t *db, arena_t *a, const char *id, ProtobufCMessage **out) {
-    family_t *f = NULL;
-    int rc = families_load(db, a, id, &f);
-    if (rc == 1) *out = &f->base;
+int families_load(db_t *db, arena_t *a, const char *id, family_t **out) {
+    static const char *const reads[] = {"family_get", "parents_of", "children_of"};
+    const char *params[] = {id};
+    db_result_t *r[3] = {NULL, NULL, NULL};
+    int rc = db_exec(db, reads[0], 1, params, &r[0]);
+    if (rc == 0 && db_rows(r[0]) == 0) goto done; /* no such family: 0 */
+    for (size_t i = 1; i < 3 && rc == 0; i++) rc = db_exec(db, reads[i], 1, params, &r[i]);
+    if (rc == 0) {
+        *out = family_from_results(a, r);
+        rc = 1;
+    }
+done:
+    for (size_t i = 0; i < 3; i++) db_result_free(&r[i]);
     return rc;
 }
 
+static ProtobufCMessage *parse_family(arena_t *a, db_result_t *const *results) {
+    return &family_from_results(a, results)->base;
+}
+
+static const svc_get_t get_family = {"family", {"family_get", "parents_of", "children_of"}, 3, parse_family};
+
 int families_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Intake__V1__GetFamilyRequest *in = (const void *)req->input;
-    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, "family", load_message);
+    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, &get_family);
 }

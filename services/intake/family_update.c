@@ -24,7 +24,7 @@ static const db_stmt_t stmts[] = {
     {"family_bump",
      "UPDATE families SET version = version + 1, updated_at = now()"
      " WHERE id = $1 AND authority_id = ANY (current_authorities()) AND ($2::int[] IS NULL OR version = ANY ($2::int[]))"
-     " RETURNING authority_id"},
+     " RETURNING authority_id, audit.touch(id::text, authority_id)"},
     {"family_visible", "SELECT 1 FROM families WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"family_parent_ids", "SELECT id FROM parents WHERE family_id = $1"},
     {"family_child_ids", "SELECT id FROM children WHERE family_id = $1"},
@@ -201,7 +201,7 @@ int families_update(void *ctx, const bus_request_t *req, bus_response_t *res) {
     }
     /* Every change is announced, in its transaction: matching keeps a copy
      * of the family's facts for ranking supporters. */
-    if (rc == 0) rc = events_emit(db, "family.updated", in->id, NULL);
+    if (rc == 0) rc = events_emit(db, a, "family.updated", in->id, NULL);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     res->reply = &f->base;

@@ -18,6 +18,9 @@ typedef struct {
     db_t *db;
 } intake_t;
 
+/* statements.c: every statement below, on db (a handler thread's). */
+void intake_register_statements(db_t *db);
+
 const db_stmt_t *families_statements(size_t *n);
 const db_stmt_t *family_update_statements(size_t *n);
 const db_stmt_t *cases_statements(size_t *n);
@@ -112,13 +115,16 @@ int resources_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int resources_list_due(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* events.c: adds event type about case_id to the outbox, in the open
- * transaction, for the type's subscribers. Its data is the case's facts
- * (caseId, authorityId, familyId, childId, languages, communicationNeeds;
- * see docs/events.md) merged with extra_json (a JSON object's text, or
- * NULL). Type family.updated is about a family instead: case_id is the
- * family's id and its data the family's facts (extra_json unused). 0 or a
- * DB_ERR_*. */
-int events_emit(db_t *db, const char *type, const char *case_id, const char *extra_json);
+ * transaction, for the type's subscribers, in one statement. Its data is
+ * the case's facts (caseId, authorityId, familyId, childId, languages,
+ * communicationNeeds; see docs/events.md) merged with extra_json (a JSON
+ * object's text, or NULL). Type family.updated is about a family instead:
+ * case_id is the family's id and its data the family's facts (extra_json
+ * unused). 0 or a DB_ERR_* (also when there is no such case or family). */
+int events_emit(db_t *db, arena_t *a, const char *type, const char *case_id, const char *extra_json);
+/* The same statement as a pipeline step (db_run), its parameters in a: for
+ * a change in the same pipeline. 0 or DB_ERR_QUERY (an unknown type). */
+int events_step(arena_t *a, const char *type, const char *case_id, const char *extra_json, db_step_t *step);
 /* obj's compact text in a; takes obj's reference (decrefs it). NULL when
  * obj is NULL or out of memory. */
 char *events_json(arena_t *a, json_t *obj);

@@ -15,42 +15,64 @@
 #include "services/intake/sweep.h"
 #include "svc/relay.h"
 #include "svc/runtime.h"
+#include "svc/svc.h"
 
 #define IN(x) &parley__intake__v1__##x##__descriptor
 
 static volatile sig_atomic_t stop;
 
-static const bus_method_t methods[] = {
-    {"CreateFamily", IN(create_family_request), families_create},
-    {"GetFamily", IN(get_family_request), families_get},
-    {"UpdateFamily", IN(update_family_request), families_update},
-    {"CreateChildView", IN(create_child_view_request), views_create},
-    {"ListChildViews", IN(list_child_views_request), views_list},
-    {"CreateCase", IN(create_case_request), cases_create},
-    {"GetCase", IN(get_case_request), cases_get},
-    {"ListCases", IN(list_cases_request), cases_list},
-    {"WithdrawConsent", IN(withdraw_consent_request), cases_withdraw_consent},
-    {"CloseCase", IN(close_case_request), cases_close},
-    {"RecordStage", IN(record_stage_request), stages_record},
-    {"MoveStage", IN(move_stage_request), stages_move},
-    {"GetTimeline", IN(get_timeline_request), timeline_get},
-    {"CreateAgency", IN(create_agency_request), agencies_create},
-    {"GetAgency", IN(get_agency_request), agencies_get},
-    {"ListAgencies", IN(list_agencies_request), agencies_list},
-    {"CreateSignpost", IN(create_signpost_request), signposts_create},
-    {"ListSignposts", IN(list_signposts_request), signposts_list},
-    {"CreateResource", IN(create_resource_request), resources_create},
-    {"GetResource", IN(get_resource_request), resources_get},
-    {"ListResources", IN(list_resources_request), resources_list},
-    {"ListResourcesDue", IN(list_resources_due_request), resources_list_due},
-    {"GetReferral", IN(get_referral_request), referrals_get},
-    {"ListReferrals", IN(list_referrals_request), referrals_list},
-};
+/* Every method runs inside svc_serve: the request's audit row is written in
+ * the transaction that serves it (lib/svc/svc.h, SVC_AUDITED). */
+SVC_AUDITED(intake_t, families_create)
+SVC_AUDITED(intake_t, families_get)
+SVC_AUDITED(intake_t, families_update)
+SVC_AUDITED(intake_t, views_create)
+SVC_AUDITED(intake_t, views_list)
+SVC_AUDITED(intake_t, cases_create)
+SVC_AUDITED(intake_t, cases_get)
+SVC_AUDITED(intake_t, cases_list)
+SVC_AUDITED(intake_t, cases_withdraw_consent)
+SVC_AUDITED(intake_t, cases_close)
+SVC_AUDITED(intake_t, stages_record)
+SVC_AUDITED(intake_t, stages_move)
+SVC_AUDITED(intake_t, timeline_get)
+SVC_AUDITED(intake_t, agencies_create)
+SVC_AUDITED(intake_t, agencies_get)
+SVC_AUDITED(intake_t, agencies_list)
+SVC_AUDITED(intake_t, signposts_create)
+SVC_AUDITED(intake_t, signposts_list)
+SVC_AUDITED(intake_t, resources_create)
+SVC_AUDITED(intake_t, resources_get)
+SVC_AUDITED(intake_t, resources_list)
+SVC_AUDITED(intake_t, resources_list_due)
+SVC_AUDITED(intake_t, referrals_get)
+SVC_AUDITED(intake_t, referrals_list)
 
-static const db_stmt_t *(*const statement_sets[])(size_t *) = {
-    families_statements,  family_update_statements, cases_statements,    case_actions_statements,
-    views_statements,     stages_statements,        timeline_statements, agencies_statements,
-    signposts_statements, resources_statements,     events_statements,   referrals_statements,
+static const bus_method_t methods[] = {
+    {"CreateFamily", IN(create_family_request), families_create__audited},
+    {"GetFamily", IN(get_family_request), families_get__audited},
+    {"UpdateFamily", IN(update_family_request), families_update__audited},
+    {"CreateChildView", IN(create_child_view_request), views_create__audited},
+    {"ListChildViews", IN(list_child_views_request), views_list__audited},
+    {"CreateCase", IN(create_case_request), cases_create__audited},
+    {"GetCase", IN(get_case_request), cases_get__audited},
+    {"ListCases", IN(list_cases_request), cases_list__audited},
+    {"WithdrawConsent", IN(withdraw_consent_request), cases_withdraw_consent__audited},
+    {"CloseCase", IN(close_case_request), cases_close__audited},
+    {"RecordStage", IN(record_stage_request), stages_record__audited},
+    {"MoveStage", IN(move_stage_request), stages_move__audited},
+    {"GetTimeline", IN(get_timeline_request), timeline_get__audited},
+    {"CreateAgency", IN(create_agency_request), agencies_create__audited},
+    {"GetAgency", IN(get_agency_request), agencies_get__audited},
+    {"ListAgencies", IN(list_agencies_request), agencies_list__audited},
+    {"CreateSignpost", IN(create_signpost_request), signposts_create__audited},
+    {"ListSignposts", IN(list_signposts_request), signposts_list__audited},
+    {"CreateResource", IN(create_resource_request), resources_create__audited},
+    {"GetResource", IN(get_resource_request), resources_get__audited},
+    {"ListResources", IN(list_resources_request), resources_list__audited},
+    {"ListResourcesDue", IN(list_resources_due_request), resources_list_due__audited},
+    {"GetReferral", IN(get_referral_request), referrals_get__audited},
+    {"ListReferrals", IN(list_referrals_request), referrals_list__audited},
 };
 
 /* One handler thread's context: a connection with every statement on it. */
@@ -61,11 +83,7 @@ static void *intake_ctx_new(void *arg) {
         free(t);
         return NULL;
     }
-    for (size_t i = 0; i < sizeof statement_sets / sizeof statement_sets[0]; i++) {
-        size_t n;
-        const db_stmt_t *s = statement_sets[i](&n);
-        db_register(t->db, s, n);
-    }
+    intake_register_statements(t->db);
     return t;
 }
 

@@ -18,7 +18,7 @@ typedef Parley__Intake__V1__Referral referral_t;
 
 static const db_stmt_t stmts[] = {
     {"referral_get",
-     "SELECT " REFERRAL_COLUMNS " FROM cases WHERE id = $1 AND created_by_client = $2"
+     "SELECT " REFERRAL_COLUMNS ", audit.touch(id::text, authority_id) FROM cases WHERE id = $1 AND created_by_client = $2"
      " AND authority_id = ANY (current_authorities())"},
     {"referral_list",
      "SELECT " REFERRAL_COLUMNS " FROM cases WHERE created_by_client = $1"
@@ -60,8 +60,11 @@ int referrals_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *p[] = {in->id, caller(req)};
     db_result_t *r = NULL;
     rc = db_exec(db, "referral_get", 2, p, &r);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if (rc == 0) rc = db_tx_commit_read(db);
+    if (rc != 0) {
+        db_result_free(&r);
+        return svc_db_fail(res, req, db, rc);
+    }
     if (db_rows(r) == 0) {
         db_result_free(&r);
         return svc_not_found(res, "referral");
@@ -90,8 +93,11 @@ int referrals_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
                        page_cursor_micros(a, &cur), page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
     db_result_t *r = NULL;
     rc = db_exec(db, "referral_list", 5, p, &r);
-    if (rc != 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if (rc == 0) rc = db_tx_commit_read(db);
+    if (rc != 0) {
+        db_result_free(&r);
+        return svc_db_fail(res, req, db, rc);
+    }
     int rows = db_rows(r);
     size_t n = (size_t)(rows > size ? size : rows);
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);

@@ -34,7 +34,8 @@ static const db_stmt_t stmts[] = {
      "INSERT INTO resources (id, consortium_id, authority_ids, key, title, topic, language, format, url, body,"
      " summary, review_due_on, created_by_client)"
      " VALUES ($1, current_consortium(), $2::uuid[], $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"},
-    {"resource_get", "SELECT " RESOURCE_COLUMNS ", false FROM resources WHERE id = $1"},
+    /* A resource is the consortium's: its audit rows name no authority. */
+    {"resource_get", "SELECT " RESOURCE_COLUMNS ", false, audit.touch(id::text, NULL) FROM resources WHERE id = $1"},
     {"resource_list",
      "SELECT " RESOURCE_COLUMNS ", rank = 2 FROM ("
      " SELECT DISTINCT ON (key, format, CASE WHEN $3::text IS NULL THEN lower(language) END) r.*,"
@@ -171,7 +172,10 @@ int resources_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *params[] = {in->id};
     db_result_t *r = NULL;
     if ((rc = db_exec(db, "resource_get", 1, params, &r)) != 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if ((rc = db_tx_commit_read(db)) != 0) {
+        db_result_free(&r);
+        return svc_db_fail(res, req, db, rc);
+    }
     resource_t *x = db_rows(r) == 1 ? from_row(res->arena, r, 0) : NULL;
     db_result_free(&r);
     if (x == NULL) return svc_not_found(res, "resource");
@@ -197,7 +201,10 @@ static int list(db_t *db, const bus_request_t *req, bus_response_t *res, const c
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     db_result_t *r = NULL;
     if ((rc = db_exec(db, stmt, n_filters + 3, params, &r)) != 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if ((rc = db_tx_commit_read(db)) != 0) {
+        db_result_free(&r);
+        return svc_db_fail(res, req, db, rc);
+    }
     Parley__Intake__V1__ListResourcesResponse *out = arena_alloc(a, sizeof *out);
     parley__intake__v1__list_resources_response__init(out);
     int rows = db_rows(r);

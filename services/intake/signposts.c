@@ -30,7 +30,8 @@ static const db_stmt_t stmts[] = {
     {"signpost_event",
      "SELECT jsonb_build_object('automatic', false, 'signposts', jsonb_build_array(" SIGNPOST_JSON "))::text"
      " FROM signposts s JOIN agencies g ON g.id = s.agency_id WHERE s.id = $1"},
-    {"case_visible", "SELECT 1 FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"},
+    {"case_visible",
+     "SELECT audit.touch(id::text, authority_id) FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"signpost_list",
      "SELECT " SIGNPOST_COLUMNS " FROM signposts s LEFT JOIN agencies g ON g.id = s.agency_id"
      " WHERE s.case_id = $1 AND s.authority_id = ANY (current_authorities())"
@@ -86,7 +87,7 @@ int signposts_automatic(db_t *db, arena_t *a, const char *case_id, int trigger_s
     db_result_t *r = NULL;
     int rc = db_exec(db, "signpost_automatic", 4, params, &r);
     if (rc != 0) return rc;
-    if (db_int(r, 0, 0) > 0) rc = events_emit(db, "case.signposted", case_id, db_text(r, 0, 1));
+    if (db_int(r, 0, 0) > 0) rc = events_emit(db, a, "case.signposted", case_id, db_text(r, 0, 1));
     db_result_free(&r);
     return rc;
 }
@@ -130,7 +131,7 @@ int signposts_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *get[] = {id};
     db_result_t *r = NULL;
     if (rc == 0 && (rc = db_exec(db, "signpost_event", 1, get, &r)) == 0) {
-        rc = events_emit(db, "case.signposted", in->id, db_rows(r) ? db_text(r, 0, 0) : NULL);
+        rc = events_emit(db, a, "case.signposted", in->id, db_rows(r) ? db_text(r, 0, 0) : NULL);
         db_result_free(&r);
     }
     signpost_t *s = NULL;
@@ -167,7 +168,10 @@ int signposts_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             arena_printf(a, "%d", size + 1)};
     db_result_t *r = NULL;
     if ((rc = db_exec(db, "signpost_list", 4, params, &r)) != 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if ((rc = db_tx_commit_read(db)) != 0) {
+        db_result_free(&r);
+        return svc_db_fail(res, req, db, rc);
+    }
     Parley__Intake__V1__ListSignpostsResponse *out = arena_alloc(a, sizeof *out);
     parley__intake__v1__list_signposts_response__init(out);
     int rows = db_rows(r);

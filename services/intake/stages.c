@@ -106,7 +106,7 @@ static int after_change(db_t *db, bus_response_t *res, const char *case_id, cons
     if (rc == 0) rc = cases_touch(db, case_id);
     const char *word = svc_enum_word(a, &parley__intake__v1__sen_stage__descriptor, stage);
     if (rc == 0)
-        rc = events_emit(db, "case.stage_changed", case_id,
+        rc = events_emit(db, a, "case.stage_changed", case_id,
                          events_json(a, json_pack("{s:s, s:s, s:s, s:s?}", "stageId", stage_id, "stage", word, "on", on,
                                                   "previousOn", previous_on)));
     if (rc == 0 && previous_on == NULL &&

@@ -64,7 +64,7 @@ static int announce(db_t *db, arena_t *a, const char *case_id, const deadline_t 
         svc_enum_word(a, stage, d->starts_from), "startsOn", deadline_format(d->starts_on, starts), "dueOn", due,
         "status", svc_enum_word(a, &parley__intake__v1__deadline_status__descriptor, d->status), "daysRemaining",
         (json_int_t)(d->due_on - today), "rule", deadline_rule(d->kind));
-    return events_emit(db, "case.deadline_due", case_id, events_json(a, data));
+    return events_emit(db, a, "case.deadline_due", case_id, events_json(a, data));
 }
 
 /* One batch of cases after *cursor (updated). Returns the number of cases

@@ -11,7 +11,8 @@
 
 static const db_stmt_t stmts[] = {
     {"timeline_case",
-     "SELECT stage, ((now() AT TIME ZONE 'Europe/London')::date - date '1970-01-01') FROM cases"
+     "SELECT stage, ((now() AT TIME ZONE 'Europe/London')::date - date '1970-01-01'),"
+     " audit.touch(id::text, authority_id) FROM cases"
      " WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"timeline_stages",
      "SELECT id, case_id, stage, to_char(\"on\", 'YYYY-MM-DD'), (\"on\" - date '1970-01-01'),"
@@ -59,7 +60,11 @@ int timeline_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
         db_result_free(&c);
         return svc_db_fail(res, req, db, rc);
     }
-    db_tx_rollback(db);
+    if ((rc = db_tx_commit_read(db)) != 0) {
+        db_result_free(&c);
+        db_result_free(&r);
+        return svc_db_fail(res, req, db, rc);
+    }
 
     Parley__Intake__V1__Timeline *t = arena_alloc(a, sizeof *t);
     parley__intake__v1__timeline__init(t);

@@ -15,7 +15,7 @@ typedef Parley__Intake__V1__ChildView view_t;
 
 static const db_stmt_t stmts[] = {
     {"child_find",
-     "SELECT authority_id, (date_of_birth - date '1970-01-01') FROM children"
+     "SELECT authority_id, (date_of_birth - date '1970-01-01'), audit.touch(id::text, authority_id) FROM children"
      " WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"view_insert",
      "INSERT INTO child_views (id, authority_id, child_id, recorded_on, method, summary, wishes, recorded_by,"
@@ -127,7 +127,10 @@ int views_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             arena_printf(a, "%d", size + 1)};
     db_result_t *r = NULL;
     if ((rc = db_exec(db, "view_list", 4, params, &r)) != 0) return svc_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if ((rc = db_tx_commit_read(db)) != 0) {
+        db_result_free(&r);
+        return svc_db_fail(res, req, db, rc);
+    }
     Parley__Intake__V1__ListChildViewsResponse *out = arena_alloc(a, sizeof *out);
     parley__intake__v1__list_child_views_response__init(out);
     int rows = db_rows(r);

@@ -18,7 +18,8 @@
 static const db_stmt_t stmts[] = {
     {"asg_get", "SELECT " COLUMNS " FROM assignments WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"asg_lock",
-     "SELECT status FROM assignments WHERE id = $1 AND authority_id = ANY (current_authorities()) FOR UPDATE"},
+     "SELECT status, audit.touch(id::text, authority_id) FROM assignments"
+     " WHERE id = $1 AND authority_id = ANY (current_authorities()) FOR UPDATE"},
     {"asg_active_of_case",
      "SELECT id FROM assignments WHERE case_id = $1 AND status = 'active'"
      " AND authority_id = ANY (current_authorities()) ORDER BY id"},
@@ -97,8 +98,11 @@ int assignments_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     int rc = db_tx_begin(db, req->header->principal);
     db_result_t *r = NULL;
     if (rc == 0) rc = db_exec(db, "asg_list", 7, params, &r);
-    if (rc != 0) return matching_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if (rc == 0) rc = db_tx_commit_read(db);
+    if (rc != 0) {
+        db_result_free(&r);
+        return matching_db_fail(res, req, db, rc);
+    }
     int rows = db_rows(r);
     size_t n = (size_t)(rows > size ? size : rows);
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);

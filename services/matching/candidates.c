@@ -73,8 +73,10 @@ int candidates_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
             n_ruled++;
         }
     if (rc == 0) rc = pool_names(db, a, &rk.pool, shown, n_shown);
+    /* A read of the case, as matching knows it. */
+    db_audit_object(db, p->case_id, p->authority_id);
+    if (rc == 0) rc = db_tx_commit_read(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
 
     Parley__Matching__V1__ListCandidatesResponse *out = arena_alloc(a, sizeof *out);
     parley__matching__v1__list_candidates_response__init(out);

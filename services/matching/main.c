@@ -16,27 +16,47 @@
 #include "services/matching/matching.h"
 #include "svc/relay.h"
 #include "svc/runtime.h"
+#include "svc/svc.h"
 
 #define IN(x) &parley__matching__v1__##x##__descriptor
 
 static volatile sig_atomic_t stop;
 
+/* Every method runs inside svc_serve: a client's request is audited in the
+ * transaction that serves it (lib/svc/svc.h, SVC_AUDITED); an event
+ * delivery carries no audit and just runs. */
+SVC_AUDITED(matching_t, supporters_create)
+SVC_AUDITED(matching_t, supporters_get)
+SVC_AUDITED(matching_t, supporters_list)
+SVC_AUDITED(matching_t, supporters_update)
+SVC_AUDITED(matching_t, candidates_list)
+SVC_AUDITED(matching_t, requests_create)
+SVC_AUDITED(matching_t, requests_get)
+SVC_AUDITED(matching_t, offers_accept)
+SVC_AUDITED(matching_t, offers_decline)
+SVC_AUDITED(matching_t, assignments_list)
+SVC_AUDITED(matching_t, assignments_end)
+SVC_AUDITED(matching_t, weights_get)
+SVC_AUDITED(matching_t, weights_put)
+SVC_AUDITED(matching_t, demand_get)
+SVC_AUDITED(matching_t, events_deliver)
+
 static const bus_method_t methods[] = {
-    {"CreateSupporter", IN(create_supporter_request), supporters_create},
-    {"GetSupporter", IN(get_supporter_request), supporters_get},
-    {"ListSupporters", IN(list_supporters_request), supporters_list},
-    {"UpdateSupporter", IN(update_supporter_request), supporters_update},
-    {"ListCandidates", IN(list_candidates_request), candidates_list},
-    {"CreateMatchRequest", IN(create_match_request_request), requests_create},
-    {"GetMatchRequest", IN(get_match_request_request), requests_get},
-    {"AcceptOffer", IN(accept_offer_request), offers_accept},
-    {"DeclineOffer", IN(decline_offer_request), offers_decline},
-    {"ListAssignments", IN(list_assignments_request), assignments_list},
-    {"EndAssignment", IN(end_assignment_request), assignments_end},
-    {"GetWeights", IN(get_weights_request), weights_get},
-    {"PutWeights", IN(put_weights_request), weights_put},
-    {"GetUnmetDemand", IN(unmet_demand_request), demand_get},
-    {"Deliver", &parley__events__v1__event__descriptor, events_deliver},
+    {"CreateSupporter", IN(create_supporter_request), supporters_create__audited},
+    {"GetSupporter", IN(get_supporter_request), supporters_get__audited},
+    {"ListSupporters", IN(list_supporters_request), supporters_list__audited},
+    {"UpdateSupporter", IN(update_supporter_request), supporters_update__audited},
+    {"ListCandidates", IN(list_candidates_request), candidates_list__audited},
+    {"CreateMatchRequest", IN(create_match_request_request), requests_create__audited},
+    {"GetMatchRequest", IN(get_match_request_request), requests_get__audited},
+    {"AcceptOffer", IN(accept_offer_request), offers_accept__audited},
+    {"DeclineOffer", IN(decline_offer_request), offers_decline__audited},
+    {"ListAssignments", IN(list_assignments_request), assignments_list__audited},
+    {"EndAssignment", IN(end_assignment_request), assignments_end__audited},
+    {"GetWeights", IN(get_weights_request), weights_get__audited},
+    {"PutWeights", IN(put_weights_request), weights_put__audited},
+    {"GetUnmetDemand", IN(unmet_demand_request), demand_get__audited},
+    {"Deliver", &parley__events__v1__event__descriptor, events_deliver__audited},
 };
 
 typedef struct {

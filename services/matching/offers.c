@@ -27,7 +27,7 @@ static const db_stmt_t stmts[] = {
      "SELECT " OFFER_COLUMNS " FROM offers o WHERE o.match_request_id = $1"
      " AND o.authority_id = ANY (current_authorities()) ORDER BY o.offered_at, o.id"},
     {"off_lock",
-     "SELECT o.match_request_id, o.status, o.supporter_id FROM offers o"
+     "SELECT o.match_request_id, o.status, o.supporter_id, audit.touch(o.id::text, o.authority_id) FROM offers o"
      " WHERE o.id = $1 AND o.authority_id = ANY (current_authorities())"
      " AND ($2::uuid IS NULL OR o.supporter_id = $2) FOR UPDATE OF o"},
     {"off_places_lock",
@@ -192,9 +192,10 @@ int offers_accept(void *ctx, const bus_request_t *req, bus_response_t *res) {
     }
     offer_t *o = NULL;
     if (strcmp(status, "pending") != 0) {
-        /* Accepting an accepted offer again changes nothing. */
+        /* Accepting an accepted offer again changes nothing: a read. */
         rc = strcmp(status, "accepted") == 0 ? offers_load(db, a, in->id, &o) : 0;
-        db_tx_rollback(db);
+        if (rc >= 0 && o != NULL) rc = db_tx_commit_read(db);
+        else db_tx_rollback(db);
         if (rc < 0) return matching_db_fail(res, req, db, rc);
         if (o == NULL) {
             bus_response_error(res, CODE(ABORTED), "the offer is %s, no longer open", status);
@@ -211,6 +212,7 @@ int offers_accept(void *ctx, const bus_request_t *req, bus_response_t *res) {
         char *next = NULL;
         rc = answer(db, a, in->id, "withdrawn", why, NULL);
         int offered = rc == 0 ? offering_next(db, a, rq, &next) : rc;
+        svc_audit_answer(db, CODE(ABORTED)); /* committed, then answered 409 */
         if (offered >= 0) rc = db_tx_commit(db);
         else rc = offered;
         if (rc != 0) return matching_db_fail(res, req, db, rc);

@@ -19,7 +19,8 @@
 
 static const db_stmt_t stmts[] = {
     {"req_get",
-     "SELECT " COLUMNS " FROM match_requests r WHERE r.id = $1 AND r.authority_id = ANY (current_authorities())"},
+     "SELECT " COLUMNS ", audit.touch(r.id::text, r.authority_id) FROM match_requests r"
+     " WHERE r.id = $1 AND r.authority_id = ANY (current_authorities())"},
     {"req_lock",
      "SELECT " COLUMNS " FROM match_requests r WHERE r.id = $1 AND r.authority_id = ANY (current_authorities())"
      " FOR UPDATE OF r"},
@@ -207,6 +208,7 @@ int requests_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
         int found = load(db, a, id, &out);
         rc = found == 1 ? 0 : found < 0 ? found : DB_ERR_QUERY;
     }
+    db_audit_object(db, id, p->authority_id);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     res->reply = &out->base;
@@ -220,8 +222,12 @@ int requests_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     int rc = db_tx_begin(db, req->header->principal);
     match_request_t *m = NULL;
     if (rc == 0) rc = load(db, res->arena, in->id, &m);
+    if (rc >= 0) {
+        int found = rc;
+        rc = db_tx_commit_read(db);
+        if (rc == 0) rc = found;
+    }
     if (rc < 0) return matching_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
     if (rc == 0) return svc_not_found(res, "match request");
     res->reply = &m->base;
     return 0;

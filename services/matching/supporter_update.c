@@ -16,7 +16,8 @@ typedef Parley__Matching__V1__UpdateSupporterRequest update_t;
 
 static const db_stmt_t stmts[] = {
     {"sup_lock",
-     "SELECT s.version, p.active FROM supporters s JOIN supporter_places p ON p.supporter_id = s.id"
+     "SELECT s.version, p.active, audit.touch(s.id::text, NULL) FROM supporters s"
+     " JOIN supporter_places p ON p.supporter_id = s.id"
      " WHERE s.id = $1 AND s.authority_ids && current_authorities() FOR UPDATE OF s, p"},
     {"sup_update",
      "UPDATE supporters SET given_name = coalesce($2, given_name), family_name = coalesce($3, family_name),"

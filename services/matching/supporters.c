@@ -26,7 +26,9 @@ static const db_stmt_t stmts[] = {
      " languages, specialisms, vetting_expires_on, status, home_postcode, created_by_client)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7::uuid[], $8::text[], $9::text[], $10::text[], $11::date, $12, $13, $14)"},
     {"sup_places_insert", "INSERT INTO supporter_places (supporter_id, capacity) VALUES ($1, $2)"},
-    {"sup_get", "SELECT " COLUMNS FROM " WHERE s.id = $1 AND s.authority_ids && current_authorities()"},
+    /* A supporter serves several authorities: its audit rows name none. */
+    {"sup_get",
+     "SELECT " COLUMNS ", audit.touch(s.id::text, NULL)" FROM " WHERE s.id = $1 AND s.authority_ids && current_authorities()"},
     {"sup_list",
      "SELECT " COLUMNS FROM " WHERE s.authority_ids && current_authorities()"
      " AND ($1::uuid IS NULL OR $1::uuid = ANY (s.authority_ids))"
@@ -222,8 +224,12 @@ int supporters_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     supporter_t *s = NULL;
     rc = supporters_load(db, res->arena, in->id, &s);
+    if (rc >= 0) {
+        int found = rc;
+        rc = db_tx_commit_read(db);
+        if (rc == 0) rc = found;
+    }
     if (rc < 0) return matching_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
     if (rc == 0) return svc_not_found(res, "supporter");
     res->reply = &s->base;
     return 0;
@@ -250,8 +256,11 @@ int supporters_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     int rc = db_tx_begin(db, req->header->principal);
     db_result_t *r = NULL;
     if (rc == 0) rc = db_exec(db, "sup_list", 7, params, &r);
-    if (rc != 0) return matching_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if (rc == 0) rc = db_tx_commit_read(db);
+    if (rc != 0) {
+        db_result_free(&r);
+        return matching_db_fail(res, req, db, rc);
+    }
 
     Parley__Matching__V1__ListSupportersResponse *out = arena_alloc(a, sizeof *out);
     parley__matching__v1__list_supporters_response__init(out);

@@ -75,8 +75,8 @@ int weights_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     Parley__Matching__V1__Weights *out = NULL;
     int rc = db_tx_begin(db, req->header->principal);
     if (rc == 0) rc = read_row(db, res->arena, matching_consortium_id(req), NULL, &out);
-    if (rc < 0) return matching_db_fail(res, req, db, rc);
-    db_tx_rollback(db);
+    if (rc >= 0) rc = db_tx_commit_read(db);
+    if (rc != 0) return matching_db_fail(res, req, db, rc);
     res->reply = &out->base;
     return 0;
 }
@@ -120,6 +120,8 @@ int weights_put(void *ctx, const bus_request_t *req, bus_response_t *res) {
     rc = db_exec(db, "w_put", 8, params, NULL);
     Parley__Matching__V1__Weights *out = NULL;
     if (rc == 0) rc = read_row(db, a, consortium, NULL, &out);
+    /* The consortium's weights: no record id, no one authority. */
+    db_audit_object(db, NULL, NULL);
     if (rc >= 0) rc = db_tx_commit(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     res->reply = &out->base;

@@ -1,0 +1,16 @@
+/* Every prepared statement of intake's handlers, registered on a handler
+ * thread's connection (main.c; tests/helpers/roundtrips.c does the same). */
+#include "services/intake/intake.h"
+
+void intake_register_statements(db_t *db) {
+    static const db_stmt_t *(*const sets[])(size_t *) = {
+        families_statements,  family_update_statements, cases_statements,    case_actions_statements,
+        views_statements,     stages_statements,        timeline_statements, agencies_statements,
+        signposts_statements, resources_statements,     events_statements,   referrals_statements,
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        size_t n;
+        const db_stmt_t *s = sets[i](&n);
+        db_register(db, s, n);
+    }
+}
