@@ -214,7 +214,8 @@ static int call_bus(call_t *c, bus_header_t *header, const ProtobufCMessage *in,
     int64_t t0 = clock_mono_ms(), t0_ns = metrics_clock_ns();
     int rc = bus_client_call(c->t->bus, h->arena, c->m.route->service, header, packed, len,
                              gw_config.bus_timeout_ms, idempotent, &rep);
-    metrics_bus_observe(c->m.route, rc, t0_ns);
+    metrics_bus_observe(c->m.route, rc,
+                        rc == 0 && rep.status->code == PARLEY__COMMON__V1__CODE__CODE_UNAVAILABLE, t0_ns);
     if (rc == -ETIMEDOUT) {
         log_warn(h->request_id, "%s.%s: no reply in %lld ms", c->m.route->service, c->m.route->rpc,
                  (long long)(clock_mono_ms() - t0));

@@ -29,7 +29,7 @@ static const char *const fixed_paths[] = {"/healthz", "/readyz", "/metrics", "/v
 #define N_FIXED (sizeof fixed_paths / sizeof fixed_paths[0])
 
 #define MAX_SERVICES 16
-static const char *const bus_outcomes[] = {"ok", "timeout", "error"};
+static const char *const bus_outcomes[] = {"ok", "timeout", "error", "unavailable"};
 
 static struct {
     bool ready;
@@ -41,7 +41,7 @@ static struct {
     size_t n_services;
     unsigned char *route_service; /* route index -> services index */
     metrics_hist_t bus[MAX_SERVICES];
-    atomic_uint_least64_t bus_calls[MAX_SERVICES][3];
+    atomic_uint_least64_t bus_calls[MAX_SERVICES][sizeof bus_outcomes / sizeof bus_outcomes[0]];
     atomic_uint_least64_t rejected[2]; /* redis, local */
     atomic_uint_least64_t auth_lookups;
     atomic_uint_least64_t auth_failures[METRICS_N_AUTH_FAILURES];
@@ -140,11 +140,11 @@ void metrics_request_end(const char *method, const char *path, int status) {
     atomic_fetch_sub_explicit(&reg.in_flight, 1, memory_order_relaxed);
 }
 
-void metrics_bus_observe(const route_t *route, int rc, int64_t start_ns) {
+void metrics_bus_observe(const route_t *route, int rc, bool unavailable, int64_t start_ns) {
     if (!reg.ready || route < reg.table || route >= reg.table + reg.n_routes) return;
     size_t s = reg.route_service[route - reg.table];
     metrics_hist_observe(&reg.bus[s], metrics_clock_ns() - start_ns);
-    int outcome = rc == 0 ? 0 : rc == -ETIMEDOUT ? 1 : 2;
+    int outcome = rc == 0 ? (unavailable ? 3 : 0) : rc == -ETIMEDOUT ? 1 : 2;
     atomic_fetch_add_explicit(&reg.bus_calls[s][outcome], 1, memory_order_relaxed);
     /* A reply (even an error status) came through the broker; no reply at
      * all means the broker did not even answer UNAVAILABLE at the deadline. */
@@ -257,10 +257,11 @@ static void write_bus(metrics_text_t *t) {
         metrics_text_histogram(t, "parley_bus_roundtrip_seconds", labels, &reg.bus[s]);
     }
     metrics_text_family(t, "parley_bus_requests_total", "counter",
-                        "Bus calls by service and outcome: ok (a reply came), timeout, error.");
+                        "Bus calls by service and outcome: ok (the service replied), unavailable (not served: "
+                        "no worker took it, or the service could not), timeout, error.");
     for (size_t s = 0; s < reg.n_services; s++) {
         metrics_escape_label(reg.services[s], svc, sizeof svc);
-        for (int o = 0; o < 3; o++) {
+        for (size_t o = 0; o < sizeof bus_outcomes / sizeof bus_outcomes[0]; o++) {
             snprintf(labels, sizeof labels, "service=\"%s\",outcome=\"%s\"", svc, bus_outcomes[o]);
             metrics_text_counter(t, "parley_bus_requests_total", labels, atomic_load(&reg.bus_calls[s][o]));
         }

@@ -85,8 +85,10 @@ void metrics_request_route(const route_t *route);
 void metrics_request_end(const char *method, const char *path, int status);
 
 /* One bus_client_call of route's service that started at start_ns and
- * returned rc (0: a reply came, which also shows the broker is up). */
-void metrics_bus_observe(const route_t *route, int rc, int64_t start_ns);
+ * returned rc (0: a reply came, which also shows the broker is up);
+ * unavailable when that reply was UNAVAILABLE (no worker took the request:
+ * not an "ok" outcome). */
+void metrics_bus_observe(const route_t *route, int rc, bool unavailable, int64_t start_ns);
 
 void metrics_ratelimit_rejected(bool local);
 /* A look-up of an API key's client in PostgreSQL (a cache miss), and an
