@@ -269,15 +269,38 @@ def shown(fld):
     return out
 
 
+# What a field of these names says when it says nothing itself: Parley's
+# conventions (API.md), the same in every message.
+CONVENTIONS = {
+    "created_at": "When Parley recorded it.",
+    "updated_at": "When it last changed.",
+    "version": "Incremented by every change; the ETag holds it, for If-Match.",
+    "items": "The page's items, in the list's stable order.",
+    "next_page_token": "The pageToken of the next page; absent on the last page.",
+    "page_size": "How many items a page holds: 1 to 200; 50 when absent or 0.",
+    "page_token": ("The nextPageToken of the previous page; absent for the first page. Opaque and tamper-proof: "
+                   "one that was changed, or another API client's, is 400."),
+    "authority_id": "The authority it belongs to: every object belongs to one.",
+    "given_name": "Given name (first name).",
+    "family_name": "Family name (surname).",
+    "case_id": "The case's id.",
+    "family_id": "The family's id.",
+    "child_id": "The child's id.",
+    "supporter_id": "The supporter's id.",
+    "offer_id": "The offer's id.",
+    "email": "An email address.",
+    "phone": "A telephone number (6 to 15 digits; spaces, +, ( ) and - allowed).",
+}
+
+
 def description(fld):
     if fld.description:
         return fld.description
-    if fld.name == "id":  # a request's id is what the path names, not this object's
-        return None
-    for g in fld.inherited:
-        if g.description:
-            return g.description
-    return None
+    if fld.name != "id":  # a request's id is what the path names, not this object's
+        for g in fld.inherited:
+            if g.description:
+                return g.description
+    return CONVENTIONS.get(fld.name)
 
 
 def check_names(fld, attrs):

@@ -53,16 +53,18 @@ static bool pattern_matches(const char *text, const char *s) {
     return p != NULL && p->ok && regexec(&p->re, s, 0, NULL, 0) == 0;
 }
 
+/* The form first, then the length: a GSS code of ten characters "must be
+ * an ONS GSS code", as the handler says, rather than "at most 9". */
 static const char *string_check(arena_t *a, const pb_rules_t *r, const char *s) {
+    const char *err = pb_format_check(r->format, s, strlen(s));
+    if (err != NULL) return err;
+    if (r->pattern != NULL && !pattern_matches(r->pattern, s))
+        return r->pattern_message != NULL ? r->pattern_message : "is not in the expected form";
     size_t chars = characters(s);
     if (r->max_len != 0 && chars > r->max_len)
         return arena_printf(a, "must be at most %" PRIu32 " characters", r->max_len);
     if (r->min_len != 0 && chars < r->min_len)
         return arena_printf(a, "must be at least %" PRIu32 " characters", r->min_len);
-    const char *err = pb_format_check(r->format, s, strlen(s));
-    if (err != NULL) return err;
-    if (r->pattern != NULL && !pattern_matches(r->pattern, s))
-        return r->pattern_message != NULL ? r->pattern_message : "is not in the expected form";
     return NULL;
 }
 

@@ -222,7 +222,7 @@ static void decode_field(decoder_t *d, const ProtobufCFieldDescriptor *f, const 
 /* The rules of field f of doc's message (doc may be NULL), or NULL. */
 static const pb_rules_t *rules_of(const pb_message_doc_t *doc, const ProtobufCMessageDescriptor *desc,
                                   const ProtobufCFieldDescriptor *f) {
-    return doc == NULL ? NULL : pb_field_rules(desc, f);
+    return pb_message_field_rules(doc, desc, f);
 }
 
 /* The required fields msg lacks, each on its own path; a field whose value

@@ -21,8 +21,12 @@ const pb_message_doc_t *pb_message_doc(const ProtobufCMessageDescriptor *d) {
 }
 
 const pb_field_doc_t *pb_field_doc(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f) {
-    const pb_message_doc_t *m = pb_message_doc(d);
-    if (m == NULL || f == NULL) return NULL;
+    return pb_message_field_doc(pb_message_doc(d), d, f);
+}
+
+const pb_field_doc_t *pb_message_field_doc(const pb_message_doc_t *m, const ProtobufCMessageDescriptor *d,
+                                           const ProtobufCFieldDescriptor *f) {
+    if (m == NULL || d == NULL || f == NULL) return NULL;
     /* f is one of d's fields: its index is where the table has it, unless
      * the descriptor and the table disagree (a descriptor made by hand). */
     if (f >= d->fields && f < d->fields + d->n_fields) {
@@ -35,7 +39,12 @@ const pb_field_doc_t *pb_field_doc(const ProtobufCMessageDescriptor *d, const Pr
 }
 
 const pb_rules_t *pb_field_rules(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f) {
-    const pb_field_doc_t *doc = pb_field_doc(d, f);
+    return pb_message_field_rules(pb_message_doc(d), d, f);
+}
+
+const pb_rules_t *pb_message_field_rules(const pb_message_doc_t *m, const ProtobufCMessageDescriptor *d,
+                                         const ProtobufCFieldDescriptor *f) {
+    const pb_field_doc_t *doc = pb_message_field_doc(m, d, f);
     if (doc == NULL) return NULL;
     const pb_rules_t *r = &doc->rules;
     if (r->flags == 0 && r->min_len == 0 && r->max_len == 0 && r->max_items == 0 && r->format == PB_FORMAT_NONE &&

@@ -79,6 +79,13 @@ const pb_field_doc_t *pb_field_doc(const ProtobufCMessageDescriptor *d, const Pr
 /* The rules lib/pb enforces on field f of d, or NULL when it has none. */
 const pb_rules_t *pb_field_rules(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f);
 
+/* The same two, with d's entry m already found (m may be NULL): what a
+ * decoder walking d's fields uses, so it searches the table once. */
+const pb_field_doc_t *pb_message_field_doc(const pb_message_doc_t *m, const ProtobufCMessageDescriptor *d,
+                                           const ProtobufCFieldDescriptor *f);
+const pb_rules_t *pb_message_field_rules(const pb_message_doc_t *m, const ProtobufCMessageDescriptor *d,
+                                         const ProtobufCFieldDescriptor *f);
+
 const pb_enum_doc_t *pb_enum_doc(const ProtobufCEnumDescriptor *e);
 
 /* The comment of e's value number, or NULL. */
