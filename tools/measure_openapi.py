@@ -17,7 +17,6 @@ parameters named `on`, `*On` or `dateOfBirth`; id fields are those named
 import collections
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
