@@ -27,10 +27,18 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread $(SANFLAGS) \
 LDFLAGS += -pthread $(SANFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 
-# protobuf: every .proto under proto/ is compiled to C at build time.
+# protobuf: every .proto under proto/ is compiled to C at build time, and
+# google/protobuf/descriptor.proto (Debian's libprotobuf-dev, in
+# PROTO_INCLUDE), which the field options (proto/parley/options/v1) extend.
+PROTO_INCLUDE ?= /usr/include
 PROTOS := $(shell find proto -name '*.proto' | sort)
-PROTO_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
+PROTO_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS)) $(GEN)/google/protobuf/descriptor.pb-c.c
 PROTO_O := $(PROTO_C:.c=.o)
+PYTHON ?= /usr/bin/python3
+# The field rules table lib/pb enforces and the OpenAPI document states,
+# read from every .proto's options and comments (tools/gen_field_rules.py).
+PROTO_SET := $(GEN)/parley.protoset
+FIELD_RULES_C := $(GEN)/pb/field_rules.c
 
 # One archive per lib/ module, so a module's tests link only what it needs.
 MODULES := svc bus db kv pb core
@@ -56,10 +64,28 @@ proto: $(PROTO_C)
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
-	protoc-c --c_out=$(GEN) -Iproto $<
+	protoc-c --c_out=$(GEN) -Iproto -I$(PROTO_INCLUDE) $<
+
+$(GEN)/google/protobuf/descriptor.pb-c.c $(GEN)/google/protobuf/descriptor.pb-c.h: \
+    $(PROTO_INCLUDE)/google/protobuf/descriptor.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -I$(PROTO_INCLUDE) $<
 
 $(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c
 	$(CC) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+# protobuf-c keeps no custom options at run time: they are read from a
+# descriptor set with the comments (source info) into a C table.
+$(PROTO_SET): $(PROTOS)
+	@mkdir -p $(GEN)
+	protoc-c --descriptor_set_out=$@ --include_imports --include_source_info -Iproto -I$(PROTO_INCLUDE) $(PROTOS)
+
+$(FIELD_RULES_C): $(PROTO_SET) tools/gen_field_rules.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/gen_field_rules.py $< $@
+
+$(FIELD_RULES_C:.c=.o): $(FIELD_RULES_C) lib/pb/rules.h
+	$(CC) $(CFLAGS) -c $< -o $@
 
 # Every object waits for the generated headers.
 $(BUILD)/obj/%.o: %.c $(PROTO_C)
@@ -73,6 +99,9 @@ $(BUILD)/lib/lib$(1).a: $(call module_objs,$(1))
 	ar rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call archive_rule,$(m))))
+
+# lib/pb looks its field rules up in the generated table.
+$(BUILD)/lib/libpb.a: $(FIELD_RULES_C:.c=.o)
 
 $(BUILD)/lib/libproto.a: $(PROTO_O)
 	@mkdir -p $(dir $@)

@@ -65,16 +65,31 @@ static json_t *ref(const char *section, const char *name) {
     return json_pack("{s:s}", "$ref", buf);
 }
 
-/* A parameter, its description from the operation's overlay, else the
- * overlay's shared parameters, when either has one. */
+/* A parameter with its description: the operation's overlay's, else the
+ * field's comment in the .proto (which its schema carries), else the
+ * overlay's shared one, when any has one. */
 static json_t *parameter(build_t *b, const json_t *op_text, const char *name, const char *in, bool required,
                          json_t *schema) {
-    json_t *p = json_pack("{s:s, s:s, s:b, s:o}", "name", name, "in", in, "required", required, "schema",
-                          schema ? schema : json_pack("{s:s}", "type", "string"));
+    if (schema == NULL) schema = json_pack("{s:s, s:i}", "type", "string", "maxLength", 100);
+    json_t *field_text = json_incref(json_object_get(schema, "description"));
+    json_object_del(schema, "description");
+    json_t *p = json_pack("{s:s, s:s, s:b, s:o}", "name", name, "in", in, "required", required, "schema", schema);
     const json_t *d = json_object_get(json_object_get(op_text, "parameters"), name);
+    if (!json_is_string(d)) d = field_text;
     if (!json_is_string(d)) d = overlay_get(b, "parameters", name);
     if (json_is_string(d)) json_object_set(p, "description", (json_t *)d);
+    json_decref(field_text);
     return p;
+}
+
+/* Whether the operation's overlay lists status among the answers its
+ * handler gives beyond what its method and path imply ("statuses": [412]
+ * for a POST that honours If-Match, [404] for a body naming an object). */
+static bool overlay_lists(const json_t *op_text, int status) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(op_text, "statuses"), i, v) if (json_integer_value(v) == status) return true;
+    return false;
 }
 
 static json_t *parameters(build_t *b, const route_t *r, const ProtobufCMessageDescriptor *in, const json_t *op_text,
@@ -83,7 +98,7 @@ static json_t *parameters(build_t *b, const route_t *r, const ProtobufCMessageDe
     for (size_t i = 0; i < n_path; i++) {
         const ProtobufCFieldDescriptor *f = field_named(in, names[i]);
         json_array_append_new(list, parameter(b, op_text, names[i], "path", true,
-                                              f ? oas_schemas_field(b->schemas, f) : NULL));
+                                              f ? oas_schemas_field(b->schemas, in, f) : NULL));
     }
     if (!has_body(r->http_method)) {
         char buf[NAME_LEN];
@@ -92,33 +107,37 @@ static json_t *parameters(build_t *b, const route_t *r, const ProtobufCMessageDe
             bool bound = false;
             for (size_t k = 0; k < n_path; k++) bound |= strcmp(names[k], name) == 0;
             if (bound || !oas_field_is_queryable(&in->fields[i])) continue;
-            json_array_append_new(list, parameter(b, op_text, name, "query", false,
-                                                  oas_schemas_field(b->schemas, &in->fields[i])));
+            json_array_append_new(list, parameter(b, op_text, name, "query", oas_field_is_required(in, &in->fields[i]),
+                                                  oas_schemas_field(b->schemas, in, &in->fields[i])));
         }
     }
     if (strcmp(r->http_method, "POST") == 0) {
         b->idempotency_key = true;
         json_array_append_new(list, ref("parameters", "Idempotency-Key"));
-    } else if (has_body(r->http_method)) {
+    }
+    if ((has_body(r->http_method) && strcmp(r->http_method, "POST") != 0) || overlay_lists(op_text, 412)) {
         b->if_match = true;
         json_array_append_new(list, ref("parameters", "If-Match"));
     }
     return list;
 }
 
-/* The input message as the body, less the fields the path binds. */
+/* A media type object: the schema, and an example when there is one. */
+static json_t *media(json_t *schema, json_t *example) {
+    json_t *m = json_pack("{s:o}", "schema", schema);
+    if (example != NULL) json_object_set_new(m, "example", example);
+    return m;
+}
+
+/* The input message as the body, less the fields the path binds, with an
+ * example made of its fields' examples (lib/pb/rules.h). */
 static json_t *request_body(build_t *b, const ProtobufCMessageDescriptor *in, char names[][NAME_LEN], size_t n_path) {
-    json_t *schema;
-    if (n_path == 0) {
-        schema = oas_schemas_ref(b->schemas, in);
-    } else {
-        const char *skip[ROUTES_MAX_PARAMS];
-        for (size_t i = 0; i < n_path; i++) skip[i] = names[i];
-        schema = json_pack("{s:s, s:o}", "type", "object", "properties",
-                           oas_schemas_properties(b->schemas, in, skip, n_path));
-    }
-    return json_pack("{s:b, s:{s:{s:o}}}", "required", true, "content", "application/json; charset=utf-8", "schema",
-                     schema);
+    const char *skip[ROUTES_MAX_PARAMS];
+    for (size_t i = 0; i < n_path; i++) skip[i] = names[i];
+    json_t *schema = n_path == 0 ? oas_schemas_ref(b->schemas, in) : oas_schemas_body(b->schemas, in, skip, n_path);
+    json_t *example = oas_schemas_example(in, skip, n_path);
+    return json_pack("{s:b, s:{s:o}}", "required", true, "content", "application/json; charset=utf-8",
+                     media(schema, example));
 }
 
 /* The name of the response component for status ("NotFound"). */
@@ -131,8 +150,9 @@ static const char *response_name(int status, char *buf, size_t cap) {
     return buf;
 }
 
-static bool error_applies(const route_t *r, int status, size_t n_path) {
+static bool error_applies(const route_t *r, const json_t *op_text, int status, size_t n_path) {
     const char *m = r->http_method;
+    if (overlay_lists(op_text, status)) return true;
     switch (status) {
     case 403: return (r->roles & ROLE_ANY) != ROLE_ANY;
     case 404: return n_path > 0;
@@ -146,21 +166,25 @@ static bool error_applies(const route_t *r, int status, size_t n_path) {
 }
 
 /* Every authenticated answer carries the client's rate limit (gateway/ratelimit.h). */
-static const char *const rate_limit_headers[][2] = {
-    {"RateLimit-Limit", "Requests the client may make in the policy's window."},
-    {"RateLimit-Remaining", "Requests left before the limit answers 429."},
-    {"RateLimit-Reset", "Seconds until the full allowance is back."},
-    {"RateLimit-Policy", "The client's policy: `<limit>;w=<seconds>`, with `;burst=<n>` when the burst differs."},
-};
+static const char *const rate_limit_headers[] = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+                                                 "RateLimit-Policy"};
 
 static void add_rate_limit_refs(json_t *headers) {
     for (size_t i = 0; i < sizeof rate_limit_headers / sizeof rate_limit_headers[0]; i++)
-        json_object_set_new(headers, rate_limit_headers[i][0], ref("headers", rate_limit_headers[i][0]));
+        json_object_set_new(headers, rate_limit_headers[i], ref("headers", rate_limit_headers[i]));
 }
 
-static json_t *responses(build_t *b, const route_t *r, const ProtobufCMessageDescriptor *out, size_t n_path) {
+/* Every answer to a browser origin in PARLEY_CORS_ORIGINS (gateway/cors.c). */
+static void add_cors_refs(json_t *headers) {
+    json_object_set_new(headers, "Access-Control-Allow-Origin", ref("headers", "Access-Control-Allow-Origin"));
+    json_object_set_new(headers, "Access-Control-Expose-Headers", ref("headers", "Access-Control-Expose-Headers"));
+}
+
+static json_t *responses(build_t *b, const route_t *r, const json_t *op_text, const ProtobufCMessageDescriptor *out,
+                         size_t n_path) {
     json_t *headers = json_pack("{s:o}", "X-Request-Id", ref("headers", "X-Request-Id"));
     add_rate_limit_refs(headers);
+    add_cors_refs(headers);
     if (field_named(out, "version") != NULL) {
         b->etag = true;
         json_object_set_new(headers, "ETag", ref("headers", "ETag"));
@@ -171,14 +195,15 @@ static json_t *responses(build_t *b, const route_t *r, const ProtobufCMessageDes
     }
     json_t *ok = json_pack("{s:s, s:o}", "description", http_reason(r->success_status), "headers", headers);
     if (r->success_status != 204)
-        json_object_set_new(ok, "content", json_pack("{s:{s:o}}", "application/json; charset=utf-8", "schema",
-                                                     oas_schemas_ref(b->schemas, out)));
+        json_object_set_new(ok, "content", json_pack("{s:o}", "application/json; charset=utf-8",
+                                                     media(oas_schemas_ref(b->schemas, out),
+                                                           oas_schemas_example(out, NULL, 0))));
     char code[8], name[64];
     snprintf(code, sizeof code, "%d", r->success_status);
     json_t *all = json_object();
     json_object_set_new(all, code, ok);
     for (size_t i = 0; i < N_ERRORS; i++) {
-        if (!error_applies(r, error_statuses[i], n_path)) continue;
+        if (!error_applies(r, op_text, error_statuses[i], n_path)) continue;
         b->response_used[i] = true;
         snprintf(code, sizeof code, "%d", error_statuses[i]);
         json_object_set_new(all, code, ref("responses", response_name(error_statuses[i], name, sizeof name)));
@@ -219,30 +244,78 @@ static json_t *operation(build_t *b, const route_t *r, const char *op_id) {
     json_object_set_new(op, "description", description(op_text, r->roles));
     json_object_set_new(op, "parameters", parameters(b, r, md->input, op_text, names, n_path));
     if (has_body(r->http_method)) json_object_set_new(op, "requestBody", request_body(b, md->input, names, n_path));
-    json_object_set_new(op, "responses", responses(b, r, md->output, n_path));
+    json_object_set_new(op, "responses", responses(b, r, op_text, md->output, n_path));
     json_object_set_new(op, "x-parley-roles", roles_list(r->roles));
     return op;
 }
 
-static json_t *problem_schemas(void) {
-    return json_pack(
-        "{s:{s:s, s:s, s:[s,s,s,s], s:{s:{s:s, s:s, s:s}, s:{s:s}, s:{s:s, s:s}, s:{s:s}, s:{s:s, s:s, s:s},"
-        " s:{s:s, s:s}, s:{s:s, s:{s:s}}}},"
-        " s:{s:s, s:[s,s], s:{s:{s:s, s:s}, s:{s:s}}}}",
-        "Problem", "type", "object", "description", "An RFC 9457 problem (`application/problem+json`).", "required",
-        "type", "title", "status", "requestId", "properties", "type", "type", "string", "format", "uri-reference",
-        "description", "`/docs/problems#<slug>`: the kind of problem, explained on that page.", "title", "type",
-        "string", "status", "type", "integer", "format", "int32", "detail", "type", "string", "instance", "type",
-        "string", "format", "uri-reference", "description", "The request's path.", "requestId", "type", "string",
-        "description", "The request's X-Request-Id, for an operator to find it in the logs.", "errors", "type",
-        "array", "items", "$ref", "#/components/schemas/ProblemError",
-        "ProblemError", "type", "object", "required", "field", "message", "properties", "field", "type", "string",
-        "description", "The field's JSON path (`parents[0].email`); empty for the body as a whole.", "message",
-        "type", "string");
+/* The problem schemas, as gateway/http.c writes them: every bound is what
+ * the gateway can send (a path shown at most 512 bytes, each escaped as
+ * 3; at most PB_MAX_ERRORS errors). */
+static const char problem_schemas_text[] =
+    "{\"Problem\": {\"type\": \"object\", \"description\": \"An RFC 9457 problem (`application/problem+json`).\","
+    " \"required\": [\"type\", \"title\", \"status\", \"requestId\"], \"properties\": {"
+    "  \"type\": {\"type\": \"string\", \"format\": \"uri-reference\", \"maxLength\": 100,"
+    "   \"description\": \"`/docs/problems#<slug>`: the kind of problem, explained on that page.\"},"
+    "  \"title\": {\"type\": \"string\", \"maxLength\": 100, \"description\": \"The status's reason phrase.\"},"
+    "  \"status\": {\"type\": \"integer\", \"format\": \"int32\", \"minimum\": 400, \"maximum\": 599,"
+    "   \"description\": \"The HTTP status of the answer.\"},"
+    "  \"detail\": {\"type\": \"string\", \"maxLength\": 2000, \"description\": \"What went wrong, in words.\"},"
+    "  \"instance\": {\"type\": \"string\", \"format\": \"uri-reference\", \"maxLength\": 1536,"
+    "   \"description\": \"The request's path.\"},"
+    "  \"requestId\": {\"type\": \"string\", \"format\": \"uuid\", \"maxLength\": 36,"
+    "   \"description\": \"The request's X-Request-Id, for an operator to find it in the logs.\"},"
+    "  \"errors\": {\"type\": \"array\", \"maxItems\": " PB_JSON_STR(PB_MAX_ERRORS) ","
+    "   \"items\": {\"$ref\": \"#/components/schemas/ProblemError\"},"
+    "   \"description\": \"For a request that is not valid: each field at fault, at most "
+    PB_JSON_STR(PB_MAX_ERRORS) ".\"}}},"
+    " \"ProblemError\": {\"type\": \"object\", \"required\": [\"field\", \"message\"], \"properties\": {"
+    "  \"field\": {\"type\": \"string\", \"maxLength\": 512,"
+    "   \"description\": \"The field's JSON path (`parents[0].email`); empty for the body as a whole.\"},"
+    "  \"message\": {\"type\": \"string\", \"maxLength\": 2000,"
+    "   \"description\": \"What is wrong with it (`is required`, `must be at most 100 characters`).\"}}}}";
+
+static json_t *problem_schemas(void) { return json_loads(problem_schemas_text, 0, NULL); }
+
+/* A header of the given JSON Schema (as JSON text). */
+static json_t *header(const char *description, const char *schema) {
+    return json_pack("{s:s, s:o}", "description", description, "schema", json_loads(schema, 0, NULL));
 }
 
-static json_t *header(const char *description, const char *type) {
-    return json_pack("{s:s, s:{s:s}}", "description", description, "schema", "type", type);
+/* Every header the document's answers name, by name (all optional: each
+ * description says when it is sent). */
+static const char *const header_texts[][3] = {
+    {"X-Request-Id", "The gateway's id for the request, in the logs and the audit trail (a client's own "
+                     "X-Request-Id, when valid, is recorded beside it).",
+     "{\"type\": \"string\", \"format\": \"uuid\", \"maxLength\": 36}"},
+    {"RateLimit-Limit", "Requests the client may make in the policy's window (its burst). On every answer to an "
+                        "authenticated client.",
+     "{\"type\": \"integer\", \"format\": \"int32\", \"minimum\": 1, \"maximum\": 1000000}"},
+    {"RateLimit-Remaining", "Requests left before the limit answers 429. On every answer to an authenticated client.",
+     "{\"type\": \"integer\", \"format\": \"int32\", \"minimum\": 0, \"maximum\": 1000000}"},
+    {"RateLimit-Reset", "Seconds until the full allowance is back. On every answer to an authenticated client.",
+     "{\"type\": \"integer\", \"format\": \"int32\", \"minimum\": 0, \"maximum\": 86400}"},
+    {"RateLimit-Policy", "The client's policy: `<limit>;w=<seconds>`, with `;burst=<n>` when the burst differs. On "
+                         "every answer to an authenticated client.",
+     "{\"type\": \"string\", \"maxLength\": 100, \"pattern\": \"^[0-9]+;w=[0-9]+(;burst=[0-9]+)?$\"}"},
+    {"Access-Control-Allow-Origin", "The request's `Origin`, when it is one of the browser origins the gateway "
+                                    "admits (`PARLEY_CORS_ORIGINS`); absent for any other origin and without one.",
+     "{\"type\": \"string\", \"format\": \"uri\", \"maxLength\": 2048}"},
+    {"Access-Control-Expose-Headers", "With Access-Control-Allow-Origin: the headers a browser script may read.",
+     "{\"type\": \"string\", \"maxLength\": 500}"},
+    {"WWW-Authenticate", "`Bearer realm=\"parley\"`, with `error=\"invalid_token\"` for a bad key.",
+     "{\"type\": \"string\", \"maxLength\": 200}"},
+    {"Retry-After", "Seconds to wait before trying again.",
+     "{\"type\": \"integer\", \"format\": \"int32\", \"minimum\": 1, \"maximum\": 86400}"},
+    {"ETag", "The object's version, quoted (`\"3\"`): send it back in If-Match to change it.",
+     "{\"type\": \"string\", \"maxLength\": 20, \"pattern\": \"^\\\"[0-9]+\\\"$\"}"},
+    {"Location", "The path of the new object.", "{\"type\": \"string\", \"format\": \"uri-reference\", \"maxLength\": 200}"},
+};
+
+static json_t *header_named(const char *name) {
+    for (size_t i = 0; i < sizeof header_texts / sizeof header_texts[0]; i++)
+        if (strcmp(header_texts[i][0], name) == 0) return header(header_texts[i][1], header_texts[i][2]);
+    return NULL;
 }
 
 static json_t *components(build_t *b) {
@@ -252,38 +325,34 @@ static json_t *components(build_t *b) {
     json_decref(problem);
     json_t *resp = json_object(), *headers = json_object(), *params = json_object();
     char name[64];
-    json_object_set_new(headers, "X-Request-Id",
-                        header("The request's id: the X-Request-Id sent (1 to 64 of `A-Za-z0-9._:-`), or one "
-                               "generated.", "string"));
+    static const char *const always[] = {"X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+                                         "RateLimit-Policy", "Access-Control-Allow-Origin",
+                                         "Access-Control-Expose-Headers"};
+    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+        json_object_set_new(headers, always[i], header_named(always[i]));
     for (size_t i = 0; i < N_ERRORS; i++) {
         if (!b->response_used[i]) continue;
         int st = error_statuses[i];
         const problem_kind_t *k = problems_find(st);
         json_t *h = json_pack("{s:o}", "X-Request-Id", ref("headers", "X-Request-Id"));
+        /* After authentication every answer carries the client's limit. */
+        add_rate_limit_refs(h);
+        add_cors_refs(h);
         if (st == 401) {
             json_object_set_new(h, "WWW-Authenticate", ref("headers", "WWW-Authenticate"));
-            json_object_set_new(headers, "WWW-Authenticate",
-                                header("`Bearer realm=\"parley\"`, with `error=\"invalid_token\"` for a bad key.",
-                                       "string"));
+            json_object_set_new(headers, "WWW-Authenticate", header_named("WWW-Authenticate"));
         }
-        if (st == 429) add_rate_limit_refs(h);
         if (st == 429 || st == 503) {
             json_object_set_new(h, "Retry-After", ref("headers", "Retry-After"));
-            json_object_set_new(headers, "Retry-After", header("Seconds to wait before trying again.", "integer"));
+            json_object_set_new(headers, "Retry-After", header_named("Retry-After"));
         }
         json_object_set_new(resp, response_name(st, name, sizeof name),
                             json_pack("{s:s, s:o, s:{s:{s:o}}}", "description", k ? k->when : http_reason(st),
                                       "headers", h, "content", "application/problem+json", "schema",
                                       ref("schemas", "Problem")));
     }
-    for (size_t i = 0; i < sizeof rate_limit_headers / sizeof rate_limit_headers[0]; i++)
-        json_object_set_new(headers, rate_limit_headers[i][0],
-                            header(rate_limit_headers[i][1], i == 3 ? "string" : "integer"));
-    if (b->etag)
-        json_object_set_new(headers, "ETag",
-                            header("The object's version, quoted (`\"3\"`): send it back in If-Match to change it.",
-                                   "string"));
-    if (b->location) json_object_set_new(headers, "Location", header("The path of the new object.", "string"));
+    if (b->etag) json_object_set_new(headers, "ETag", header_named("ETag"));
+    if (b->location) json_object_set_new(headers, "Location", header_named("Location"));
     if (b->idempotency_key)
         json_object_set_new(params, "Idempotency-Key",
                             json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:i, s:i}}", "name", "Idempotency-Key", "in",
@@ -294,11 +363,11 @@ static json_t *components(build_t *b) {
                                       "schema", "type", "string", "minLength", 1, "maxLength", 255));
     if (b->if_match)
         json_object_set_new(params, "If-Match",
-                            json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "If-Match", "in", "header", "required",
-                                      false, "description",
+                            json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:i}}", "name", "If-Match", "in", "header",
+                                      "required", false, "description",
                                       "The ETag last read: the change is refused with 412 if the object has changed "
                                       "since.",
-                                      "schema", "type", "string"));
+                                      "schema", "type", "string", "maxLength", 200));
     json_t *c = json_pack("{s:o, s:o, s:o, s:{s:{s:s, s:s, s:s, s:s}}}", "schemas", schemas, "responses", resp,
                           "headers", headers, "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
                           "bearerFormat", "pk_<id>_<secret>", "description",
@@ -307,28 +376,6 @@ static json_t *components(build_t *b) {
     if (json_object_size(params) > 0) json_object_set_new(c, "parameters", params);
     else json_decref(params);
     return c;
-}
-
-/* overlay.schemas: a description per schema and per property (a string),
- * or an object of keywords merged into the property (e.g. a format). */
-static void merge_schema_text(json_t *schemas, const json_t *text) {
-    const char *name;
-    json_t *t;
-    json_object_foreach((json_t *)text, name, t) {
-        json_t *target = json_object_get(schemas, name);
-        if (!json_is_object(target)) continue;
-        json_t *d = json_is_string(t) ? t : json_object_get(t, "description");
-        if (json_is_string(d)) json_object_set(target, "description", d);
-        const char *prop;
-        json_t *pt;
-        json_t *props = json_object_get(target, "properties");
-        json_object_foreach(json_object_get(t, "properties"), prop, pt) {
-            json_t *p = json_object_get(props, prop);
-            if (!json_is_object(p)) continue;
-            if (json_is_string(pt)) json_object_set(p, "description", pt);
-            else if (json_is_object(pt)) json_object_update(p, pt);
-        }
-    }
 }
 
 static json_t *tags(const build_t *b, const route_t *table, size_t n) {
@@ -367,10 +414,11 @@ static json_t *lowercase(const char *s) {
 static int register_input(build_t *b, const route_t *r, const ProtobufCMessageDescriptor *in) {
     char names[ROUTES_MAX_PARAMS][NAME_LEN];
     size_t n_path = path_params(r->path, names, ROUTES_MAX_PARAMS);
-    if (has_body(r->http_method) && n_path == 0) return oas_schemas_add(b->schemas, in);
+    if (has_body(r->http_method) && n_path == 0) return oas_schemas_add(b->schemas, in, OAS_REQUEST);
     for (unsigned i = 0; i < in->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &in->fields[i];
-        if ((has_body(r->http_method) || oas_field_is_queryable(f)) && oas_schemas_add_field(b->schemas, f) != 0)
+        if ((has_body(r->http_method) || oas_field_is_queryable(f)) &&
+            oas_schemas_add_field(b->schemas, f, OAS_REQUEST) != 0)
             return -1;
     }
     return 0;
@@ -385,7 +433,7 @@ static int register_messages(build_t *b, const route_t *table, size_t n, char *e
                      table[i].path, table[i].rpc);
             return -1;
         }
-        if (register_input(b, &table[i], md->input) != 0 || oas_schemas_add(b->schemas, md->output) != 0) {
+        if (register_input(b, &table[i], md->input) != 0 || oas_schemas_add(b->schemas, md->output, OAS_REPLY) != 0) {
             snprintf(err, cap, "out of memory");
             return -1;
         }
@@ -435,7 +483,6 @@ json_t *openapi_build(const route_t *table, size_t n, const json_t *overlay, cha
     doc = json_pack("{s:s, s:o, s:o, s:[{s:[]}], s:o, s:o}", "openapi", "3.1.0", "info", info, "servers", servers,
                     "security", "bearer", "tags", tags(&b, table, n), "paths", paths);
     json_t *comp = components(&b);
-    merge_schema_text(json_object_get(comp, "schemas"), json_object_get(overlay, "schemas"));
     if (doc == NULL || comp == NULL || json_object_set_new(doc, "components", comp) != 0) {
         json_decref(doc);
         doc = NULL;

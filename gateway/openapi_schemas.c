@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "pb/pb.h"
+#include "pb/rules.h"
 
 #define NAME_LEN 256
 #define MAX_PAIR_DEPTH 32
+#define MAX_ADD_DEPTH 64
 
 /* A registered message or enum. */
 typedef struct {
@@ -16,6 +18,7 @@ typedef struct {
     const char *full_name; /* "parley.intake.v1.Case" */
     const char *package;   /* "parley.intake.v1" */
     char *name;            /* the component name, once fixed */
+    unsigned sides;        /* messages: OAS_REQUEST, OAS_REPLY */
     bool paired;           /* messages: compared with an input at least once */
     bool *writable;        /* messages: per field, found in some input */
 } oas_type_t;
@@ -70,23 +73,49 @@ bool oas_field_is_queryable(const ProtobufCFieldDescriptor *f) {
     return !oas_field_is_map(f) && is_inline(f->descriptor);
 }
 
+bool oas_field_is_required(const ProtobufCMessageDescriptor *msg, const ProtobufCFieldDescriptor *f) {
+    const pb_field_doc_t *doc = pb_field_doc(msg, f);
+    return doc != NULL && (doc->rules.flags & PB_RULE_REQUIRED);
+}
+
+const char *oas_field_description(const ProtobufCMessageDescriptor *msg, const ProtobufCFieldDescriptor *f) {
+    const pb_field_doc_t *doc = pb_field_doc(msg, f);
+    return doc != NULL ? doc->description : NULL;
+}
+
+/* Whether lib/pb writes f in every reply: numbers, bools and lists are
+ * always written (encode.c); strings, enums and messages only when set. */
+static bool always_written(const ProtobufCFieldDescriptor *f) {
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) return false;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) return true;
+    if (f->label == PROTOBUF_C_LABEL_OPTIONAL) return false;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_BYTES:
+    case PROTOBUF_C_TYPE_MESSAGE:
+    case PROTOBUF_C_TYPE_ENUM: return false;
+    default: return true;
+    }
+}
+
 static oas_type_t *find(oas_schemas_t *s, const void *desc) {
     for (size_t i = 0; i < s->n; i++)
         if (s->types[i].desc == desc) return &s->types[i];
     return NULL;
 }
 
-/* Appends desc; returns 1 when new, 0 when known, -1 when out of memory. */
-static int push(oas_schemas_t *s, const void *desc, bool is_enum) {
-    if (find(s, desc) != NULL) return 0;
+/* Appends desc; returns its entry, or NULL when out of memory. */
+static oas_type_t *push(oas_schemas_t *s, const void *desc, bool is_enum) {
+    oas_type_t *t = find(s, desc);
+    if (t != NULL) return t;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 32;
-        oas_type_t *t = realloc(s->types, cap * sizeof *t);
-        if (t == NULL) return -1;
-        s->types = t;
+        oas_type_t *grown = realloc(s->types, cap * sizeof *grown);
+        if (grown == NULL) return NULL;
+        s->types = grown;
         s->cap = cap;
     }
-    oas_type_t *t = &s->types[s->n];
+    t = &s->types[s->n];
     memset(t, 0, sizeof *t);
     t->desc = desc;
     t->is_enum = is_enum;
@@ -99,28 +128,42 @@ static int push(oas_schemas_t *s, const void *desc, bool is_enum) {
         t->full_name = m->name;
         t->package = m->package_name;
         t->writable = calloc(m->n_fields ? m->n_fields : 1, sizeof(bool));
-        if (t->writable == NULL) return -1;
+        if (t->writable == NULL) return NULL;
     }
     s->n++;
-    return 1;
+    return t;
 }
 
-int oas_schemas_add_field(oas_schemas_t *s, const ProtobufCFieldDescriptor *f) {
-    if (s->named) return -1;
+static int add_message(oas_schemas_t *s, const ProtobufCMessageDescriptor *desc, unsigned side, int depth);
+
+static int add_field(oas_schemas_t *s, const ProtobufCFieldDescriptor *f, unsigned side, int depth) {
     if (oas_field_is_map(f)) f = &((const ProtobufCMessageDescriptor *)f->descriptor)->fields[1];
-    if (f->type == PROTOBUF_C_TYPE_ENUM) return push(s, f->descriptor, true) < 0 ? -1 : 0;
-    if (f->type == PROTOBUF_C_TYPE_MESSAGE) return oas_schemas_add(s, f->descriptor);
+    if (f->type == PROTOBUF_C_TYPE_ENUM) return push(s, f->descriptor, true) == NULL ? -1 : 0;
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE) return add_message(s, f->descriptor, side, depth + 1);
     return 0;
 }
 
-int oas_schemas_add(oas_schemas_t *s, const ProtobufCMessageDescriptor *desc) {
-    if (s->named) return -1;
-    if (is_inline(desc)) return 0;
-    int rc = push(s, desc, false);
-    if (rc <= 0) return rc;
+/* Registers desc for side, and what it reaches: again when side is new to
+ * it, so that a message met first in a reply learns it is in a request too. */
+static int add_message(oas_schemas_t *s, const ProtobufCMessageDescriptor *desc, unsigned side, int depth) {
+    if (is_inline(desc) || depth > MAX_ADD_DEPTH) return 0;
+    oas_type_t *t = push(s, desc, false);
+    if (t == NULL) return -1;
+    if ((t->sides & side) == side) return 0;
+    t->sides |= side;
     for (unsigned i = 0; i < desc->n_fields; i++)
-        if (oas_schemas_add_field(s, &desc->fields[i]) != 0) return -1;
+        if (add_field(s, &desc->fields[i], side, depth) != 0) return -1;
     return 0;
+}
+
+int oas_schemas_add_field(oas_schemas_t *s, const ProtobufCFieldDescriptor *f, unsigned side) {
+    if (s->named) return -1;
+    return add_field(s, f, side, 0);
+}
+
+int oas_schemas_add(oas_schemas_t *s, const ProtobufCMessageDescriptor *desc, unsigned side) {
+    if (s->named) return -1;
+    return add_message(s, desc, side, 0);
 }
 
 static const ProtobufCFieldDescriptor *field_by_json_name(const ProtobufCMessageDescriptor *d, const char *json) {
@@ -200,7 +243,8 @@ static json_t *ref_of(oas_schemas_t *s, const void *desc) {
 
 json_t *oas_schemas_ref(oas_schemas_t *s, const ProtobufCMessageDescriptor *desc) { return ref_of(s, desc); }
 
-/* The schema of one value of a scalar type, as lib/pb writes it. */
+/* The schema of one value of a scalar type, as lib/pb writes it, with the
+ * bounds the type itself sets where it is written as a string. */
 static json_t *scalar_schema(ProtobufCType type) {
     switch (type) {
     case PROTOBUF_C_TYPE_INT32:
@@ -208,12 +252,17 @@ static json_t *scalar_schema(ProtobufCType type) {
     case PROTOBUF_C_TYPE_SFIXED32: return json_pack("{s:s, s:s}", "type", "integer", "format", "int32");
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        return json_pack("{s:s, s:i, s:I}", "type", "integer", "minimum", 0, "maximum", (json_int_t)4294967295LL);
+        return json_pack("{s:s, s:s, s:i, s:I}", "type", "integer", "format", "int64", "minimum", 0, "maximum",
+                         (json_int_t)4294967295LL);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: return json_pack("{s:s, s:s}", "type", "string", "format", "int64");
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return json_pack("{s:s, s:s, s:i, s:s}", "type", "string", "format", "int64", "maxLength", 20, "pattern",
+                         "^-?[0-9]+$");
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: return json_pack("{s:s, s:s}", "type", "string", "format", "uint64");
+    case PROTOBUF_C_TYPE_FIXED64:
+        return json_pack("{s:s, s:s, s:i, s:s}", "type", "string", "format", "uint64", "maxLength", 20, "pattern",
+                         "^[0-9]+$");
     case PROTOBUF_C_TYPE_FLOAT: return json_pack("{s:s, s:s}", "type", "number", "format", "float");
     case PROTOBUF_C_TYPE_DOUBLE: return json_pack("{s:s, s:s}", "type", "number", "format", "double");
     case PROTOBUF_C_TYPE_BOOL: return json_pack("{s:s}", "type", "boolean");
@@ -223,13 +272,54 @@ static json_t *scalar_schema(ProtobufCType type) {
     }
 }
 
-/* Timestamp as date-time; a wrapper as its value's schema, or null. */
+/* Timestamp as date-time (RFC 3339: at most 35 characters with nanoseconds
+ * and an offset); a wrapper as its value's schema, or null. */
 static json_t *inline_schema(const ProtobufCMessageDescriptor *d) {
-    if (is_timestamp(d)) return json_pack("{s:s, s:s}", "type", "string", "format", "date-time");
+    if (is_timestamp(d)) return json_pack("{s:s, s:s, s:i}", "type", "string", "format", "date-time", "maxLength", 35);
     json_t *sch = scalar_schema(d->fields[0].type);
     json_t *type = json_object_get(sch, "type");
     json_object_set_new(sch, "type", json_pack("[s, s]", json_string_value(type), "null"));
     return sch;
+}
+
+/* What a format writes into a string's schema: the JSON Schema format, and a
+ * pattern and length that say no more than lib/pb/formats.c checks. */
+static void format_keywords(json_t *sch, pb_format_t f, uint32_t *max_len) {
+    static const struct {
+        const char *format, *pattern;
+        uint32_t max_len;
+    } formats[] = {
+        [PB_FORMAT_DATE] = {"date", NULL, 10},
+        [PB_FORMAT_UUID] = {"uuid", NULL, 36},
+        [PB_FORMAT_EMAIL] = {"email", NULL, 254},
+        [PB_FORMAT_HTTP_URL] = {"uri", "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$", 0},
+        [PB_FORMAT_LANGUAGE_TAG] = {NULL, "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", 35},
+        [PB_FORMAT_PHONE] = {NULL, "^[0-9 +()-]{6,32}$", 32},
+    };
+    if (f == PB_FORMAT_NONE || (size_t)f >= sizeof formats / sizeof formats[0]) return;
+    if (formats[f].format) json_object_set_new(sch, "format", json_string(formats[f].format));
+    if (formats[f].pattern) json_object_set_new(sch, "pattern", json_string(formats[f].pattern));
+    if (formats[f].max_len && (*max_len == 0 || formats[f].max_len < *max_len)) *max_len = formats[f].max_len;
+}
+
+/* A value's bounds from the rules r shows (r may be NULL). */
+static void value_keywords(json_t *sch, const pb_rules_t *r, bool required) {
+    if (r == NULL) return;
+    const char *type = json_string_value(json_object_get(sch, "type"));
+    json_t *types = json_object_get(sch, "type");
+    if (json_is_array(types)) type = json_string_value(json_array_get(types, 0));
+    if (type != NULL && strcmp(type, "string") == 0 && json_object_get(sch, "format") == NULL) {
+        uint32_t max_len = r->max_len;
+        format_keywords(sch, r->format, &max_len);
+        if (r->pattern != NULL) json_object_set_new(sch, "pattern", json_string(r->pattern));
+        uint32_t min_len = r->min_len ? r->min_len : required ? 1 : 0;
+        if (min_len) json_object_set_new(sch, "minLength", json_integer(min_len));
+        if (max_len) json_object_set_new(sch, "maxLength", json_integer(max_len));
+    }
+    if (type != NULL && (strcmp(type, "integer") == 0 || strcmp(type, "number") == 0)) {
+        if (r->flags & PB_RULE_MIN) json_object_set_new(sch, "minimum", json_integer(r->min));
+        if (r->flags & PB_RULE_MAX) json_object_set_new(sch, "maximum", json_integer(r->max));
+    }
 }
 
 /* The schema of one value of f (an element, when f is repeated). */
@@ -240,41 +330,116 @@ static json_t *value_schema(oas_schemas_t *s, const ProtobufCFieldDescriptor *f)
     return is_inline(d) ? inline_schema(d) : ref_of(s, d);
 }
 
-json_t *oas_schemas_field(oas_schemas_t *s, const ProtobufCFieldDescriptor *f) {
+json_t *oas_schemas_field(oas_schemas_t *s, const ProtobufCMessageDescriptor *msg, const ProtobufCFieldDescriptor *f) {
+    const pb_field_doc_t *doc = msg ? pb_field_doc(msg, f) : NULL;
+    const pb_rules_t *r = doc ? &doc->shown : NULL;
+    bool required = r != NULL && (r->flags & PB_RULE_REQUIRED);
+    json_t *sch;
     if (oas_field_is_map(f)) {
         const ProtobufCMessageDescriptor *entry = f->descriptor;
-        return json_pack("{s:s, s:o*}", "type", "object", "additionalProperties", value_schema(s, &entry->fields[1]));
+        sch = json_pack("{s:s, s:o*}", "type", "object", "additionalProperties", value_schema(s, &entry->fields[1]));
+    } else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        json_t *item = value_schema(s, f);
+        /* An element of a list of strings is never empty (lib/pb/check.c). */
+        value_keywords(item, r, f->type == PROTOBUF_C_TYPE_STRING && r != NULL);
+        sch = json_pack("{s:s, s:o*}", "type", "array", "items", item);
+        if (r != NULL && r->max_items) json_object_set_new(sch, "maxItems", json_integer(r->max_items));
+        if (required) json_object_set_new(sch, "minItems", json_integer(1));
+    } else {
+        sch = value_schema(s, f);
+        value_keywords(sch, r, required);
     }
-    json_t *v = value_schema(s, f);
-    if (f->label == PROTOBUF_C_LABEL_REPEATED) return json_pack("{s:s, s:o*}", "type", "array", "items", v);
-    return v;
+    if (sch != NULL && doc != NULL && doc->description != NULL)
+        json_object_set_new(sch, "description", json_string(doc->description));
+    return sch;
 }
 
-json_t *oas_schemas_properties(oas_schemas_t *s, const ProtobufCMessageDescriptor *desc, const char *const *skip,
-                               size_t n_skip) {
+/* The properties of desc (less skip), read-only fields marked, and the
+ * required ones in *required (a new array). */
+static json_t *properties(oas_schemas_t *s, const ProtobufCMessageDescriptor *desc, const char *const *skip,
+                          size_t n_skip, unsigned sides, json_t **required) {
     oas_type_t *t = find(s, desc);
     json_t *props = json_object();
+    *required = json_array();
     char buf[NAME_LEN];
     for (unsigned i = 0; i < desc->n_fields; i++) {
-        const char *name = pb_json_name(desc->fields[i].name, buf, sizeof buf);
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        const char *name = pb_json_name(f->name, buf, sizeof buf);
         if (skipped(name, skip, n_skip)) continue;
-        json_t *sch = oas_schemas_field(s, &desc->fields[i]);
+        json_t *sch = oas_schemas_field(s, desc, f);
         if (sch == NULL) continue;
         if (t != NULL && t->paired && !t->writable[i]) json_object_set_new(sch, "readOnly", json_true());
         json_object_set_new(props, name, sch);
+        /* A request states what it must give; a reply only (never in a
+         * request) also what lib/pb always writes. */
+        bool must = oas_field_is_required(desc, f) || (sides == OAS_REPLY && always_written(f));
+        if (must) json_array_append_new(*required, json_string(name));
     }
     return props;
+}
+
+static json_t *object_schema(oas_schemas_t *s, const ProtobufCMessageDescriptor *desc, const char *const *skip,
+                             size_t n_skip, unsigned sides) {
+    json_t *required;
+    json_t *sch = json_pack("{s:s, s:o*}", "type", "object", "properties",
+                            properties(s, desc, skip, n_skip, sides, &required));
+    const pb_message_doc_t *doc = pb_message_doc(desc);
+    if (doc != NULL && doc->description != NULL) json_object_set_new(sch, "description", json_string(doc->description));
+    if (json_array_size(required) > 0) json_object_set_new(sch, "required", required);
+    else json_decref(required);
+    /* What a request may hold is all there is: lib/pb refuses any other field. */
+    if (sides & OAS_REQUEST) json_object_set_new(sch, "additionalProperties", json_false());
+    return sch;
+}
+
+json_t *oas_schemas_body(oas_schemas_t *s, const ProtobufCMessageDescriptor *desc, const char *const *skip,
+                         size_t n_skip) {
+    return object_schema(s, desc, skip, n_skip, OAS_REQUEST);
+}
+
+json_t *oas_schemas_example(const ProtobufCMessageDescriptor *desc, const char *const *skip, size_t n_skip) {
+    const pb_message_doc_t *doc = pb_message_doc(desc);
+    if (doc == NULL || doc->example == NULL) return NULL;
+    json_t *example = json_loads(doc->example, 0, NULL);
+    if (!json_is_object(example)) {
+        json_decref(example);
+        return NULL;
+    }
+    for (size_t i = 0; i < n_skip; i++) json_object_del(example, skip[i]);
+    return example;
 }
 
 static json_t *enum_schema(const ProtobufCEnumDescriptor *e) {
     json_t *words = json_array();
     char buf[NAME_LEN];
+    const pb_enum_doc_t *doc = pb_enum_doc(e);
+    /* The description lists what each word means, where it needs saying. */
+    size_t cap = 64 + (doc && doc->description ? strlen(doc->description) : 0), len = 0;
+    for (unsigned i = 0; i < e->n_values; i++) {
+        const char *d = pb_enum_value_doc(e, e->values[i].value);
+        cap += strlen(e->values[i].name) + (d ? strlen(d) : 0) + 16;
+    }
+    char *text = malloc(cap);
+    if (text != NULL) {
+        text[0] = '\0';
+        if (doc && doc->description) len += (size_t)snprintf(text, cap, "%s", doc->description);
+    }
     /* values holds each number once (aliases live only in values_by_name). */
+    bool listed = false;
     for (unsigned i = 0; i < e->n_values; i++) {
         const char *w = pb_enum_word(e, e->values[i].value, buf, sizeof buf);
-        if (w != NULL) json_array_append_new(words, json_string(w));
+        if (w == NULL) continue;
+        json_array_append_new(words, json_string(w));
+        const char *d = pb_enum_value_doc(e, e->values[i].value);
+        if (d == NULL || text == NULL || len >= cap) continue;
+        const char *sep = listed ? "\n" : len > 0 ? "\n\n" : "";
+        len += (size_t)snprintf(text + len, cap - len, "%s- `%s`: %s", sep, w, d);
+        listed = true;
     }
-    return json_pack("{s:s, s:o}", "type", "string", "enum", words);
+    json_t *sch = json_pack("{s:s, s:o}", "type", "string", "enum", words);
+    if (text != NULL && len > 0) json_object_set_new(sch, "description", json_string(text));
+    free(text);
+    return sch;
 }
 
 json_t *oas_schemas_components(oas_schemas_t *s) {
@@ -282,12 +447,7 @@ json_t *oas_schemas_components(oas_schemas_t *s) {
     json_t *out = json_object();
     for (size_t i = 0; i < s->n; i++) {
         const oas_type_t *t = &s->types[i];
-        json_t *sch;
-        if (t->is_enum) {
-            sch = enum_schema(t->desc);
-        } else {
-            sch = json_pack("{s:s, s:o*}", "type", "object", "properties", oas_schemas_properties(s, t->desc, NULL, 0));
-        }
+        json_t *sch = t->is_enum ? enum_schema(t->desc) : object_schema(s, t->desc, NULL, 0, t->sides);
         json_object_set_new(out, t->name, sch);
     }
     return out;

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # scripts/install-deps.sh — installs the Debian/Ubuntu packages that the build,
 # the stack and the tests need, then the npm packages of gateway/docs (Redoc)
-# and tools (the OpenAPI linter). Idempotent: when every package is installed
+# and tools (the OpenAPI linters, the TypeScript client check). Idempotent: when every package is installed
 # it only asks dpkg and compares two lock files, and returns; otherwise it runs
 # `apt-get update` and installs the missing ones (through sudo unless run as
 # root), and `npm ci` where a lock changed.
 set -euo pipefail
 
 PACKAGES=(
-	# build
+	# build (libprotobuf-dev: google/protobuf/descriptor.proto, which the field
+	# options extend; python3-protobuf reads them for tools/gen_field_rules.py)
 	build-essential pkg-config protobuf-c-compiler
 	libzmq3-dev libprotobuf-c-dev libhiredis-dev libpq-dev libcivetweb-dev
 	libjansson-dev libssl-dev libcurl4-openssl-dev libcmocka-dev libical-dev
+	libprotobuf-dev python3-protobuf
 	# the stack (scripts/stack)
 	postgresql postgresql-contrib redis-server curl openssl procps
 	# end-to-end tests
 	python3-pytest python3-requests python3-psycopg2 python3-prometheus-client python3-yaml wrk
+	# every answer the end-to-end tests receive, checked against the document
+	python3-jsonschema
 	# /docs rendered in headless Chromium by the end-to-end tests
 	chromium chromium-driver
 )
@@ -28,8 +32,8 @@ for p in "${PACKAGES[@]}"; do
 	grep -qxF "$p"$'\tinstalled' <<<"$installed" || missing+=("$p")
 done
 
-# Node.js and npm install Redoc (/docs) and the OpenAPI linter (npm_folder
-# below). A machine may have them from elsewhere than Debian: ask for the
+# Node.js and npm install Redoc (/docs), the OpenAPI linters and the
+# TypeScript client check (npm_folder below). A machine may have them from elsewhere than Debian: ask for the
 # commands, not the packages.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	missing+=(nodejs npm)
@@ -44,7 +48,8 @@ npm_folder() {
 		return 0
 	fi
 	echo "install-deps: npm ci in $dir" >&2
-	(cd "$dir" && npm ci --omit=dev --no-audit --no-fund --loglevel=error) || {
+	# SCARF_ANALYTICS=false: no install-time telemetry (a dependency of Spectral's).
+	(cd "$dir" && SCARF_ANALYTICS=false npm ci --omit=dev --no-audit --no-fund --loglevel=error) || {
 		echo "install-deps: npm ci failed in $dir" >&2
 		return 1
 	}
@@ -54,7 +59,7 @@ npm_folders() {
 	local root
 	root=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	npm_folder "$root/gateway/docs" # Redoc's standalone bundle, served at /docs
-	npm_folder "$root/tools"        # @redocly/cli, which lints the OpenAPI document
+	npm_folder "$root/tools"        # the OpenAPI linters and the TypeScript client check
 }
 
 if ((${#missing[@]} == 0)); then

@@ -1,13 +1,17 @@
 /* decode — JSON (or one parameter's text) into a protobuf-c message in an
  * arena, walking the descriptors. Every violation is recorded on its JSON
- * path and decoding goes on, so a client learns of all its mistakes at once. */
+ * path and decoding goes on, so a client learns of all its mistakes at once.
+ * Each field's rules (lib/pb/rules.h) are checked as its value is decoded,
+ * and a message's required fields once all its keys are read. */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pb/internal.h"
 #include "pb/pb.h"
+#include "pb/rules.h"
 
 /* Longest error path kept; deeper paths are cut, never overrun. */
 #define PATH_CAP 512
@@ -102,13 +106,19 @@ static ProtobufCMessage *decode_message(decoder_t *d, const ProtobufCMessageDesc
     return m;
 }
 
-/* One value of f (an element, for a repeated field) into dst. */
-static void decode_value(decoder_t *d, const ProtobufCFieldDescriptor *f, const json_t *v, void *dst) {
+/* One value of f (an element, for a repeated field) into dst, then checked
+ * against f's rules r (may be NULL) when it decoded. */
+static void decode_value(decoder_t *d, const ProtobufCFieldDescriptor *f, const pb_rules_t *r, const json_t *v,
+                         void *dst) {
+    size_t before = d->n_errors;
     if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
         *(ProtobufCMessage **)dst = decode_message(d, f->descriptor, v);
-        return;
+    } else {
+        const char *err = pb__scalar_from_json(d->arena, f, v, dst);
+        if (err != NULL) fail(d, err);
     }
-    const char *err = pb__scalar_from_json(d->arena, f, v, dst);
+    if (r == NULL || d->n_errors != before) return;
+    const char *err = pb__rules_check_value(d->arena, r, f, dst);
     if (err != NULL) fail(d, err);
 }
 
@@ -124,18 +134,21 @@ static void *elements_new(decoder_t *d, const ProtobufCFieldDescriptor *f, size_
     return p;
 }
 
-static void decode_repeated(decoder_t *d, const ProtobufCFieldDescriptor *f, const json_t *v, ProtobufCMessage *msg) {
+static void decode_repeated(decoder_t *d, const ProtobufCFieldDescriptor *f, const pb_rules_t *r, const json_t *v,
+                            ProtobufCMessage *msg) {
     if (!json_is_array(v)) {
         fail(d, "expected an array");
         return;
     }
     size_t n = json_array_size(v), size = pb__slot_size(f->type);
+    const char *over = pb__rules_check_count(d->arena, r, n);
+    if (over != NULL) fail(d, over);
     if (n == 0) return;
     char *items = elements_new(d, f, n);
     if (items == NULL) return;
     for (size_t i = 0; i < n && !full(d); i++) {
         size_t saved = path_push_index(d, i);
-        decode_value(d, f, json_array_get(v, i), items + i * size);
+        decode_value(d, f, r, json_array_get(v, i), items + i * size);
         path_pop(d, saved);
     }
     *(size_t *)((char *)msg + f->quantifier_offset) = n;
@@ -165,7 +178,7 @@ static void decode_map(decoder_t *d, const ProtobufCFieldDescriptor *f, const js
         if (entry != NULL) {
             const char *err = pb__scalar_from_text(d->arena, key_f, key, strlen(key), (char *)entry + key_f->offset);
             if (err != NULL) fail(d, err);
-            decode_value(d, value_f, value, (char *)entry + value_f->offset);
+            decode_value(d, value_f, NULL, value, (char *)entry + value_f->offset);
             entries[count++] = entry;
         }
         path_pop(d, saved);
@@ -192,30 +205,64 @@ static int oneof_claim(decoder_t *d, const ProtobufCFieldDescriptor *f, Protobuf
     return 0;
 }
 
-static void decode_field(decoder_t *d, const ProtobufCFieldDescriptor *f, const json_t *v, ProtobufCMessage *msg) {
+static void decode_field(decoder_t *d, const ProtobufCFieldDescriptor *f, const pb_rules_t *r, const json_t *v,
+                         ProtobufCMessage *msg) {
     if (json_is_null(v)) return; /* null means unset */
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
         if (pb__field_is_map(f)) decode_map(d, f, v, msg);
-        else decode_repeated(d, f, v, msg);
+        else decode_repeated(d, f, r, v, msg);
         return;
     }
     if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && oneof_claim(d, f, msg) != 0) return;
-    decode_value(d, f, v, (char *)msg + f->offset);
+    decode_value(d, f, r, v, (char *)msg + f->offset);
     protobuf_c_boolean *has = presence_flag(f, msg);
     if (has != NULL) *has = 1;
 }
 
+/* The rules of field f of doc's message (doc may be NULL), or NULL. */
+static const pb_rules_t *rules_of(const pb_message_doc_t *doc, const ProtobufCMessageDescriptor *desc,
+                                  const ProtobufCFieldDescriptor *f) {
+    return pb_message_field_rules(doc, desc, f);
+}
+
+/* The required fields msg lacks, each on its own path; a field whose value
+ * was refused already (failed[i]) is not said to be missing as well. */
+static void check_required(decoder_t *d, const ProtobufCMessage *msg, const pb_message_doc_t *doc,
+                           const bool *failed) {
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    char name[256];
+    for (unsigned i = 0; i < desc->n_fields && !full(d); i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        const pb_rules_t *r = rules_of(doc, desc, f);
+        if (r == NULL || !(r->flags & PB_RULE_REQUIRED) || (failed != NULL && failed[i]) ||
+            pb__field_is_given(f, msg))
+            continue;
+        size_t saved = path_push_name(d, pb_json_name(f->name, name, sizeof name));
+        fail(d, pb__rules_required_message(d->arena, r, f));
+        path_pop(d, saved);
+    }
+}
+
 static void decode_fields(decoder_t *d, ProtobufCMessage *msg, const json_t *obj) {
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    const pb_message_doc_t *doc = pb_message_doc(desc);
+    bool *failed = doc != NULL && desc->n_fields > 0 ? arena_alloc(d->arena, desc->n_fields * sizeof *failed) : NULL;
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)obj, key, value) {
         if (full(d)) break;
         size_t saved = path_push_name(d, key);
-        const ProtobufCFieldDescriptor *f = pb__field_by_json_name(msg->descriptor, key);
-        if (f == NULL) fail(d, "unknown field");
-        else decode_field(d, f, value, msg);
+        const ProtobufCFieldDescriptor *f = pb__field_by_json_name(desc, key);
+        if (f == NULL) {
+            fail(d, "unknown field");
+        } else {
+            size_t before = d->n_errors;
+            decode_field(d, f, rules_of(doc, desc, f), value, msg);
+            if (d->n_errors != before && failed != NULL) failed[f - desc->fields] = true;
+        }
         path_pop(d, saved);
     }
+    if (doc != NULL) check_required(d, msg, doc, failed);
 }
 
 int pb_from_json_value(arena_t *arena, const ProtobufCMessageDescriptor *desc, const json_t *value,
@@ -295,9 +342,18 @@ int pb_set_from_string(arena_t *arena, ProtobufCMessage *msg, const char *json_n
         fail(&d, err);
         return -1;
     }
+    const pb_rules_t *r = pb_field_rules(msg->descriptor, f);
+    if ((err = pb__rules_check_value(arena, r, f, &slot)) != NULL) {
+        fail(&d, err);
+        return -1;
+    }
     size_t size = pb__slot_size(f->type);
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
         size_t *n = (size_t *)((char *)msg + f->quantifier_offset);
+        if ((err = pb__rules_check_count(arena, r, *n + 1)) != NULL) {
+            fail(&d, err);
+            return -1;
+        }
         void **items = (void **)((char *)msg + f->offset);
         char *grown = elements_new(&d, f, *n + 1);
         if (grown == NULL) return -1;

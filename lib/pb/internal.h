@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "pb/rules.h"
 
 /* Deepest message nesting decoded or encoded; protects the stack from
  * recursive message types fed with hostile input. */
@@ -98,5 +99,24 @@ const char *pb__timestamp_parse(const char *s, size_t len, int64_t *seconds, int
 /* Formats as RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits.
  * Returns 0, or -1 when out of the Timestamp range. */
 int pb__timestamp_format(int64_t seconds, int32_t nanos, char *out, size_t cap);
+
+/* check.c: field rules (lib/pb/rules.h) against what a request gave. */
+
+/* One value of f (an element, for a list) at src against r (may be NULL):
+ * NULL when it satisfies them, else the message. A singular empty string is
+ * "not given" and satisfies them; an empty element of a list does not. */
+const char *pb__rules_check_value(arena_t *arena, const pb_rules_t *r, const ProtobufCFieldDescriptor *f,
+                                  const void *src);
+
+/* A list of n elements against r's max_items: NULL, or the message. */
+const char *pb__rules_check_count(arena_t *arena, const pb_rules_t *r, size_t n);
+
+/* What is said of a required field f left out ("is required", "at least one
+ * child is required"). */
+const char *pb__rules_required_message(arena_t *arena, const pb_rules_t *r, const ProtobufCFieldDescriptor *f);
+
+/* Whether msg has f given: a non-empty string, list or bytes, a message, an
+ * enum other than 0, the oneof member set; a number or bool always. */
+int pb__field_is_given(const ProtobufCFieldDescriptor *f, const ProtobufCMessage *msg);
 
 #endif

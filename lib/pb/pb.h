@@ -23,7 +23,10 @@
  * Input: null means "unset". An unknown field, a wrong type, a bad enum word,
  * a bad timestamp, an out-of-range number each add a violation naming the
  * field's JSON path ("parents[0].communicationNeeds[1]", "" for the body as a
- * whole); decoding goes on to report up to PB_MAX_ERRORS of them.
+ * whole); decoding goes on to report up to PB_MAX_ERRORS of them. So does a
+ * value, or a required field left out, against the field's rules declared
+ * in the .proto (pb/rules.h: "is required", "must be at most 100
+ * characters", "must be a UUID" ...), in bodies and parameters alike.
  *
  * Details the mapping leaves open, as implemented in lib/pb:
  * - Duplicate keys in a body are malformed JSON. A 64-bit value above

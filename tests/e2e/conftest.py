@@ -14,6 +14,8 @@ import psycopg2
 import pytest
 import requests
 
+from contract import contract_each_test, contract_session  # noqa: F401 (every answer checked against the document)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gateway/openapi.h"
+#include "gateway/openapi_schemas.h"
 #include "gateway/problems.h"
 #include "gateway/roles.h"
 #include "gateway/routes.h"
@@ -162,25 +163,29 @@ static void test_every_tag_has_a_description(void **state) {
     }
 }
 
-/* The overlay may document rpcs not routed yet, but names nothing else. */
-static void test_overlay_names_only_known_operations_and_schemas(void **state) {
+/* The overlay may document rpcs not routed yet, but names nothing else; it
+ * holds no schema text, which lives beside each field in the .proto files. */
+static void test_overlay_names_only_known_operations_and_holds_no_schema_text(void **state) {
     (void)state;
     size_t n;
     const route_t *table = routes_table(&n);
-    const char *id, *name, *prop;
-    json_t *v, *pv;
+    const char *id;
+    json_t *v;
     json_object_foreach(json_object_get(overlay, "operations"), id, v) {
         bool known = false;
         for (size_t i = 0; i < n && !known; i++)
             known = protobuf_c_service_descriptor_get_method_by_name(table[i].proto, id) != NULL;
         if (!known) fail_msg("overlay operation %s is no rpc of a routed service", id);
-    }
-    json_object_foreach(json_object_get(overlay, "schemas"), name, v) {
-        if (schema(doc, name) == NULL) fail_msg("overlay schema %s is not in the document", name);
-        json_object_foreach(json_object_get(v, "properties"), prop, pv) {
-            if (property(doc, name, prop) == NULL) fail_msg("overlay names %s.%s, which has no such field", name, prop);
+        size_t k;
+        json_t *st;
+        json_array_foreach(json_object_get(v, "statuses"), k, st) {
+            int code = (int)json_integer_value(st);
+            if (problems_find(code) == NULL || code < 400) fail_msg("overlay operation %s lists status %d", id, code);
         }
     }
+    if (json_object_get(overlay, "schemas") != NULL)
+        fail_msg("%s has a \"schemas\" section: describe fields by their comments in the .proto files",
+                 OPENAPI_OVERLAY_DEFAULT);
 }
 
 static void test_path_parameters_are_fields_of_the_input(void **state) {
@@ -351,6 +356,224 @@ static void test_field_kinds_follow_the_codec(void **state) {
     json_decref(d);
 }
 
+/* The media type object of a body or a success answer, or NULL. */
+static json_t *json_media(json_t *holder) {
+    return json_object_get(json_object_get(holder, "content"), "application/json; charset=utf-8");
+}
+
+static json_t *success(json_t *op, const char **code) {
+    const char *k;
+    json_t *r;
+    json_object_foreach(json_object_get(op, "responses"), k, r) {
+        if (k[0] == '2') {
+            *code = k;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static void test_every_operation_has_an_example_request_and_answer(void **state) {
+    (void)state;
+    const char *path, *method, *code = NULL;
+    json_t *item, *op;
+    json_object_foreach(json_object_get(doc, "paths"), path, item) {
+        json_object_foreach(item, method, op) {
+            json_t *body = json_object_get(op, "requestBody");
+            if (body != NULL && !json_is_object(json_object_get(json_media(body), "example")))
+                fail_msg("%s %s: its request body has no example (give its fields examples in the .proto)", method,
+                         path);
+            json_t *ok = success(op, &code);
+            assert_non_null(ok);
+            if (strcmp(code, "204") != 0 && json_object_get(json_media(ok), "example") == NULL)
+                fail_msg("%s %s: its %s answer has no example", method, path, code);
+        }
+    }
+}
+
+static bool is_date_name(const char *n) {
+    size_t len = strlen(n);
+    return strcmp(n, "on") == 0 || strcmp(n, "dateOfBirth") == 0 || (len > 2 && strcmp(n + len - 2, "On") == 0);
+}
+
+static bool is_id_name(const char *n) {
+    size_t len = strlen(n);
+    return strcmp(n, "id") == 0 || (len > 2 && strcmp(n + len - 2, "Id") == 0) ||
+           (len > 3 && strcmp(n + len - 3, "Ids") == 0);
+}
+
+/* A date is format: date; an id format: uuid, or has a pattern (a record id,
+ * a client's request id); for a list, its items. */
+static void check_named(const char *where, const char *name, json_t *sch) {
+    if (json_is_string(json_object_get(sch, "$ref"))) return;
+    if (json_is_string(json_object_get(sch, "type")) && strcmp(json_string_value(json_object_get(sch, "type")), "array") == 0)
+        sch = json_object_get(sch, "items");
+    const char *format = json_string_value(json_object_get(sch, "format"));
+    if (is_date_name(name) && (format == NULL || strcmp(format, "date") != 0))
+        fail_msg("%s.%s is a date by its name but not format: date", where, name);
+    if (is_id_name(name) && (format == NULL || strcmp(format, "uuid") != 0) && json_object_get(sch, "pattern") == NULL)
+        fail_msg("%s.%s is an id by its name but neither format: uuid nor given a pattern", where, name);
+}
+
+static void check_properties(const char *where, json_t *sch) {
+    const char *prop;
+    json_t *p;
+    json_object_foreach(json_object_get(sch, "properties"), prop, p) check_named(where, prop, p);
+}
+
+static void test_every_date_and_id_field_and_parameter_is_formatted(void **state) {
+    (void)state;
+    const char *name, *path, *method;
+    json_t *sch, *item, *op;
+    size_t n = 0;
+    json_object_foreach(json_object_get(json_object_get(doc, "components"), "schemas"), name, sch) {
+        check_properties(name, sch);
+        n++;
+    }
+    json_object_foreach(json_object_get(doc, "paths"), path, item) {
+        json_object_foreach(item, method, op) {
+            check_properties(path, json_object_get(json_media(json_object_get(op, "requestBody")), "schema"));
+            size_t i;
+            json_t *p;
+            json_array_foreach(json_object_get(op, "parameters"), i, p) {
+                const char *in = json_string_value(json_object_get(p, "in"));
+                if (in != NULL && strcmp(in, "header") != 0)
+                    check_named(path, json_string_value(json_object_get(p, "name")), json_object_get(p, "schema"));
+            }
+        }
+    }
+    assert_true(n > 20);
+}
+
+/* The component of message d (by its local name, else its full name less "parley."). */
+static json_t *component_of(const ProtobufCMessageDescriptor *d) {
+    json_t *s = schema(doc, d->short_name);
+    if (s == NULL && strncmp(d->name, "parley.", 7) == 0) s = schema(doc, d->name + 7);
+    return s;
+}
+
+static bool lists(json_t *array, const char *name) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(array, i, v) if (strcmp(json_string_value(v), name) == 0) return true;
+    return false;
+}
+
+/* Every field of d (less skip) that lib/pb requires is in sch's required,
+ * and sch allows no other property; so for the messages its fields hold. */
+static void check_request(const ProtobufCMessageDescriptor *d, json_t *sch, const char *const *skip, size_t n_skip,
+                          int depth) {
+    if (sch == NULL || depth > 16) return;
+    if (!json_is_false(json_object_get(sch, "additionalProperties")))
+        fail_msg("%s is a request schema that allows other properties", d->name);
+    char buf[256];
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *name = pb_json_name(f->name, buf, sizeof buf);
+        bool skipped = false;
+        for (size_t k = 0; k < n_skip; k++) skipped |= strcmp(skip[k], name) == 0;
+        if (skipped) continue;
+        if (oas_field_is_required(d, f) && !lists(json_object_get(sch, "required"), name))
+            fail_msg("%s.%s is required by its rules, but its schema does not say so", d->name, name);
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE && component_of(f->descriptor) != NULL)
+            check_request(f->descriptor, component_of(f->descriptor), NULL, 0, depth + 1);
+    }
+}
+
+static void test_every_request_schema_declares_what_the_codec_requires(void **state) {
+    (void)state;
+    size_t n, checked = 0;
+    const route_t *table = routes_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *op = operation(doc, table[i].path, table[i].http_method);
+        json_t *body = json_object_get(op, "requestBody");
+        if (body == NULL) continue;
+        const ProtobufCMethodDescriptor *md = routes_method(&table[i]);
+        const char *skip[ROUTES_MAX_PARAMS];
+        size_t n_skip = 0;
+        json_t *p;
+        size_t k;
+        json_array_foreach(json_object_get(op, "parameters"), k, p) {
+            const char *in = json_string_value(json_object_get(p, "in"));
+            if (in != NULL && strcmp(in, "path") == 0 && n_skip < ROUTES_MAX_PARAMS)
+                skip[n_skip++] = json_string_value(json_object_get(p, "name"));
+        }
+        json_t *sch = json_object_get(json_media(body), "schema");
+        if (json_object_get(sch, "$ref") != NULL) sch = component_of(md->input);
+        check_request(md->input, sch, skip, n_skip, 0);
+        checked++;
+    }
+    assert_true(checked > 10);
+    /* The case a partner's generated client must not be able to send empty. */
+    json_t *required = json_object_get(schema(doc, "CreateCaseRequest"), "required");
+    for (const char *const *f = (const char *const[]){"authorityId", "familyId", "childId", "source", "needs",
+                                                      "consent", NULL};
+         *f; f++)
+        if (!lists(required, *f)) fail_msg("CreateCaseRequest does not require %s", *f);
+}
+
+static void test_reply_schemas_require_what_every_reply_holds(void **state) {
+    (void)state;
+    json_t *req = json_object_get(schema(doc, "Case"), "required");
+    /* Declared always present, or always written by lib/pb (numbers, bools, lists). */
+    for (const char *const *f = (const char *const[]){"id", "authorityId", "status", "createdAt", "version",
+                                                      "wantsSupporter", "needs", NULL};
+         *f; f++)
+        if (!lists(req, *f)) fail_msg("Case does not require %s", *f);
+    /* A partner agency's answer has no family: not required. */
+    assert_false(lists(req, "familyId"));
+    assert_false(lists(req, "summary"));
+    assert_true(lists(json_object_get(schema(doc, "ListCasesResponse"), "required"), "items"));
+    assert_false(lists(json_object_get(schema(doc, "ListCasesResponse"), "required"), "nextPageToken"));
+    /* A reply's schema lets new fields come: only requests are closed. */
+    assert_null(json_object_get(schema(doc, "Case"), "additionalProperties"));
+    /* A message in both (Preferences) requires only what a request must give. */
+    assert_null(json_object_get(schema(doc, "Preferences"), "required"));
+}
+
+static void test_field_rules_and_comments_reach_the_document(void **state) {
+    (void)state;
+    json_t *cap = property(doc, "CreateSupporterRequest", "capacity");
+    assert_int_equal(json_integer_value(json_object_get(cap, "minimum")), 0);
+    assert_int_equal(json_integer_value(json_object_get(cap, "maximum")), 50);
+    assert_string_equal(json_string_value(json_object_get(property(doc, "ChildInput", "dateOfBirth"), "format")),
+                        "date");
+    assert_int_equal(json_integer_value(json_object_get(property(doc, "ParentInput", "givenName"), "maxLength")), 100);
+    assert_int_equal(json_integer_value(json_object_get(property(doc, "ParentInput", "givenName"), "minLength")), 1);
+    json_t *needs = property(doc, "CreateCaseRequest", "needs");
+    assert_int_equal(json_integer_value(json_object_get(needs, "maxItems")), 10);
+    assert_int_equal(json_integer_value(json_object_get(needs, "minItems")), 1);
+    json_t *languages = property(doc, "CreateSupporterRequest", "languages");
+    assert_non_null(json_object_get(json_object_get(languages, "items"), "pattern"));
+    assert_string_equal(json_string_value(json_object_get(property(doc, "AgencyContact", "website"), "format")),
+                        "uri");
+    assert_string_equal(json_string_value(json_object_get(property(doc, "School", "urn"), "pattern")),
+                        "^[0-9]{6}$");
+    /* A reply's field shows the limits of the request field that sets it. */
+    assert_int_equal(json_integer_value(json_object_get(property(doc, "Parent", "givenName"), "maxLength")), 100);
+    assert_int_equal(json_integer_value(json_object_get(property(doc, "Supporter", "capacity"), "maximum")), 50);
+    /* Descriptions: a field's comment, each enum value's. */
+    assert_non_null(strstr(json_string_value(json_object_get(property(doc, "ChildInput", "needs"), "description")),
+                           "specialisms"));
+    const char *stages = json_string_value(json_object_get(schema(doc, "SenStage"), "description"));
+    assert_non_null(stages);
+    assert_non_null(strstr(stages, "- `statutory_assessment`: 2001 code"));
+    assert_non_null(strstr(json_string_value(json_object_get(schema(doc, "Specialism"), "description")), "`semh`"));
+    assert_non_null(strstr(json_string_value(json_object_get(schema(doc, "AgencyKind"), "description")),
+                           "`parent_carer_forum`"));
+    /* A path parameter is described by its field's comment. */
+    size_t i;
+    json_t *p;
+    bool found = false;
+    json_array_foreach(json_object_get(operation(doc, "/v1/cases/{id}/stages", "POST"), "parameters"), i, p) {
+        if (!json_is_string(json_object_get(p, "name")) || strcmp(json_string_value(json_object_get(p, "name")), "id") != 0) continue;
+        assert_string_equal(json_string_value(json_object_get(p, "description")), "The case's id.");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(p, "schema"), "format")), "uuid");
+        found = true;
+    }
+    assert_true(found);
+}
+
 static void test_problem_slugs_follow_the_reason_phrase(void **state) {
     (void)state;
     char buf[64];
@@ -371,7 +594,7 @@ int main(void) {
         cmocka_unit_test(test_every_operation_has_a_summary_from_the_overlay),
         cmocka_unit_test(test_operation_ids_are_unique),
         cmocka_unit_test(test_every_tag_has_a_description),
-        cmocka_unit_test(test_overlay_names_only_known_operations_and_schemas),
+        cmocka_unit_test(test_overlay_names_only_known_operations_and_holds_no_schema_text),
         cmocka_unit_test(test_path_parameters_are_fields_of_the_input),
         cmocka_unit_test(test_enum_schemas_list_words_not_unspecified),
         cmocka_unit_test(test_timestamps_are_date_time_and_output_only_fields_read_only),
@@ -379,6 +602,11 @@ int main(void) {
         cmocka_unit_test(test_every_reference_resolves),
         cmocka_unit_test(test_field_kinds_follow_the_codec),
         cmocka_unit_test(test_problem_slugs_follow_the_reason_phrase),
+        cmocka_unit_test(test_every_operation_has_an_example_request_and_answer),
+        cmocka_unit_test(test_every_date_and_id_field_and_parameter_is_formatted),
+        cmocka_unit_test(test_every_request_schema_declares_what_the_codec_requires),
+        cmocka_unit_test(test_reply_schemas_require_what_every_reply_holds),
+        cmocka_unit_test(test_field_rules_and_comments_reach_the_document),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,13 +12,23 @@
 
 #include <float.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "parley/intake/v1/intake.pb-c.h"
 #include "parley/test/v1/kinds.pb-c.h"
+#include "parley/test/v1/rules_probe.pb-c.h"
 #include "pb/pb.h"
+#include "pb/rules.h"
+
+/* What a CreateFamilyRequest must have by its field rules, for the tests
+ * of other things on it. */
+#define AUTHORITY "0f8d7a6c-3b2e-4f1a-9c8d-7e6f5a4b3c2d"
+#define NAMES "\"givenName\":\"Ann\",\"familyName\":\"Lee\""
+#define PARENT "{" NAMES "}"
+#define CHILD "\"givenName\":\"Bo\",\"familyName\":\"Lee\",\"dateOfBirth\":\"2016-03-14\""
 
 typedef Parley__Test__V1__Kinds kinds_t;
 #define KINDS (&parley__test__v1__kinds__descriptor)
@@ -360,9 +370,10 @@ static void test_oneof_with_two_members_set_is_an_error(void **state) {
 
 static void test_nested_and_repeated_errors_name_their_path(void **state) {
     (void)state;
-    size_t n = decode_fails(FAMILY_REQ, "{\"authorityId\":\"la-1\",\"parents\":[{\"givenName\":\"Ann\"},"
-                                        "{\"communicationNeeds\":[\"bsl\",\"semaphore\"],\"address\":{\"postcode\":5}}],"
-                                        "\"children\":[{\"planStatus\":\"ehc_plan\",\"school\":{\"urn\":1}}]}");
+    size_t n = decode_fails(FAMILY_REQ, "{\"authorityId\":\"" AUTHORITY "\",\"parents\":[" PARENT ","
+                                        "{" NAMES ",\"communicationNeeds\":[\"bsl\",\"semaphore\"],"
+                                        "\"address\":{\"postcode\":5}}],"
+                                        "\"children\":[{" CHILD ",\"planStatus\":\"ehc_plan\",\"school\":{\"urn\":1}}]}");
     assert_int_equal(n, 3);
     assert_true(has_error("parents[1].communicationNeeds[1]",
                           "expected one of: interpreter, large_print, easy_read, braille, audio, bsl"));
@@ -372,21 +383,20 @@ static void test_nested_and_repeated_errors_name_their_path(void **state) {
 
 static void test_intake_request_round_trips(void **state) {
     (void)state;
-    const char *in = "{\"authorityId\":\"la-1\",\"parents\":[{\"givenName\":\"Ann\",\"address\":{\"postcode\":\"N1\"},"
+    const char *in = "{\"authorityId\":\"" AUTHORITY "\",\"parents\":[{" NAMES ",\"address\":{\"postcode\":\"N1\"},"
                      "\"communicationNeeds\":[\"large_print\",\"bsl\"],\"hasParentalResponsibility\":true}],"
-                     "\"children\":[{\"givenName\":\"Bo\",\"needs\":[\"asd\"],\"planStatus\":\"ehc_plan\"}]}";
+                     "\"children\":[{" CHILD ",\"needs\":[\"asd\"],\"planStatus\":\"ehc_plan\"}]}";
     Parley__Intake__V1__CreateFamilyRequest *r = decode_ok(FAMILY_REQ, in);
     assert_int_equal(r->n_parents, 1);
     assert_int_equal(r->parents[0]->communication_needs[1], PARLEY__INTAKE__V1__COMMUNICATION_NEED__COMMUNICATION_NEED_BSL);
     assert_int_equal(r->children[0]->plan_status, PARLEY__INTAKE__V1__PLAN_STATUS__PLAN_STATUS_EHC_PLAN);
-    assert_json(r, "{\"authorityId\":\"la-1\",\"parents\":[{\"givenName\":\"Ann\",\"address\":{\"postcode\":\"N1\"},"
-                   "\"communicationNeeds\":[\"large_print\",\"bsl\"],\"hasParentalResponsibility\":true}],"
-                   "\"children\":[{\"givenName\":\"Bo\",\"needs\":[\"asd\"],\"planStatus\":\"ehc_plan\"}]}");
+    assert_json(r, in);
 }
 
 static void test_unknown_field_is_reported_on_its_path(void **state) {
     (void)state;
-    size_t n = decode_fails(FAMILY_REQ, "{\"authorityId\":\"x\",\"parents\":[{\"given_name\":\"A\"}],\"bogus\":1}");
+    size_t n = decode_fails(FAMILY_REQ, "{\"authorityId\":\"" AUTHORITY "\",\"parents\":[{" NAMES ",\"given_name\":\"A\"}],"
+                                        "\"children\":[{" CHILD "}],\"bogus\":1}");
     assert_int_equal(n, 2);
     assert_true(has_error("parents[0].given_name", "unknown field"));
     assert_true(has_error("bogus", "unknown field"));
@@ -664,6 +674,206 @@ static void test_mutated_bodies_never_crash(void **state) {
     }
 }
 
+/* ---- field rules (lib/pb/rules.h), on the test-only Probe ------------------- */
+
+#define PROBE (&parley__test__v1__probe__descriptor)
+/* What Probe requires, for the tests of its other rules. */
+#define PROBE_OK "\"name\":\"Ann\",\"tags\":[\"a\"],\"item\":{\"label\":\"x\"}"
+
+/* Decoding Probe {PROBE_OK, extra} fails with exactly one error, (field, message). */
+static void assert_probe_error(const char *extra, const char *field, const char *message) {
+    char json[1024];
+    snprintf(json, sizeof json, "{" PROBE_OK ",%s}", extra);
+    assert_one_error(PROBE, json, field, message);
+}
+
+static void assert_probe_ok(const char *extra) {
+    char json[1024];
+    snprintf(json, sizeof json, "{" PROBE_OK "%s%s}", *extra ? "," : "", extra);
+    decode_ok(PROBE, json);
+}
+
+static void test_rules_required_fields_left_out_are_named(void **state) {
+    (void)state;
+    /* Numbers and bools are never required: 0 and false are values. */
+    assert_int_equal(decode_fails(PROBE, "{}"), 3);
+    assert_true(has_error("name", "is required"));
+    assert_true(has_error("tags", "at least one tag is required"));
+    assert_true(has_error("item", "is required: say what it is"));
+    /* null, "" and [] are "not given" too. */
+    assert_int_equal(decode_fails(PROBE, "{\"name\":\"\",\"tags\":[],\"item\":null}"), 3);
+    assert_true(has_error("name", "is required"));
+    /* Nested: on the element's path. */
+    assert_one_error(PROBE, "{\"name\":\"Ann\",\"tags\":[\"a\"],\"item\":{}}", "item.label", "is required");
+    assert_probe_ok("");
+}
+
+static void test_rules_a_refused_value_is_not_also_missing(void **state) {
+    (void)state;
+    assert_int_equal(decode_fails(PROBE, "{\"name\":5,\"tags\":\"a\",\"item\":{\"label\":\"x\"}}"), 2);
+    assert_true(has_error("name", "expected a string"));
+    assert_true(has_error("tags", "expected an array"));
+}
+
+static void test_rules_lengths_count_characters_not_bytes(void **state) {
+    (void)state;
+    /* Ten characters, twenty bytes: at the limit. */
+    decode_ok(PROBE, "{\"name\":\"\u00c5\u00c5\u00c5\u00c5\u00c5\u00c5\u00c5\u00c5\u00c5\u00c5\",\"tags\":[\"a\"],"
+                     "\"item\":{\"label\":\"x\"}}");
+    assert_one_error(PROBE, "{\"name\":\"Annabelle Lee\",\"tags\":[\"a\"],\"item\":{\"label\":\"x\"}}", "name",
+                     "must be at most 10 characters");
+    assert_probe_error("\"code\":\"ab\"", "code", "must be at least 3 characters");
+    assert_probe_error("\"code\":\"abcde\"", "code", "must be at most 4 characters");
+    assert_probe_ok("\"code\":\"\""); /* "" is not given: no length applies */
+    assert_probe_ok("\"code\":\"abcd\"");
+}
+
+static void test_rules_lists_are_counted_and_each_element_checked(void **state) {
+    (void)state;
+    assert_one_error(PROBE, "{\"name\":\"Ann\",\"tags\":[\"a\",\"b\",\"c\"],\"item\":{\"label\":\"x\"}}", "tags",
+                     "at most 2 tags");
+    assert_int_equal(decode_fails(PROBE, "{\"name\":\"Ann\",\"tags\":[\"\",\"abcd\"],\"item\":{\"label\":\"x\"}}"), 2);
+    assert_true(has_error("tags[0]", "is required")); /* an element is never "not given" */
+    assert_true(has_error("tags[1]", "must be at most 3 characters"));
+    assert_probe_error("\"items\":[{\"label\":\"a\"},{\"label\":\"b\"},{\"label\":\"c\"},{\"label\":\"d\"}]", "items",
+                       "at most 3");
+    assert_probe_error("\"items\":[{\"label\":\"a\"},{\"label\":\"toolong\"}]", "items[1].label",
+                       "must be at most 5 characters");
+    assert_probe_error("\"ids\":[\"0f8d7a6c-3b2e-4f1a-9c8d-7e6f5a4b3c2d\",\"nope\"]", "ids[1]", "must be a UUID");
+}
+
+static void test_rules_numbers_keep_their_bounds(void **state) {
+    (void)state;
+    assert_probe_error("\"count\":51", "count", "must be between 0 and 50");
+    assert_probe_error("\"count\":-1", "count", "must be between 0 and 50");
+    assert_probe_ok("\"count\":0,\"big\":\"-5\",\"small\":9,\"ratio\":1,\"maybe\":3");
+    assert_probe_ok("\"count\":50,\"big\":\"9223372036854775807\",\"small\":0,\"ratio\":0");
+    assert_probe_error("\"big\":\"-6\"", "big", "must be at least -5");
+    assert_probe_error("\"small\":10", "small", "must be at most 9");
+    assert_probe_error("\"ratio\":1.5", "ratio", "must be between 0 and 1");
+    assert_probe_error("\"ratio\":\"NaN\"", "ratio", "must be between 0 and 1");
+    /* A wrapper's bounds are its value's; null is not given. */
+    assert_probe_error("\"maybe\":0", "maybe", "must be between 1 and 3");
+    assert_probe_ok("\"maybe\":null");
+}
+
+static void test_rules_formats_say_what_the_services_say(void **state) {
+    (void)state;
+    static const struct {
+        const char *field, *bad, *good, *message;
+    } cases[] = {
+        {"on", "2024-02-30", "2024-02-29", "must be a date, YYYY-MM-DD"},
+        {"on", "1899-12-31", "1900-01-01", "must be a date, YYYY-MM-DD"},
+        {"refId", "0f8d7a6c-3b2e-4f1a-9c8d-7e6f5a4b3c2", "0F8D7A6C-3B2E-4F1A-9C8D-7E6F5A4B3C2D", "must be a UUID"},
+        {"email", "ann@example", "ann@example.org", "must be an email address"},
+        {"email", "ann lee@example.org", "a@b.co", "must be an email address"},
+        {"site", "ftp://example.org", "HTTPS://example.org/a?b=c", "must be an http(s) URL"},
+        {"site", "https://", "http://ab", "must be an http(s) URL"},
+        {"language", "english", "sr-Latn-RS", "must be a BCP 47 language tag such as en, cy or pl"},
+        {"language", "e", "cy", "must be a BCP 47 language tag such as en, cy or pl"},
+        {"phone", "12345", "+44 (0)20 7946 0000", "must be a telephone number"},
+        {"phone", "020 7946 000x", "07700-900123", "must be a telephone number"},
+        {"urn", "12345", "123456", "must be a 6-digit URN"},
+        {"urn", "1234567", "000001", "must be a 6-digit URN"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char extra[256];
+        snprintf(extra, sizeof extra, "\"%s\":\"%s\"", cases[i].field, cases[i].bad);
+        assert_probe_error(extra, cases[i].field, cases[i].message);
+        snprintf(extra, sizeof extra, "\"%s\":\"%s\"", cases[i].field, cases[i].good);
+        assert_probe_ok(extra);
+        snprintf(extra, sizeof extra, "\"%s\":\"\"", cases[i].field);
+        assert_probe_ok(extra); /* "" is not given */
+    }
+}
+
+static void test_rules_apply_to_parameters_too(void **state) {
+    (void)state;
+    Parley__Test__V1__Probe p = PARLEY__TEST__V1__PROBE__INIT;
+    pb_errors_init(&errs, arena);
+    assert_int_equal(pb_set_from_string(arena, &p.base, "count", "51", &errs), -1);
+    assert_int_equal(pb_set_from_string(arena, &p.base, "on", "2024-13-01", &errs), -1);
+    assert_int_equal(pb_set_from_string(arena, &p.base, "name", "Annabelle Lee", &errs), -1);
+    assert_int_equal(pb_set_from_string(arena, &p.base, "tags", "", &errs), -1);
+    assert_int_equal(errs.count, 4);
+    assert_true(has_error("count", "must be between 0 and 50"));
+    assert_true(has_error("on", "must be a date, YYYY-MM-DD"));
+    assert_true(has_error("name", "must be at most 10 characters"));
+    assert_true(has_error("tags", "is required"));
+    /* Nothing refused was set. */
+    assert_int_equal(p.count, 0);
+    assert_true(p.on == NULL || *p.on == '\0');
+    assert_int_equal(p.n_tags, 0);
+    /* A list given as repeated parameters keeps its bound. */
+    pb_errors_init(&errs, arena);
+    assert_int_equal(pb_set_from_string(arena, &p.base, "tags", "a", &errs), 0);
+    assert_int_equal(pb_set_from_string(arena, &p.base, "tags", "b", &errs), 0);
+    assert_int_equal(pb_set_from_string(arena, &p.base, "tags", "c", &errs), -1);
+    assert_true(has_error("tags", "at most 2 tags"));
+    assert_int_equal(p.n_tags, 2);
+}
+
+static void test_rules_of_real_requests_use_the_handlers_words(void **state) {
+    (void)state;
+    decode_fails(FAMILY_REQ, "{\"authorityId\":\"" AUTHORITY "\"}");
+    assert_true(has_error("parents", "at least one parent or carer is required"));
+    assert_true(has_error("children", "at least one child is required"));
+    decode_fails(&parley__intake__v1__create_case_request__descriptor,
+                 "{\"authorityId\":\"" AUTHORITY "\",\"familyId\":\"" AUTHORITY "\",\"childId\":\"" AUTHORITY
+                 "\",\"source\":\"school\",\"needs\":[\"advice\"]}");
+    assert_int_equal(errs.count, 1);
+    assert_true(has_error("consent", "is required: record the lawful basis for holding this case"));
+}
+
+/* Every pattern the table declares compiles as lib/pb compiles it. */
+static void test_every_declared_pattern_compiles_as_posix_ere(void **state) {
+    (void)state;
+    size_t n = 0;
+    for (size_t i = 0; i < pb__n_message_docs; i++) {
+        const pb_message_doc_t *m = &pb__message_docs[i];
+        for (size_t k = 0; k < m->n_fields; k++) {
+            const char *patterns[] = {m->fields[k].rules.pattern, m->fields[k].shown.pattern};
+            for (size_t j = 0; j < 2; j++) {
+                if (patterns[j] == NULL) continue;
+                regex_t re;
+                if (regcomp(&re, patterns[j], REG_EXTENDED | REG_NOSUB) != 0)
+                    fail_msg("%s.%s: pattern %s does not compile", m->full_name, m->fields[k].name, patterns[j]);
+                regfree(&re);
+                n++;
+            }
+        }
+    }
+    assert_true(n > 0);
+}
+
+static void test_the_table_has_each_fields_description_and_each_messages_example(void **state) {
+    (void)state;
+    const ProtobufCMessageDescriptor *parent = &parley__intake__v1__parent_input__descriptor;
+    const pb_field_doc_t *f = pb_field_doc(parent, protobuf_c_message_descriptor_get_field_by_name(parent, "preferred_language"));
+    assert_non_null(f);
+    assert_string_equal(f->name, "preferred_language");
+    assert_non_null(strstr(f->description, "BCP 47"));
+    assert_int_equal(f->rules.format, PB_FORMAT_LANGUAGE_TAG);
+    /* A reply's field shows the limits of the request field that sets it. */
+    const ProtobufCMessageDescriptor *p = &parley__intake__v1__parent__descriptor;
+    f = pb_field_doc(p, protobuf_c_message_descriptor_get_field_by_name(p, "given_name"));
+    assert_int_equal(f->rules.max_len, 0);
+    assert_int_equal(f->shown.max_len, 100);
+    assert_non_null(strstr(pb_enum_value_doc(&parley__intake__v1__sen_stage__descriptor, 10), "2001"));
+    const pb_message_doc_t *m = pb_message_doc(&parley__intake__v1__create_family_request__descriptor);
+    assert_non_null(m);
+    json_error_t jerr;
+    json_t *example = json_loads(m->example, 0, &jerr);
+    assert_true(json_is_object(example));
+    assert_non_null(json_object_get(example, "parents"));
+    json_decref(example);
+    /* The example is a request the codec accepts. */
+    decode_ok(&parley__intake__v1__create_family_request__descriptor, m->example);
+    /* A descriptor the build did not see has no entry. */
+    static const ProtobufCMessageDescriptor unknown = {.name = "parley.test.v1.Unknown"};
+    assert_null(pb_message_doc(&unknown));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_scalar_kind_round_trips, setup, teardown),
@@ -697,6 +907,17 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_json_names_are_lower_camel_case, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_utf8_from_the_wire_is_replaced_on_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mutated_bodies_never_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rules_required_fields_left_out_are_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rules_a_refused_value_is_not_also_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rules_lengths_count_characters_not_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rules_lists_are_counted_and_each_element_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rules_numbers_keep_their_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rules_formats_say_what_the_services_say, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rules_apply_to_parameters_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rules_of_real_requests_use_the_handlers_words, setup, teardown),
+        cmocka_unit_test(test_every_declared_pattern_compiles_as_posix_ere),
+        cmocka_unit_test_setup_teardown(test_the_table_has_each_fields_description_and_each_messages_example, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
