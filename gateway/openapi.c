@@ -16,7 +16,7 @@
 #define NAME_LEN 256
 
 /* The error statuses an operation may document, in the order listed. */
-static const int error_statuses[] = {400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503};
+static const int error_statuses[] = {400, 401, 403, 404, 408, 409, 412, 413, 415, 422, 429, 500, 503, 504};
 #define N_ERRORS (sizeof error_statuses / sizeof error_statuses[0])
 
 /* What one build has used, so that only used components are written. */
@@ -156,6 +156,7 @@ static bool error_applies(const route_t *r, const json_t *op_text, int status, s
     switch (status) {
     case 403: return (r->roles & ROLE_ANY) != ROLE_ANY;
     case 404: return n_path > 0;
+    case 408:
     case 409:
     case 413:
     case 415: return has_body(m);

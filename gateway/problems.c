@@ -15,6 +15,8 @@ static const problem_kind_t kinds[] = {
     {404, "No such route, or no such object among those of the authorities this API client serves. An object of "
           "another authority is indistinguishable from one that does not exist."},
     {405, "The path exists but not with this method; `Allow` lists the methods it has."},
+    {408, "The body did not all arrive within the gateway's body deadline (`PARLEY_HTTP_BODY_TIMEOUT_MS`); "
+          "nothing was done, and the connection is closed."},
     {409, "The request conflicts with the state of the object, or a request with the same `Idempotency-Key` is "
           "still in flight: try again once it has finished."},
     {412, "`If-Match` names a version that is no longer current: read the object again (its `ETag`) and reapply "
@@ -23,6 +25,7 @@ static const problem_kind_t kinds[] = {
     {415, "The body is not `application/json` (optionally with `charset=utf-8`)."},
     {422, "The `Idempotency-Key` was used before with a different body."},
     {429, "The API client is over its rate limit; `Retry-After` says how many seconds to wait."},
+    {431, "The request has more than 64 header lines; the connection is closed."},
     {500, "Something failed inside Parley. The `requestId` lets an operator find what happened in the logs."},
     {501, "The route is known but its service does not implement it yet."},
     {503, "A service, the message bus, PostgreSQL or Redis cannot answer right now; nothing was lost. Retry after "
