@@ -16,6 +16,8 @@ PACKAGES=(
 	postgresql postgresql-contrib redis-server curl openssl procps
 	# end-to-end tests
 	python3-pytest python3-requests python3-psycopg2 python3-prometheus-client wrk
+	# every end-to-end test bounded (pytest.ini: timeout), and a run in random order
+	python3-pytest-timeout python3-pytest-random-order
 	# /docs rendered in headless Chromium by the end-to-end tests
 	chromium chromium-driver
 )

@@ -18,10 +18,10 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "liveness.h"
 #include "registry.h"
 #include "status.h"
 
-#define BROKER_LIVENESS_MS (BUS_HEARTBEAT_MS * BUS_HEARTBEAT_LIVENESS)
 #define BROKER_REPORT_MS 10000        /* queue depths are logged this often */
 #define BROKER_MAX_WAIT_MS 300000     /* no request waits longer, whatever it asks */
 #define BROKER_MAX_DEPTH 10000        /* waiting requests per service */

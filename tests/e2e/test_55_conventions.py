@@ -12,36 +12,38 @@ def _post(key, body, idem):
                          headers={"Authorization": f"Bearer {key}", "Idempotency-Key": idem})
 
 
-def test_fifty_concurrent_posts_with_one_key_make_one_row_and_fifty_identical_bodies(authority_a, db):
+def test_fifty_concurrent_posts_with_one_key_make_one_row_and_fifty_identical_bodies(cw_a, authority_a, db):
     body = family_body(authority_a)
     idem = f"test-{uuid.uuid4()}"
     with ThreadPoolExecutor(max_workers=25) as pool:
-        replies = list(pool.map(lambda _: _post(ENV["PARLEY_KEY_CASEWORKER_A"], body, idem), range(50)))
-    assert [r.status_code for r in replies] == [201] * 50, [r.status_code for r in replies]
-    assert len({r.text for r in replies}) == 1
-    assert sum(1 for r in replies if r.headers.get("Idempotent-Replayed") == "true") == 49
+        replies = list(pool.map(lambda _: _post(cw_a.key, body, idem), range(50)))
+    assert [r.status_code for r in replies] == [201] * 50, \
+        f"idempotency: 50 concurrent POSTs with one key did not all answer 201: {[r.status_code for r in replies]}"
+    assert len({r.text for r in replies}) == 1, "idempotency: concurrent duplicates got different answers"
+    assert sum(1 for r in replies if r.headers.get("Idempotent-Replayed") == "true") == 49, \
+        "idempotency: more than one of 50 concurrent duplicates was served rather than replayed"
     assert len({r.headers["Location"] for r in replies}) == 1
     with db.cursor() as c:
         c.execute("SELECT count(*) FROM intake.parents WHERE family_name = %s", (body["parents"][0]["familyName"],))
         assert c.fetchone()[0] == 2  # one family, its two parents
 
 
-def test_same_key_other_body_is_422_and_keys_are_per_client(authority_a, authority_b):
+def test_same_key_other_body_is_422_and_keys_are_per_client(cw_a, cw_b, authority_a, authority_b):
     idem = f"test-{uuid.uuid4()}"
-    first = _post(ENV["PARLEY_KEY_CASEWORKER_A"], family_body(authority_a), idem)
+    first = _post(cw_a.key, family_body(authority_a), idem)
     assert first.status_code == 201
-    again = _post(ENV["PARLEY_KEY_CASEWORKER_A"], family_body(authority_a), idem)
+    again = _post(cw_a.key, family_body(authority_a), idem)
     assert again.status_code == 422
-    other_client = _post(ENV["PARLEY_KEY_CASEWORKER_B"], family_body(authority_b), idem)
+    other_client = _post(cw_b.key, family_body(authority_b), idem)
     assert other_client.status_code == 201
     assert other_client.json()["id"] != first.json()["id"]
 
 
-def test_a_validation_error_is_replayed_too(authority_a):
+def test_a_validation_error_is_replayed_too(cw_a, authority_a):
     idem = f"test-{uuid.uuid4()}"
     bad = family_body(authority_a, children=[])
-    r1 = _post(ENV["PARLEY_KEY_CASEWORKER_A"], bad, idem)
-    r2 = _post(ENV["PARLEY_KEY_CASEWORKER_A"], bad, idem)
+    r1 = _post(cw_a.key, bad, idem)
+    r2 = _post(cw_a.key, bad, idem)
     assert r1.status_code == r2.status_code == 400
     assert r2.headers["Idempotent-Replayed"] == "true"
 
