@@ -127,6 +127,23 @@ def env():
     return ENV
 
 
+def pytest_collection_finish(session):
+    """With python3-pytest-random-order on (PYTEST_ADDOPTS=--random-order),
+    says the seed even under -q, so a failing order can be run again with
+    --random-order-seed=N."""
+    try:
+        from random_order.config import Config
+    except ImportError:
+        return
+    order = Config(session.config)
+    if order.is_enabled:
+        bucket, seed = order.bucket_type, order.seed
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"random order: bucket {bucket}, seed {seed} "
+                                f"(again: PYTEST_ADDOPTS='--random-order-bucket={bucket} --random-order-seed={seed}')")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def stack_ready():
     """Waits until every service has a worker, so no test races start-up."""

@@ -23,7 +23,8 @@ def test_the_relay_backs_off_while_a_consumer_cannot_take_events_and_keeps_them(
     rows = wait_for(lambda: [r for r in delivery(db, case_a["id"], "case.opened") if r[1] >= 1])
     assert rows, delivery(db, case_a["id"], "case.opened")
     subscriber, attempts, delivered, error, later = rows[0]
-    assert subscriber == "notify" and not delivered and later
+    assert subscriber == "notify" and not delivered and later, \
+        f"loses nothing: a delivery notify refused is {rows[0]} (want undelivered, retried later)"
     assert error.startswith("UNIMPLEMENTED")
     # Events about one case go to a subscriber in order: the next waits for
     # the first. Once the relay has tried case.opened again after the stage
@@ -43,8 +44,10 @@ def test_a_consumer_that_was_down_gets_every_event_it_missed_in_order(cw_a, auth
         case = cw_a.post("/v1/cases", case_body(authority_a, family_a)).json()
         assert cw_a.post(f"/v1/cases/{case['id']}/close", {"outcome": "information_provided"}).status_code == 200
         # No notify worker: the broker answers UNAVAILABLE at the deadline; the relay backs off.
-        assert wait_for(lambda: [r for r in delivery(db, case["id"], "case.opened") if r[1] >= 1 and r[3]])
-        assert not any(r[2] for r in delivery(db, case["id"], "case.closed") if r[0] == "notify")
+        assert wait_for(lambda: [r for r in delivery(db, case["id"], "case.opened") if r[1] >= 1 and r[3]]), \
+            f"loses nothing: no failed attempt recorded while notify was down: {delivery(db, case['id'], 'case.opened')}"
+        assert not any(r[2] for r in delivery(db, case["id"], "case.closed") if r[0] == "notify"), \
+            "loses nothing: an event was marked delivered to notify while notify was down"
         consumer = fake_consumer("notify")
         done = wait_for(lambda: all(r[2] for t in ("case.opened", "case.closed") for r in delivery(db, case["id"], t)
                                     if r[0] == "notify"), timeout=30)
@@ -93,7 +96,9 @@ def test_each_due_deadline_is_announced_once_by_instances_sweeping_at_once(cw_a,
         assert len(extra) == 2, (before, extra)
         announced = wait_for(lambda: count(db, "SELECT count(*) FROM intake.deadline_events"
                                                " WHERE case_id = ANY (%s::uuid[])", list(ours)) == 3)
-        assert announced, "deadline sweep: the due deadlines were not announced"
+        assert announced, "deadline sweep: of the 3 deadlines due within the notice period (2, -3 and 7 days), " \
+            f"{count(db, 'SELECT count(*) FROM intake.deadline_events WHERE case_id = ANY (%s::uuid[])', list(ours))}" \
+            " were announced"
         # Both sweeping instances sweep again after that: each announces a
         # newly due probe deadline (one probe at a time; whichever instance
         # sweeps first announces it) at least once.

@@ -55,9 +55,10 @@ def test_page_tokens_are_tamper_proof_and_bound_to_the_client(cw_a, admin, autho
     assert cw_a.get("/v1/cases", params={"pageSize": 1, "pageToken": token}).status_code == 200
     forged = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
     r = cw_a.get("/v1/cases", params={"pageSize": 1, "pageToken": forged})
-    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "pageToken"
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "pageToken", \
+        f"page tokens: a tampered token was accepted ({r.status_code})"
     r = admin.get("/v1/cases", params={"pageSize": 1, "pageToken": token})
-    assert r.status_code == 400
+    assert r.status_code == 400, f"page tokens: another client's token was accepted ({r.status_code})"
 
 
 def test_read_only_and_foreign_fields_are_400_and_store_nothing(cw_a, authority_a, authority_b, family_a, db):

@@ -65,7 +65,9 @@ def test_forty_concurrent_accepts_for_five_places_over_three_instances(tenant, d
                  best["id"]) == PLACES, "capacity: the supporter has more active assignments than places"
     assert count(db, "SELECT active FROM matching.supporter_places WHERE supporter_id = %s", best["id"]) == PLACES
     refused = [a.json() for a in answers if a.status_code == 409]
-    assert all("no place left" in p["detail"] and "next candidate" in p["detail"] for p in refused)
+    assert all("no place left" in p["detail"] and "next candidate" in p["detail"] for p in refused), \
+        "capacity: a refused accept did not say the supporter has no place left and offer the family on: " \
+        f"{sorted({p['detail'] for p in refused})[:3]}"
     # Every refused family now holds an offer from the next candidate.
     for mr in requests_made:
         got = tenant.cw_x.get(f"/v1/match-requests/{mr['id']}").json()

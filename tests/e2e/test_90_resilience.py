@@ -151,6 +151,9 @@ def test_a_broker_restart_is_survived_within_seconds_of_the_fault(authority_a, c
             f"resilience: requests did not succeed within {budget} s of the broker's SIGKILL"
         took = time.monotonic() - fault
         print(f"resilience: served again {took:.2f} s after the broker's SIGKILL")
+        # Once requests are served again, they all are: no straggling 503s.
+        statuses = [cw_a.get("/v1/cases", timeout=10).status_code for _ in range(20)]
+        assert statuses == [200] * 20, f"resilience: after the broker was back, requests still failed: {statuses}"
         # Every service is back, and it is the new broker that registered them.
         wait_stack_ready(timeout=max(1.0, budget - took))
         registered = {r["msg"].split()[1] for r in broker.matching(r"^broker: \S+ worker registered$")}

@@ -15,7 +15,7 @@ import requests
 
 from conftest import ENV, Logs, log_time, scale, wait_for, wait_stack_ready
 
-# Documented (README, Tests; lib/bus/bus.h): the broker drops a worker it has
+# Documented (README, Architecture; lib/bus/bus.h): the broker drops a worker it has
 # not heard from for 3 heartbeats of 1 s. A busy worker cannot heartbeat, so
 # one holding a request is given until that request's deadline (the
 # gateway's bus timeout, 2 s) plus the same 3 beats. The broker checks once a
@@ -29,12 +29,12 @@ SLACK = 2.0  # a loaded 2-core machine
 
 
 class Load:
-    """GET /v1/cases in a loop from 4 threads, each request with its own
+    """GET /v1/cases in a loop from 3 threads, each request with its own
     X-Request-Id: [(request id, status, sent at)]."""
 
     def __init__(self, api):
         self.api, self.stop, self.done, self.lock = api, threading.Event(), [], threading.Lock()
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(4)]
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(3)]
 
     def _run(self):
         s = requests.Session()
