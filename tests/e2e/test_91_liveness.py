@@ -83,7 +83,7 @@ def test_a_stopped_worker_is_dropped_after_three_missed_heartbeats_and_comes_bac
                              f"(documented: {LIVENESS_BEATS} missed heartbeats of {HEARTBEAT_S:.0f} s, "
                              f"at most {LATEST:.0f} s with a request held)")
             after = log_time(dropped[0]) - stopped_at
-            assert after >= EARLIEST - 0.2, \
+            assert after >= EARLIEST - 0.5, \
                 f"liveness: the broker dropped the stopped worker {after:.1f} s after SIGSTOP, before " \
                 f"{LIVENESS_BEATS} heartbeats were missed"
             dropped_at = log_time(dropped[0])
