@@ -94,7 +94,8 @@ def test_the_database_refuses_an_assignment_over_capacity_even_without_the_lock(
         except Exception as e:  # noqa: BLE001 - psycopg2's CheckViolation
             raised = e
         c.execute("ROLLBACK")
-    assert raised is not None and "never_over_capacity" in str(raised)
+    assert raised is not None and "never_over_capacity" in str(raised), \
+        f"capacity: PostgreSQL let a supporter's active families exceed the capacity ({raised})"
     # And capacity cannot be set below the families supported now.
     r = patch(tenant.cw_x, f"/v1/supporters/{s['id']}", {"capacity": 0})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "capacity"
