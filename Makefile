@@ -6,6 +6,8 @@
 #   make run             install deps, build, start the stack, follow logs
 #   make test            install deps, sanitized build, unit + end-to-end tests
 #   make bench           measure and print figures (never asserts a time)
+#   make mutants         the mutation check: every tests/mutants/*.patch must
+#                        make the part of the suite it names fail (scripts/mutants)
 
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -54,7 +56,7 @@ GATEWAY_LIB_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(GATEWAY_LIB_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all clean run test unit e2e bench deps proto
+.PHONY: all clean run test unit e2e bench deps proto mutants
 all: $(SERVICE_BINS) $(BUILD)/parley-gateway $(BUILD)/parley-admin $(UNIT_BINS)
 
 deps:
@@ -186,6 +188,10 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
+
+mutants: deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	@scripts/mutants
 
 clean:
 	rm -rf build

@@ -20,6 +20,8 @@ PACKAGES=(
 	python3-pytest python3-requests python3-psycopg2 python3-prometheus-client python3-yaml wrk
 	# every answer the end-to-end tests receive, checked against the document
 	python3-jsonschema
+	# every end-to-end test bounded (pytest.ini: timeout), and a run in random order
+	python3-pytest-timeout python3-pytest-random-order
 	# /docs rendered in headless Chromium by the end-to-end tests
 	chromium chromium-driver
 )

@@ -31,10 +31,10 @@
 #include "curve.h"
 #include "keygen.h"
 #include "policy.h"
+#include "liveness.h"
 #include "registry.h"
 #include "status.h"
 
-#define BROKER_LIVENESS_MS (BUS_HEARTBEAT_MS * BUS_HEARTBEAT_LIVENESS)
 #define BROKER_REPORT_MS 10000        /* queue depths are logged this often */
 #define BROKER_MAX_WAIT_MS 300000     /* no request waits longer, whatever it asks */
 #define BROKER_MAX_DEPTH 10000        /* waiting requests per service */
@@ -524,6 +524,7 @@ int main(int argc, char **argv) {
 
     if (broker_curve_open(endpoint, &b.curve) != 0) goto cleanup;
     b.reg = registry_new(BROKER_LIVENESS_MS, pending_free);
+    if (b.reg != NULL) registry_set_quiet_ms(b.reg, BROKER_QUIET_MS);
     b.sock = b.reg ? bus_socket_router_bind(endpoint, b.curve ? broker_curve_secret(b.curve) : NULL)
                    : NULL;
     if (b.sock == NULL) goto cleanup;

@@ -37,6 +37,7 @@ struct service {
 
 struct registry {
     int64_t liveness_ms;
+    int64_t quiet_ms; /* 0: off; else an idle worker silent this long is offered work last */
     registry_free_fn free_request;
     registry_worker_t *workers;
     service_t *services;
@@ -110,6 +111,15 @@ static void idle_unlink(service_t *s, registry_worker_t *w) {
 static bool worker_alive(const registry_worker_t *w, int64_t now) {
     return now < w->seen_until || (w->busy && now < w->busy_until);
 }
+
+/* Whether an idle worker has been silent longer than a live one ever is
+ * (it heartbeats every interval): a stopped process's workers go quiet long
+ * before they are dead. */
+static bool worker_quiet(const registry_t *self, const registry_worker_t *w, int64_t now) {
+    return self->quiet_ms > 0 && now - (w->seen_until - self->liveness_ms) > self->quiet_ms;
+}
+
+void registry_set_quiet_ms(registry_t *self, int64_t quiet_ms) { self->quiet_ms = quiet_ms > 0 ? quiet_ms : 0; }
 
 /* ---- workers ---- */
 
@@ -297,8 +307,17 @@ bool registry_dispatch(registry_t *self, const char *service, int64_t now, regis
     if (s == NULL) return false;
     request_t *r = s->wait_head;
     while (r != NULL && r->deadline <= now) r = r->next; /* left for registry_expire */
-    registry_worker_t *w = s->idle_head;
-    while (w != NULL && !worker_alive(w, now)) w = w->idle_next; /* left for registry_purge */
+    /* The least recently used live idle worker that is not quiet; a quiet
+     * one only when there is no other. Without this, a stopped process's
+     * idle workers, never used again, stay at the head of the LRU list and
+     * take request after request (a retry too) until they are dropped. */
+    registry_worker_t *w = NULL, *quiet = NULL;
+    for (registry_worker_t *c = s->idle_head; c != NULL && w == NULL; c = c->idle_next) {
+        if (!worker_alive(c, now)) continue; /* left for registry_purge */
+        if (!worker_quiet(self, c, now)) w = c;
+        else if (quiet == NULL) quiet = c;
+    }
+    if (w == NULL) w = quiet;
     if (r == NULL || w == NULL) return false;
 
     wait_unlink(s, r);

@@ -35,6 +35,11 @@ typedef struct {
 /* An empty registry. NULL when out of memory. */
 registry_t *registry_new(int64_t liveness_ms, registry_free_fn free_request);
 
+/* An idle worker silent for more than quiet_ms (a live one heartbeats more
+ * often) is given work only when no other idle worker of its service is
+ * live: see registry_dispatch. 0 (the default) turns this off. */
+void registry_set_quiet_ms(registry_t *self, int64_t quiet_ms);
+
 /* Frees every worker, service and waiting request; sets *self to NULL. */
 void registry_destroy(registry_t **self);
 
@@ -109,8 +114,9 @@ int registry_request_add(registry_t *self, const char *service, void *request,
 int registry_request_return(registry_t *self, const registry_job_t *job);
 
 /* Pairs the oldest waiting request of service that is still within its
- * deadline with the least recently used idle live worker of service, marks
- * the worker busy and fills job. false when there is no such pair. */
+ * deadline with the least recently used idle live worker of service that is
+ * not quiet (registry_set_quiet_ms; a quiet one when there is no other),
+ * marks the worker busy and fills job. false when there is no such pair. */
 bool registry_dispatch(registry_t *self, const char *service, int64_t now, registry_job_t *job);
 
 /* Removes every waiting request whose deadline is at or before now and

@@ -8,31 +8,29 @@ from pathlib import Path
 
 import requests
 
+import conftest
 from conftest import ENV, ROOT, Api
-from matching_helpers import _creator, _creator_api
 
 
 class Maker:
-    """A consortium admin that holds the authorities it makes (a throwaway
-    creator key, as matching_helpers uses), so each test has its own."""
+    """Authorities of a test's own (conftest.new_authorities: one maker key
+    holds them) and API clients on them, made by the key holding them."""
 
     def __init__(self):
-        self.api = _creator_api(Api(ENV["PARLEY_KEY_ADMIN"]))
+        conftest._maker_api(8)  # room for this test's authorities on one maker key
 
     def authority(self, name="authz"):
-        code = "E0%07d" % (uuid.uuid4().int % 10**7)
-        r = self.api.post("/v1/authorities", {"code": code, "name": f"{name} test {code}"})
-        assert r.status_code == 201, r.text
-        _creator["made"] += 1
-        return r.json()["id"]
+        return conftest.new_authorities(1, f"{name} test")[0]
 
     def client(self, roles, authorities, **extra):
         """The created client's JSON (with its key), retrying while the
         maker's own key has not yet learnt a new authority."""
+        authorities = list(authorities)
+        granter = conftest._owner.get(authorities[0]) or conftest._seed_admin()
         body = {"name": f"authz {'/'.join(roles)} {uuid.uuid4().hex[:6]}", "roles": list(roles),
-                "authorityIds": list(authorities), **extra}
+                "authorityIds": authorities, **extra}
         for _ in range(50):
-            r = self.api.post("/v1/clients", body)
+            r = granter.post("/v1/clients", body)
             if r.status_code == 201:
                 return r.json()
             assert r.status_code == 400, r.text

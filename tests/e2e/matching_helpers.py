@@ -8,34 +8,16 @@ analyst key for X. Nothing another test makes can then be a candidate.
 A supporter key is bound to one supporter: `tenant.supporter_x` is made on
 first use for X's first supporter (made then if X has none), and
 `tenant.supporter_key(supporter)` makes one for any other."""
-import time
 import uuid
 
 import pytest
 
-from conftest import ENV, Api
-
-# Whoever creates an authority is granted it, and a key holds at most 64
-# authorities; so authorities are made by throwaway creator keys, a fresh one
-# every CREATOR_QUOTA authorities, and the seeded admin gains none.
-CREATOR_QUOTA = 40
-_creator = {"api": None, "made": 0}
-
-
-def _creator_api(seed_admin):
-    if _creator["api"] is None or _creator["made"] >= CREATOR_QUOTA:
-        r = seed_admin.post("/v1/clients", {"name": "matching tests: authority maker", "roles": ["consortium_admin"],
-                                            "authorityIds": [ENV["PARLEY_AUTHORITY_A"]]})
-        assert r.status_code == 201, r.text
-        _creator["api"], _creator["made"] = Api(r.json()["key"]), 0
-    return _creator["api"]
+from conftest import Api, make_client, new_authorities, wait_for  # noqa: F401 (wait_for: for the tests)
 
 
 class Tenant:
-    def __init__(self, seed_admin):
-        self.maker = _creator_api(seed_admin)
-        self.x = self._authority("X")
-        self.y = self._authority("Y")
+    def __init__(self):
+        self.x, self.y = new_authorities(2, "Matching test")
         self.cw_x = self._client(["caseworker"], [self.x])
         self.cw_y = self._client(["caseworker"], [self.y])
         self.admin = self._client(["consortium_admin"], [self.x, self.y])
@@ -56,27 +38,14 @@ class Tenant:
         """A supporter-role key bound to supporter, for X unless told."""
         return self._client(["supporter"], authorities or [self.x], supporterId=supporter["id"])
 
-    def _authority(self, name):
-        code = "E0%07d" % (uuid.uuid4().int % 10**7)
-        r = self.maker.post("/v1/authorities", {"code": code, "name": f"Matching test {name} {code}"})
-        assert r.status_code == 201, r.text
-        _creator["made"] += 1
-        return r.json()["id"]
-
-    def _client(self, roles, authorities, **extra):
-        for _ in range(50):  # the maker's key learns its new authority within its cache time
-            r = self.maker.post("/v1/clients", {"name": f"matching {'/'.join(roles)}", "roles": roles,
-                                                "authorityIds": authorities, **extra})
-            if r.status_code == 201:
-                return Api(r.json()["key"])
-            assert r.status_code == 400, r.text
-            time.sleep(0.2)
-        raise AssertionError(f"could not make a {roles} client: {r.text}")
+    @staticmethod
+    def _client(roles, authorities, **extra):
+        return Api(make_client(roles, authorities, name=f"matching {'/'.join(roles)}", **extra))
 
 
 @pytest.fixture
-def tenant(admin):
-    return Tenant(admin)
+def tenant():
+    return Tenant()
 
 
 def supporter_body(authority_ids, **over):
@@ -140,17 +109,6 @@ def patch(api, path, body, **headers):
 
 def put(api, path, body, **headers):
     return api.s.put(api.base + path, json=body, headers=headers, timeout=10)
-
-
-def wait_for(fn, timeout=15.0, every=0.25):
-    """fn() until it returns something truthy, or None after timeout."""
-    end = time.time() + timeout
-    while time.time() < end:
-        got = fn()
-        if got:
-            return got
-        time.sleep(every)
-    return None
 
 
 def events(db, case_id, type_=None):

@@ -12,7 +12,6 @@ prefix to a function making one. Adding a route with a path parameter means
 adding (or reusing) a prefix here; a documented path that no prefix covers
 fails the test.
 """
-import os
 import re
 import subprocess
 import uuid
@@ -20,7 +19,7 @@ import warnings
 
 import pytest
 
-from conftest import ENV, ROOT, Api, case_body, family_body
+from conftest import ENV, ROOT, Api, case_body, family_body, spawn_env
 
 # Paths with a parameter that were routed when the sweep was written. One of
 # these without a REGISTRY prefix fails the test; a path routed later that no
@@ -46,10 +45,10 @@ ROUTED_WHEN_WRITTEN = {
 class Owner:
     """Makes objects of authority A, each kind once, through the public API."""
 
-    def __init__(self):
-        self.a = ENV["PARLEY_AUTHORITY_A"]
-        self.cw = Api(ENV["PARLEY_KEY_CASEWORKER_A"])
-        self.admin = Api(ENV["PARLEY_KEY_ADMIN"])
+    def __init__(self, authority, caseworker, admin):
+        self.a = authority
+        self.cw = caseworker
+        self.admin = admin
         self.made = {}
 
     def once(self, kind, make):
@@ -183,16 +182,16 @@ def other_consortium_admin():
         pytest.skip(f"needs {binary} and {secret} to seed a second consortium")
     # As the gateway's own role: its tables live in its schema.
     dsn = re.sub(r"\buser=\S+", "user=parley_gateway", ENV["PARLEY_PG_DSN"])
-    env = dict(os.environ, PARLEY_PG_DSN=dsn, PARLEY_KEY_SECRET=secret.read_text().strip(), PARLEY_LOG_LEVEL="error")
+    env = spawn_env(PARLEY_PG_DSN=dsn, PARLEY_KEY_SECRET=secret.read_text().strip(), PARLEY_LOG_LEVEL="error")
     p = subprocess.run([str(binary), "seed"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     keys = dict(line.split("=", 1) for line in p.stdout.splitlines() if line.startswith("PARLEY_"))
     return Api(keys["PARLEY_KEY_ADMIN"])
 
 
-def test_another_authority_gets_404_on_every_object_path(anon, cw_b, other_consortium_admin):
+def test_another_authority_gets_404_on_every_object_path(anon, authority_a, cw_a, admin, cw_b, other_consortium_admin):
     doc = anon.get("/v1/openapi.json").json()
-    owner = Owner()
+    owner = Owner(authority_a, cw_a, admin)
     ops = [(path, method.upper(), item[method]) for path, item in doc["paths"].items() for method in METHODS
            if method in item and PARAM.search(path)]
     assert ops, "the document has no path with a parameter"
@@ -221,7 +220,7 @@ def test_another_authority_gets_404_on_every_object_path(anon, cw_b, other_conso
             if r.status_code != 404:
                 wrong.append(f"another consortium's admin: {method} {path} -> {r.status_code} (want 404) "
                              f"{r.text[:300]}")
-    assert not wrong, "another authority reached (or learned of) A's objects:\n" + "\n".join(wrong)
+    assert not wrong, "tenancy: another authority reached (or learned of) A's objects:\n" + "\n".join(wrong)
 
     for (path, method), text in before.items():
         params = next(pr for p, m, _, pr in swept if (p, m) == (path, method))

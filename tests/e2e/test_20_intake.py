@@ -64,9 +64,9 @@ def test_row_level_security_alone_hides_other_authorities_rows(case_a, authority
         c.execute("SELECT count(*) FROM intake.families WHERE id = %s", (case_a["familyId"],))
         families_seen = c.fetchone()[0]
         c.execute("ROLLBACK")
-    assert case_a["id"] not in {r[0] for r in rows}
-    assert all(r[1] != authority_a for r in rows)
-    assert families_seen == 0
+    assert case_a["id"] not in {r[0] for r in rows}, "tenancy: row-level security let B's setting read A's case"
+    assert all(r[1] != authority_a for r in rows), "tenancy: row-level security let B's setting read A's cases"
+    assert families_seen == 0, "tenancy: row-level security let B's setting read A's family"
     with db.cursor() as c:
         c.execute("BEGIN")
         c.execute("SET LOCAL ROLE parley_intake")
@@ -118,7 +118,8 @@ def test_bad_family_is_400_naming_the_field_and_nothing_is_stored(cw_a, authorit
 def test_family_in_an_authority_the_client_does_not_serve_is_400(cw_a, authority_b, db):
     before = _count(db, "families", authority_b)
     r = cw_a.post("/v1/families", family_body(authority_b))
-    assert r.status_code == 400
+    assert r.status_code == 400, \
+        f"tenancy: a family for an authority the client does not serve was answered {r.status_code}: {r.text[:200]}"
     assert r.json()["errors"][0]["field"] == "authorityId"
     assert _count(db, "families", authority_b) == before
 

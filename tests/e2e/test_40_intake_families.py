@@ -39,7 +39,7 @@ def test_patch_with_if_match_changes_parents_and_bumps_the_version(cw_a, family_
     parents.append({"givenName": "Halima", "familyName": "Yusuf", "preferredLanguage": "ur",
                     "hasParentalResponsibility": True, "relationship": "grandmother (special guardian)"})
     r = patch(cw_a, f"/v1/families/{fam['id']}", {"parents": parents}, **{"If-Match": '"1"'})
-    assert r.status_code == 200, r.text
+    assert r.status_code == 200, f"If-Match: a PATCH with the current version was refused: {r.text}"
     got = r.json()
     assert r.headers["ETag"] == '"2"' and got["version"] == 2
     assert [p["preferredLanguage"] for p in got["parents"]] == ["ar", "en", "ur"]
@@ -55,7 +55,7 @@ def test_stale_if_match_is_412_and_changes_nothing(cw_a, family_a, db):
     assert patch(cw_a, f"/v1/families/{fam['id']}", {"parents": parents}).status_code == 200  # no If-Match: allowed
     parents[0]["givenName"] = "Changed"
     r = patch(cw_a, f"/v1/families/{fam['id']}", {"parents": parents}, **{"If-Match": '"1"'})
-    assert r.status_code == 412, r.text
+    assert r.status_code == 412, f"If-Match: a PATCH with a stale version was not refused: {r.status_code} {r.text}"
     assert r.headers["Content-Type"] == "application/problem+json"
     assert patch(cw_a, f"/v1/families/{fam['id']}", {"parents": parents}, **{"If-Match": 'W/"2"'}).status_code == 412
     with db.cursor() as c:

@@ -7,7 +7,7 @@ from intake_helpers import agency_body, count, deliveries, outbox
 
 
 def test_a_new_case_wanting_a_supporter_emits_opened_and_supporter_requested(cw_a, authority_a, family_a, db):
-    r = cw_a.post("/v1/cases", case_body(authority_a, family_a))
+    r = cw_a.post("/v1/cases", case_body(authority_a, family_a, wantsSupporter=True))
     assert r.status_code == 201, r.text
     case = r.json()
     events = outbox(db, case["id"])
@@ -25,7 +25,7 @@ def test_a_new_case_wanting_a_supporter_emits_opened_and_supporter_requested(cw_
 
 
 def test_a_case_not_wanting_a_supporter_requests_none(cw_a, authority_a, family_a, db):
-    case = cw_a.post("/v1/cases", case_body(authority_a, family_a, wantsSupporter=False, needs=["information"])).json()
+    case = cw_a.post("/v1/cases", case_body(authority_a, family_a, needs=["information"])).json()
     assert [t for t, _ in outbox(db, case["id"])] == ["case.opened"]
 
 
@@ -34,7 +34,7 @@ def test_duplicate_languages_are_listed_once(cw_a, authority_a, db):
     body["parents"][1]["preferredLanguage"] = "so"
     body["parents"][0].pop("address")
     fam = cw_a.post("/v1/families", body).json()
-    case = cw_a.post("/v1/cases", case_body(authority_a, fam)).json()
+    case = cw_a.post("/v1/cases", case_body(authority_a, fam, wantsSupporter=True)).json()
     data = outbox(db, case["id"], "case.supporter_requested")[0][1]
     assert data["languages"] == ["so"] and data["postcode"] is None
 

@@ -31,7 +31,7 @@ def test_stages_start_the_statutory_deadlines(cw_a, case_a, db):
     assert timeline["currentStage"] == "final_plan_issued"
     decision = d[("assessment_decision", "assessment_requested")]
     assert (decision["dueOn"], decision["status"], decision["metOn"], decision["metBy"]) == \
-        ("2024-03-04", "met", "2024-03-01", "assessment_agreed")
+        ("2024-03-04", "met", "2024-03-01", "assessment_agreed"), f"deadlines: the assessment decision: {decision}"
     final = d[("final_plan", "assessment_requested")]
     assert (final["dueOn"], final["status"], final["metOn"]) == ("2024-06-10", "met", "2024-06-28")  # met late
     response = d[("draft_plan_response", "draft_plan_issued")]

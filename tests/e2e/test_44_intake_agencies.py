@@ -36,7 +36,8 @@ def test_an_agency_serving_both_authorities_is_seen_by_both(admin, cw_a, cw_b, a
 def test_an_agency_for_an_authority_the_caller_does_not_serve_is_400(cw_a, authority_a, authority_b, db):
     before = count(db, "SELECT count(*) FROM intake.agencies")
     r = cw_a.post("/v1/agencies", agency_body([authority_a, authority_b]))
-    assert r.status_code == 400
+    assert r.status_code == 400, \
+        f"tenancy: an agency naming an authority the client does not serve was answered {r.status_code}"
     assert [e["field"] for e in r.json()["errors"]] == ["authorityIds[1]"]
     for body, field in [(agency_body([]), "authorityIds"), (agency_body([authority_a], kind="circus"), "kind"),
                         (agency_body([authority_a], languages=["Somali"]), "languages[0]"),

@@ -3,6 +3,7 @@ as the fallback and the reply saying so; review dates listed for admins."""
 import datetime
 import uuid
 
+from conftest import london_today
 from intake_helpers import count
 
 
@@ -72,7 +73,8 @@ def test_bad_resources_are_400_and_duplicates_409(cw_a, cw_b, authority_b, db):
 
 
 def test_resources_due_for_review_are_listed_for_admins_only(admin, cw_a):
-    yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    # The review-due list counts days in Europe/London, as intake does.
+    yesterday = (london_today() - datetime.timedelta(days=1)).isoformat()
     due = cw_a.post("/v1/resources", resource(f"due-{uuid.uuid4().hex[:6]}", reviewDueOn=yesterday)).json()
     fresh = cw_a.post("/v1/resources", resource(f"fresh-{uuid.uuid4().hex[:6]}")).json()
     ids, token = [], None

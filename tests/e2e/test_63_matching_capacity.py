@@ -10,15 +10,11 @@ from pathlib import Path
 
 import requests
 
-from conftest import ENV, ROOT, stack
+from conftest import ENV, ROOT, scale
 from matching_helpers import count, make_case, make_supporter, patch, request_match, tenant, wait_for  # noqa: F401
 
 N_OFFERS = 40
 PLACES = 5
-
-
-def _pids():
-    return [int(p) for p in stack("pids", "matching").stdout.split()]
 
 
 def _served_by(request_ids):
@@ -53,23 +49,25 @@ def test_forty_concurrent_accepts_for_five_places_over_three_instances(tenant, d
                              headers={"Authorization": key, "X-Request-Id": rids[offer_id]})
 
     try:
-        stack("scale", "matching", "3")
-        assert len(_pids()) == 3
-        time.sleep(2)  # every instance registered with the broker
+        scale("matching", 3)  # returns once every instance is registered with the broker
         with ThreadPoolExecutor(N_OFFERS) as pool:
             answers = list(pool.map(accept, list(rids)))
         codes = sorted(a.status_code for a in answers)
-        assert codes == [200] * PLACES + [409] * (N_OFFERS - PLACES), [a.text for a in answers if a.status_code != 200]
+        assert codes == [200] * PLACES + [409] * (N_OFFERS - PLACES), \
+            f"capacity: {N_OFFERS} concurrent accepts for {PLACES} places answered {codes}: " \
+            f"{[a.text for a in answers if a.status_code not in (200, 409)][:3]}"
         served = _served_by({a.headers["X-Request-Id"] for a in answers})  # the gateway's own ids
         assert len(served) >= 2, served  # the accepts really were spread over instances
     finally:
-        stack("scale", "matching", "1")
+        scale("matching", 1)
 
     assert count(db, "SELECT count(*) FROM matching.assignments WHERE supporter_id = %s AND status = 'active'",
-                 best["id"]) == PLACES
+                 best["id"]) == PLACES, "capacity: the supporter has more active assignments than places"
     assert count(db, "SELECT active FROM matching.supporter_places WHERE supporter_id = %s", best["id"]) == PLACES
     refused = [a.json() for a in answers if a.status_code == 409]
-    assert all("no place left" in p["detail"] and "next candidate" in p["detail"] for p in refused)
+    assert all("no place left" in p["detail"] and "next candidate" in p["detail"] for p in refused), \
+        "capacity: a refused accept did not say the supporter has no place left and offer the family on: " \
+        f"{sorted({p['detail'] for p in refused})[:3]}"
     # Every refused family now holds an offer from the next candidate.
     for mr in requests_made:
         got = tenant.cw_x.get(f"/v1/match-requests/{mr['id']}").json()
@@ -96,7 +94,8 @@ def test_the_database_refuses_an_assignment_over_capacity_even_without_the_lock(
         except Exception as e:  # noqa: BLE001 - psycopg2's CheckViolation
             raised = e
         c.execute("ROLLBACK")
-    assert raised is not None and "never_over_capacity" in str(raised)
+    assert raised is not None and "never_over_capacity" in str(raised), \
+        f"capacity: PostgreSQL let a supporter's active families exceed the capacity ({raised})"
     # And capacity cannot be set below the families supported now.
     r = patch(tenant.cw_x, f"/v1/supporters/{s['id']}", {"capacity": 0})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "capacity"

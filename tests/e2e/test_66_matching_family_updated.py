@@ -21,6 +21,13 @@ def _profile(db, case_id):
         return c.fetchone()
 
 
+def _facts(db, family_id):
+    with db.cursor() as c:
+        c.execute("SELECT family_version, data, updated_at FROM matching.family_facts WHERE family_id = %s",
+                  (family_id,))
+        return c.fetchall()
+
+
 def _delivery(db, family_id):
     """(attempts, delivered) of intake's family.updated deliveries to matching, oldest first."""
     with db.cursor() as c:
@@ -92,6 +99,8 @@ def test_a_parent_now_preferring_polish_puts_the_polish_speaker_first_and_a_rede
 
     # An older family.updated arriving late (a new event id, the earlier
     # version's facts) changes nothing either.
+    facts = _facts(db, fam["id"])
+    assert facts and facts[0][0] == fam["version"] + 1, facts
     old = dict(data, familyVersion=fam["version"], languages=["en"], communicationNeeds=[],
                children=[dict(data["children"][0], needs=["autism"])])
     with db.cursor() as c:
@@ -104,5 +113,6 @@ def test_a_parent_now_preferring_polish_puts_the_polish_speaker_first_and_a_rede
                   " VALUES (%s, 'matching', %s, %s)", (event_id, fam["id"], seq))
     assert wait_for(lambda: _delivery(db, fam["id"]) == [(2, True), (1, True)], timeout=10), \
         _delivery(db, fam["id"])
-    assert _profile(db, case["id"]) == profile
+    assert _profile(db, case["id"]) == profile, "event order: an older family.updated changed the case's profile"
+    assert _facts(db, fam["id"]) == facts, "event order: an older family.updated replaced the family's newer facts"
     assert wait_for(polish_first, timeout=1)

@@ -6,6 +6,7 @@ families its own client registered, and sees of them what a referrer sees;
 an authority named twice is refused."""
 import uuid
 
+import conftest
 from authz_helpers import Maker, all_items, key_api
 from conftest import Api, case_body, client_id_of, family_body, make_client
 from intake_helpers import agency_body
@@ -80,7 +81,7 @@ def test_a_supporter_key_names_a_supporter_serving_its_authorities_and_no_staff_
     s_x = make_supporter(tenant.cw_x, [tenant.x])
     s_y = make_supporter(tenant.cw_y, [tenant.y])
 
-    def create(api=tenant.maker, roles=("supporter",), **extra):
+    def create(api=conftest._owner[tenant.x], roles=("supporter",), **extra):
         return api.post("/v1/clients", {"name": "a supporter", "roles": list(roles), "authorityIds": [tenant.x],
                                         **extra})
 

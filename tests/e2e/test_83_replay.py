@@ -7,6 +7,7 @@ import uuid
 import psycopg2
 import requests
 
+import conftest
 from conftest import ENV, case_body, client_id_of, family_body, make_client
 
 
@@ -26,7 +27,8 @@ def _rows_as_text(db, client_id):
 
 
 def test_a_retried_client_creation_never_shows_the_key_again(authority_a, db):
-    admin = ENV["PARLEY_KEY_ADMIN"]
+    # The key holding the test's authority (conftest.new_authorities made it).
+    admin = conftest._owner[authority_a].s.headers["Authorization"].split(" ", 1)[1]
     idem = f"client-{uuid.uuid4()}"
     body = {"name": f"replayed {uuid.uuid4().hex[:6]}", "roles": ["caseworker"], "authorityIds": [authority_a]}
     first = _post(admin, "/v1/clients", body, idem)

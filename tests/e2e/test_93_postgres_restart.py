@@ -10,9 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from conftest import ENV, Api, case_body, family_body, stack
-
-KEY = ENV["PARLEY_KEY_CASEWORKER_A"]
+from conftest import ENV, case_body, family_body, stack
 
 
 def _pg_pid():
@@ -43,14 +41,15 @@ def _ready(seconds=60):
     raise AssertionError("the stack did not come back")
 
 
-def test_after_an_immediate_postgres_restart_every_request_succeeds(authority_a, db):
-    api = Api(KEY)
+def test_after_an_immediate_postgres_restart_every_request_succeeds(cw_a, authority_a, db):
+    api = cw_a
+    key = cw_a.s.headers["Authorization"]
     family = api.post("/v1/families", family_body(authority_a)).json()
     case = api.post("/v1/cases", case_body(authority_a, family)).json()
     path = f"/v1/cases/{case['id']}"
 
     def read(_):
-        r = requests.get(ENV["PARLEY_URL"] + path, headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+        r = requests.get(ENV["PARLEY_URL"] + path, headers={"Authorization": key}, timeout=10)
         return r.status_code, r.headers.get("X-Request-Id")
 
     # Many gateway backends and service connections open and idle.

@@ -1,11 +1,15 @@
-/* fake-consumer SERVICE — a stand-in consumer of events for the end-to-end
- * tests: a bus worker for SERVICE that answers Events.Deliver with OK and
- * prints each event as one JSON line on stdout ({"id", "type", "subjectId",
- * "authorityId", "principalAuthority"}), so a test can play a subscriber
- * that comes back after being down. Stops on SIGTERM. */
+/* fake-consumer SERVICE [DELAY_MS] — a stand-in consumer of events for the
+ * end-to-end tests: a bus worker for SERVICE that answers Events.Deliver with
+ * OK (after DELAY_MS, default 0, so that relays overlap as a real consumer's
+ * work makes them) and prints each event as one JSON line on stdout ({"id",
+ * "type", "subjectId", "authorityId", "principalAuthority"}), so a test can
+ * play a subscriber that comes back after being down, and count what reached
+ * it. Stops on SIGTERM. */
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "bus/auth.h"
 #include "bus/bus.h"
@@ -15,9 +19,14 @@
 #include "parley/events/v1/events.pb-c.h"
 
 static volatile sig_atomic_t stop;
+static long delay_ms;
 
 static int deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     (void)ctx;
+    if (delay_ms > 0) {
+        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     const Parley__Events__V1__Event *e = (const Parley__Events__V1__Event *)req->input;
     const Parley__Common__V1__Principal *p = req->header->principal;
     json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", e->id, "type", e->type, "subjectId", e->subject_id,
@@ -38,9 +47,17 @@ static int deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
 static const bus_method_t methods[] = {{"Deliver", &parley__events__v1__event__descriptor, deliver}};
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: fake-consumer SERVICE\n");
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: fake-consumer SERVICE [DELAY_MS]\n");
         return 2;
+    }
+    if (argc == 3) {
+        char *end;
+        delay_ms = strtol(argv[2], &end, 10);
+        if (*end != '\0' || delay_ms < 0 || delay_ms > 10000) {
+            fprintf(stderr, "fake-consumer: DELAY_MS must be 0-10000, not '%s'\n", argv[2]);
+            return 2;
+        }
     }
     log_init("fake-consumer");
     /* It plays SERVICE, so it is on the bus as that kind, with that kind's key. */

@@ -10,10 +10,15 @@
 
 #include <cmocka.h>
 
+#include "services/broker/liveness.h"
 #include "services/broker/registry.h"
 #include "services/broker/status.h"
 
-#define LIVENESS 3000
+/* The broker's own constant (never a copy), so these tests exercise the
+ * liveness the broker runs with; the end-to-end test
+ * tests/e2e/test_91_liveness.py checks it against the documented 3 beats. */
+#define LIVENESS BROKER_LIVENESS_MS
+#define BEAT BUS_HEARTBEAT_MS
 
 static registry_t *reg;
 static size_t freed_by_registry;
@@ -95,6 +100,23 @@ static void test_heartbeat_does_not_reorder_workers(void **state) {
     assert_string_equal(dispatch("matching", 600, NULL), "A");
 }
 
+/* A stopped process's idle workers never heartbeat again and, never used,
+ * stay first in LRU order: quiet for longer than a live worker ever is,
+ * they are offered work only when no other idle worker is there. */
+static void test_a_quiet_worker_is_offered_work_last(void **state) {
+    (void)state;
+    registry_set_quiet_ms(reg, BROKER_QUIET_MS);
+    add_worker("S", "intake", 0); /* first in LRU order, then silent */
+    add_worker("L", "intake", 0);
+    int64_t t = BROKER_QUIET_MS + 100;
+    registry_worker_seen(reg, find("L"), t - 500); /* L heartbeats */
+    add_request("intake", "r1", 100000);
+    assert_string_equal(dispatch("intake", t, NULL), "L");
+    /* With L busy, S is still alive (not past its liveness) and takes work. */
+    add_request("intake", "r2", 100000);
+    assert_string_equal(dispatch("intake", t, NULL), "S");
+}
+
 static void test_busy_worker_is_not_chosen(void **state) {
     (void)state;
     add_worker("A", "matching", 0);
@@ -129,10 +151,10 @@ static void test_silent_worker_is_dropped_and_never_chosen(void **state) {
     dropped = 0;
     add_worker("A", "matching", 0); /* LRU, but it will go silent */
     add_worker("B", "matching", 0);
-    registry_worker_seen(reg, find("B"), 2000);
+    registry_worker_seen(reg, find("B"), LIVENESS - BEAT);
 
-    /* At 3000 A has missed 3 beats: not chosen even before it is purged. */
-    add_request("matching", "r1", 10000);
+    /* At LIVENESS A has missed every beat it may: not chosen even before it is purged. */
+    add_request("matching", "r1", 10 * LIVENESS);
     assert_string_equal(dispatch("matching", LIVENESS, "r1"), "B");
 
     assert_int_equal(registry_purge(reg, LIVENESS, on_drop, NULL), 1);
@@ -142,21 +164,37 @@ static void test_silent_worker_is_dropped_and_never_chosen(void **state) {
     assert_non_null(find("B"));
 
     /* With B busy and A gone, a request waits. */
-    add_request("matching", "r2", 10000);
+    add_request("matching", "r2", 10 * LIVENESS);
     assert_null(dispatch("matching", LIVENESS + 1, NULL));
     assert_int_equal(registry_queue_depth(reg, "matching"), 1);
 }
 
-static void test_busy_worker_lives_until_its_request_deadline(void **state) {
+static void test_a_worker_one_beat_short_of_its_liveness_is_alive(void **state) {
     (void)state;
     add_worker("A", "matching", 0);
-    add_request("matching", "slow", 20000);
+    for (int64_t t = BEAT; t < LIVENESS; t += BEAT) {
+        assert_int_equal(registry_purge(reg, t, NULL, NULL), 0);
+        assert_true(registry_service_ready(reg, "matching", t));
+    }
+    add_request("matching", "r", 10 * LIVENESS);
+    assert_string_equal(dispatch("matching", LIVENESS - 1, "r"), "A");
+    registry_worker_idle(reg, find("A"), LIVENESS - 1);
+    /* Silent since LIVENESS - 1: alive until 2 * LIVENESS - 1, dropped after. */
+    assert_int_equal(registry_purge(reg, 2 * LIVENESS - 2, NULL, NULL), 0);
+    assert_int_equal(registry_purge(reg, 2 * LIVENESS, NULL, NULL), 1);
+}
+
+static void test_busy_worker_lives_until_its_request_deadline(void **state) {
+    (void)state;
+    const int64_t deadline = 5 * LIVENESS;
+    add_worker("A", "matching", 0);
+    add_request("matching", "slow", deadline);
     assert_string_equal(dispatch("matching", 0, "slow"), "A");
     /* A handler cannot heartbeat: silence is allowed up to deadline + liveness. */
-    assert_int_equal(registry_purge(reg, 20000, NULL, NULL), 0);
-    assert_true(registry_service_ready(reg, "matching", 20000));
-    assert_int_equal(registry_purge(reg, 20000 + LIVENESS, NULL, NULL), 1);
-    assert_false(registry_service_ready(reg, "matching", 20000 + LIVENESS));
+    assert_int_equal(registry_purge(reg, deadline, NULL, NULL), 0);
+    assert_true(registry_service_ready(reg, "matching", deadline));
+    assert_int_equal(registry_purge(reg, deadline + LIVENESS, NULL, NULL), 1);
+    assert_false(registry_service_ready(reg, "matching", deadline + LIVENESS));
 }
 
 static void test_waiting_request_is_dispatched_when_a_worker_registers(void **state) {
@@ -308,8 +346,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_least_recently_used_idle_worker_is_chosen, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_does_not_reorder_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_quiet_worker_is_offered_work_last, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_worker_is_not_chosen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_worker_is_dropped_and_never_chosen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_worker_one_beat_short_of_its_liveness_is_alive, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_busy_worker_lives_until_its_request_deadline, setup,
                                         teardown),

@@ -1,0 +1,298 @@
+"""Exactly once, proved by redelivery. Delivery is at least once (the relay
+retries whatever was not acknowledged), so a consumer must make the second
+copy of an event change nothing: every consumed event type is delivered
+again, the same event twice and an older one after a newer one, and the
+consumer's state must be exactly as before. With three producer instances
+relaying at once, every event reaches every subscriber exactly once,
+counted at the subscriber. The relay's back-off schedule and its cap are
+read from outbox_deliveries (attempts, next_attempt_at)."""
+import json
+
+import pytest
+
+from conftest import (Logs, case_body, consumed, fake_consumer, family_body, scale, stack, wait_for,
+                      wait_stack_ready)
+from matching_helpers import make_supporter, tenant  # noqa: F401
+
+# (subscriber, event type) pairs a service really consumes: each is
+# redelivered below. A pair some consumer acknowledges that is not listed
+# fails the first test.
+CONSUMED = {("matching", "case.supporter_requested"), ("matching", "case.closed"), ("matching", "family.updated")}
+STUBS = {"notify", "feedback", "scheduling", "training"}  # answer Deliver with UNIMPLEMENTED for now
+
+
+def _rows(db, sql, *args):
+    with db.cursor() as c:
+        c.execute(sql, args)
+        return c.fetchall()
+
+
+def _event(db, subject_id, type_, nth=0):
+    """(event id, seq) of the nth event of that type about the subject."""
+    return _rows(db, "SELECT id::text, seq FROM intake.outbox WHERE subject_id = %s AND type = %s ORDER BY seq",
+                 subject_id, type_)[nth]
+
+
+def _delivery(db, event_id, subscriber):
+    return _rows(db, "SELECT attempts, delivered_at IS NOT NULL FROM intake.outbox_deliveries"
+                     " WHERE event_id = %s AND subscriber = %s", event_id, subscriber)[0]
+
+
+def _handled_by_matching(logs, event_id):
+    return [r for r in logs.lines() if r.get("requestId") == event_id and "method=Deliver" in r.get("msg", "")]
+
+
+def _redeliver(db, event_id, subscriber="matching"):
+    """The relay sends the event again, as after a lost acknowledgement;
+    returns once the consumer has answered it."""
+    attempts, delivered = _delivery(db, event_id, subscriber)
+    assert delivered, f"event {event_id} was never delivered to {subscriber}"
+    logs = Logs(subscriber)
+    with db.cursor() as c:
+        c.execute("UPDATE intake.outbox_deliveries SET delivered_at = NULL, next_attempt_at = now()"
+                  " WHERE event_id = %s AND subscriber = %s", (event_id, subscriber))
+    again = wait_for(lambda: _delivery(db, event_id, subscriber) == (attempts + 1, True), timeout=20)
+    assert again, f"the relay did not deliver {event_id} to {subscriber} again: {_delivery(db, event_id, subscriber)}"
+    assert wait_for(lambda: _handled_by_matching(logs, event_id), timeout=10), \
+        f"{subscriber} logged no Deliver of the redelivered event {event_id}"
+
+
+def _matching_state(db, case_id, family_id, supporter_id):
+    """Everything matching keeps about the case, its family and its supporter."""
+    def rows(sql, *args):
+        return sorted(json.dumps(r[0], sort_keys=True) for r in _rows(db, sql, *args))
+    return {
+        "match_requests": rows("SELECT row_to_json(t) FROM matching.match_requests t WHERE case_id = %s", case_id),
+        "offers": rows("SELECT row_to_json(t) FROM matching.offers t WHERE case_id = %s", case_id),
+        "assignments": rows("SELECT row_to_json(t) FROM matching.assignments t WHERE case_id = %s", case_id),
+        "case_profiles": rows("SELECT row_to_json(t) FROM matching.case_profiles t WHERE case_id = %s", case_id),
+        "family_facts": rows("SELECT row_to_json(t) FROM matching.family_facts t WHERE family_id = %s", family_id),
+        "places": rows("SELECT row_to_json(t) FROM matching.supporter_places t WHERE supporter_id = %s", supporter_id),
+        "events": rows("SELECT row_to_json(t) FROM matching.outbox t WHERE subject_id = %s", case_id),
+    }
+
+
+def _assert_unchanged(before, after, what):
+    changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    assert not changed, f"exactly once: {what} changed matching's state: {changed}"
+
+
+def _patch_language(api, family_id, language):
+    fam = api.get(f"/v1/families/{family_id}").json()
+    parents = [{**{k: v for k, v in p.items() if k != "id"}, "parentId": p["id"]} for p in fam["parents"]]
+    parents[0]["preferredLanguage"] = language
+    r = api.s.patch(api.base + f"/v1/families/{family_id}", json={"parents": parents}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["version"]
+
+
+@pytest.mark.timeout(180)
+def test_every_consumed_event_delivered_again_or_late_changes_nothing(tenant, db):
+    logs = Logs("matching")
+    s = make_supporter(tenant.cw_x, [tenant.x], languages=["so", "en"], capacity=1)
+    fam = tenant.cw_x.post("/v1/families", family_body(tenant.x)).json()
+    case = tenant.cw_x.post("/v1/cases", case_body(tenant.x, fam, wantsSupporter=True)).json()
+    requested, _ = _event(db, case["id"], "case.supporter_requested")
+    # The family goes on matching's list and the sweeper offers it to s.
+    offer = wait_for(lambda: _rows(db, "SELECT id::text FROM matching.offers WHERE case_id = %s AND status = 'pending'",
+                                   case["id"]), timeout=30)
+    assert offer, "matching never offered the family a supporter"
+    r = tenant.cw_x.post(f"/v1/offers/{offer[0][0]}/accept", {})
+    assert r.status_code == 200, r.text
+    r = tenant.cw_x.post(f"/v1/assignments/{r.json()['assignmentId']}/end", {"reason": "support finished"})
+    assert r.status_code == 200, r.text
+    assert len(_handled_by_matching(logs, requested)) == 1
+
+    # case.supporter_requested again, after the assignment it led to ended:
+    # the family must not go back on the list.
+    before = _matching_state(db, case["id"], fam["id"], s["id"])
+    _redeliver(db, requested)
+    _assert_unchanged(before, _matching_state(db, case["id"], fam["id"], s["id"]),
+                      "case.supporter_requested delivered a second time")
+
+    # family.updated: the same event twice, and the older after the newer.
+    v2 = _patch_language(tenant.cw_x, fam["id"], "ar")
+    v3 = _patch_language(tenant.cw_x, fam["id"], "pl")
+    older, _ = _event(db, fam["id"], "family.updated", 0)
+    newer, _ = _event(db, fam["id"], "family.updated", 1)
+    assert wait_for(lambda: all(_delivery(db, e, "matching")[1] for e in (older, newer)), timeout=20)
+    facts = _rows(db, "SELECT family_version FROM matching.family_facts WHERE family_id = %s", fam["id"])
+    assert facts == [(v3,)] and v3 == v2 + 1, facts
+    before = _matching_state(db, case["id"], fam["id"], s["id"])
+    _redeliver(db, newer)
+    _assert_unchanged(before, _matching_state(db, case["id"], fam["id"], s["id"]), "family.updated delivered twice")
+    _redeliver(db, older)
+    _assert_unchanged(before, _matching_state(db, case["id"], fam["id"], s["id"]),
+                      "an older family.updated delivered after a newer one")
+
+    # case.closed twice; then case.supporter_requested, older, after it.
+    r = tenant.cw_x.post(f"/v1/cases/{case['id']}/close", {"outcome": "resolved"})
+    assert r.status_code == 200, r.text
+    closed, _ = _event(db, case["id"], "case.closed")
+    assert wait_for(lambda: _delivery(db, closed, "matching")[1], timeout=20)
+    before = _matching_state(db, case["id"], fam["id"], s["id"])
+    _redeliver(db, closed)
+    _assert_unchanged(before, _matching_state(db, case["id"], fam["id"], s["id"]), "case.closed delivered twice")
+    _redeliver(db, requested)
+    _assert_unchanged(before, _matching_state(db, case["id"], fam["id"], s["id"]),
+                      "case.supporter_requested delivered after the case's case.closed")
+    # Each event id is in matching's inbox once.
+    assert _rows(db, "SELECT count(*) FROM matching.inbox WHERE event_id = ANY (%s::uuid[])",
+                 [requested, older, newer, closed]) == [(4,)]
+
+    # Every (subscriber, type) a real consumer acknowledges, here or in any
+    # test before, is one this test redelivers: a new consumed type fails
+    # here until it is added to CONSUMED and redelivered above.
+    pairs = set()
+    for schema in ("intake", "matching"):
+        pairs |= set(_rows(db, f"SELECT DISTINCT d.subscriber, o.type FROM {schema}.outbox_deliveries d"
+                               f" JOIN {schema}.outbox o ON o.id = d.event_id"
+                               " WHERE d.delivered_at IS NOT NULL AND d.subscriber <> ALL (%s)", list(STUBS)))
+    assert CONSUMED <= pairs, sorted(CONSUMED - pairs)
+    assert pairs <= CONSUMED, f"exactly once: consumed without a redelivery test: {sorted(pairs - CONSUMED)}"
+
+
+HOLD = """
+CREATE FUNCTION intake.test_hold_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT authority_id FROM intake.outbox WHERE id = NEW.event_id) = '{authority}'::uuid THEN
+        NEW.next_attempt_at := now() + interval '1 hour';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER test_hold_deliveries BEFORE INSERT ON intake.outbox_deliveries
+    FOR EACH ROW EXECUTE FUNCTION intake.test_hold_deliveries();
+"""
+UNHOLD = """
+DROP TRIGGER IF EXISTS test_hold_deliveries ON intake.outbox_deliveries;
+DROP FUNCTION IF EXISTS intake.test_hold_deliveries();
+"""
+
+
+@pytest.mark.timeout(240)
+def test_with_three_producers_relaying_every_event_reaches_every_subscriber_exactly_once(cw_a, authority_a, db):
+    n_cases = 20
+    fakes, seen = {}, {}
+    matching_logs = Logs("matching")
+    relay_logs = Logs("intake")
+    try:
+        # Deliveries of this test's events are held back (a trigger of the
+        # test's own, for its authority only) until all exist, then released
+        # at once, so the three relays race for the same rows.
+        with db.cursor() as c:
+            c.execute(HOLD.replace("{authority}", authority_a))
+        scale("intake", 3)
+        for service in ("notify", "feedback"):
+            stack("stop", service)
+            broker = Logs("broker")
+            fakes[service] = fake_consumer(service, delay_ms=5)
+            assert wait_for(lambda: broker.matching(rf"^broker: {service} worker registered$"), timeout=20), \
+                f"the fake {service} consumer did not register"
+        fam = cw_a.post("/v1/families", family_body(authority_a)).json()
+        cases = []
+        for _ in range(n_cases):
+            case = cw_a.post("/v1/cases", case_body(authority_a, fam, wantsSupporter=True)).json()
+            assert cw_a.post(f"/v1/cases/{case['id']}/close", {"outcome": "resolved"}).status_code == 200
+            cases.append(case["id"])
+        expected = _rows(db, "SELECT d.event_id::text, d.subscriber FROM intake.outbox_deliveries d"
+                             " JOIN intake.outbox o ON o.id = d.event_id WHERE o.subject_id = ANY (%s::uuid[])",
+                         cases)
+        assert len(expected) == 5 * n_cases, len(expected)  # opened, supporter_requested, closed x3
+        assert _rows(db, "SELECT count(*) FROM intake.outbox_deliveries d JOIN intake.outbox o ON o.id = d.event_id"
+                         " WHERE o.subject_id = ANY (%s::uuid[]) AND d.attempts > 0", cases) == [(0,)]
+        with db.cursor() as c:
+            c.execute(UNHOLD)
+            c.execute("UPDATE intake.outbox_deliveries d SET next_attempt_at = now() FROM intake.outbox o"
+                      " WHERE o.id = d.event_id AND o.subject_id = ANY (%s::uuid[])", (cases,))
+
+        def all_delivered():
+            return _rows(db, "SELECT count(*) FROM intake.outbox_deliveries d JOIN intake.outbox o"
+                             " ON o.id = d.event_id WHERE o.subject_id = ANY (%s::uuid[])"
+                             " AND d.delivered_at IS NULL", cases) == [(0,)]
+        assert wait_for(all_delivered, timeout=90), "exactly once: not every event was delivered"
+    finally:
+        with db.cursor() as c:
+            c.execute(UNHOLD)
+        for service, proc in fakes.items():
+            seen[service] = consumed(proc)
+            stack("start", service)
+        scale("intake", 1)
+        wait_stack_ready()
+
+    attempts = dict(((e, s), a) for e, s, a in _rows(
+        db, "SELECT d.event_id::text, d.subscriber, d.attempts FROM intake.outbox_deliveries d"
+            " JOIN intake.outbox o ON o.id = d.event_id WHERE o.subject_id = ANY (%s::uuid[])", cases))
+    counted = {}
+    for service, events in seen.items():
+        for e in events:
+            counted[(e["id"], service)] = counted.get((e["id"], service), 0) + 1
+    for rec in matching_logs.lines():
+        if "method=Deliver code=OK" in rec.get("msg", "") and rec.get("requestId"):
+            key = (rec["requestId"], "matching")
+            counted[key] = counted.get(key, 0) + 1
+    # A second copy is only legitimate after an attempt the relay saw fail
+    # (its answer lost): the relay warns about every first failure.
+    failed = {(r["requestId"], r["msg"].split(" to ")[1].split(" ")[0]) for r in relay_logs.lines()
+              if r.get("requestId") and "not delivered (attempt 1)" in r.get("msg", "")}
+    wrong = []
+    for event_id, subscriber in expected:
+        n = counted.get((event_id, subscriber), 0)
+        if n == 1:
+            continue
+        if n > 1 and (event_id, subscriber) in failed and n <= attempts[(event_id, subscriber)]:
+            continue
+        wrong.append(f"{subscriber} got event {event_id} {n} times (attempts {attempts[(event_id, subscriber)]})")
+    assert not wrong, f"exactly once: with three relays, {len(wrong)} of {len(expected)} deliveries " \
+                      "did not arrive exactly once:\n" + "\n".join(wrong[:20])
+
+
+def _opened(db, case_id):
+    return _rows(db, "SELECT d.event_id::text FROM intake.outbox_deliveries d JOIN intake.outbox o"
+                     " ON o.id = d.event_id WHERE o.subject_id = %s AND o.type = 'case.opened'"
+                     " AND d.subscriber = 'notify'", case_id)[0][0]
+
+
+@pytest.mark.timeout(120)
+def test_the_relay_backs_off_exponentially_with_jitter_up_to_five_minutes(cw_a, authority_a, family_a, db):
+    """notify answers Deliver with UNIMPLEMENTED, so its deliveries fail.
+    After a failure with `attempts` already made, the next attempt is due
+    min(300 s, 2^attempts s) later, times a jitter in [0.75, 1.25]."""
+    previous = [0, 2, 4, 6, 9, 12]  # attempts already made -> the delay after the next failure
+    events = []
+    for _ in previous:
+        case = cw_a.post("/v1/cases", case_body(authority_a, family_a)).json()
+        events.append(_opened(db, case["id"]))
+    # Each delivery is due now, with its history of attempts.
+    with db.cursor() as c:
+        c.execute("UPDATE intake.outbox_deliveries d SET attempts = k.attempts, next_attempt_at = now(),"
+                  " delivered_at = NULL FROM unnest(%s::uuid[], %s::int[]) AS k(event_id, attempts)"
+                  " WHERE d.event_id = k.event_id AND d.subscriber = 'notify' RETURNING now()",
+                  (events, previous))
+        released = c.fetchone()[0]
+    got = {}
+
+    def all_tried():
+        for event_id, before in zip(events, previous):
+            if event_id in got:
+                continue
+            (attempts, next_at, error, now), = _rows(
+                db, "SELECT attempts, next_attempt_at, last_error, now() FROM intake.outbox_deliveries"
+                    " WHERE event_id = %s AND subscriber = 'notify'", event_id)
+            if attempts == before + 1:
+                got[event_id] = (next_at, now, error)
+        return len(got) == len(events)
+    assert wait_for(all_tried, timeout=30, every=0.05), \
+        f"back-off: the relay did not retry every due delivery ({len(got)} of {len(events)})"
+    wrong = []
+    for event_id, before in zip(events, previous):
+        next_at, observed, error = got[event_id]
+        base = min(300.0, 2.0 ** min(before, 16))
+        # The failure happened between the release and its observation.
+        longest, shortest = (next_at - released).total_seconds(), (next_at - observed).total_seconds()
+        if not (longest >= 0.75 * base and shortest <= 1.25 * base):
+            wrong.append(f"after {before + 1} attempts: next attempt {shortest:.1f}-{longest:.1f} s later, "
+                         f"want {0.75 * base:.1f}-{1.25 * base:.1f} s")
+        if not (error or "").startswith("UNIMPLEMENTED"):
+            wrong.append(f"after {before + 1} attempts: last_error {error!r}")
+    assert not wrong, "back-off: the relay's schedule is not min(5 min, 2^attempts s) with jitter:\n" + \
+        "\n".join(wrong)
