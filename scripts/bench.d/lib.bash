@@ -1,0 +1,123 @@
+# shellcheck shell=bash
+# scripts/bench.d/lib.bash — what the parts of make bench share (sourced by
+# each scripts/bench.d/*.sh, never run; scripts/bench runs only the .sh
+# files). Expects scripts/bench's environment: stack.env exported, and
+# BENCH_OUT (the run's working directory), BENCH_FLOOR_URL, BENCH_SECONDS,
+# BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_ROUNDS and the BENCH_* of
+# bench/wrk/requests.lua.
+#
+# A figure is appended to $BENCH_OUT/results.tsv as
+#   key  processes  round  req/s  p50_us  p99_us  requests  http_errors  socket_errors
+# and printed as one line as soon as it is measured; bench/report.py makes
+# the tables from that file and from $BENCH_OUT/rss.tsv (phase name kB).
+
+ROOT=${ROOT:-$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+LUA=$ROOT/bench/wrk/requests.lua
+
+# wrk_run SECONDS CONNECTIONS PROFILE URL: wrk's BENCH line for one run.
+wrk_run() {
+	local threads=$(($2 < 2 ? 1 : 2))
+	BENCH_PROFILE=$3 wrk -t"$threads" -c"$2" -d"$1s" --latency -s "$LUA" "$4" | awk '/^BENCH / {print; exit}'
+}
+
+# figure KEY PROCESSES PROFILE URL [CONNECTIONS]: a warm-up, then
+# BENCH_ROUNDS measured runs of BENCH_SECONDS each, recorded and printed.
+figure() {
+	local key=$1 procs=$2 profile=$3 url=$4 conns=${5:-$BENCH_CONNECTIONS} round line
+	((BENCH_WARMUP_SECONDS <= 0)) || wrk_run "$BENCH_WARMUP_SECONDS" "$conns" "$profile" "$url" >/dev/null
+	for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+		line=$(wrk_run "$BENCH_SECONDS" "$conns" "$profile" "$url")
+		[[ -n $line ]] || { echo "bench: wrk printed no figure for $key" >&2; return 1; }
+		# "BENCH rps=1 p50_us=2 ..." -> the values alone, tab-separated.
+		printf '%s\t%s\t%s\t%s\n' "$key" "$procs" "$round" "$(sed 's/^BENCH //; s/[a-z0-9_]*=//g; s/ /\t/g' <<<"$line")" \
+			>>"$BENCH_OUT/results.tsv"
+		awk -v k="$key" -v p="$procs" -v c="$conns" '{
+			split($2, r, "="); split($3, a, "="); split($4, b, "="); split($6, e, "="); split($7, s, "=")
+			printf "  %-22s %d proc  %3d conns  %9.1f req/s   p50 %8.2f ms   p99 %8.2f ms%s\n", k, p, c, r[2],
+				a[2] / 1000, b[2] / 1000, (e[2] + s[2] > 0 ? sprintf("   (%d HTTP errors, %d socket errors)", e[2], s[2]) : "")
+		}' <<<"$line"
+	done
+}
+
+# psql_at SQL: one value from the bench stack's PostgreSQL, as the superuser.
+psql_at() {
+	PGCONNECT_TIMEOUT=5 psql -X -Atq "$PARLEY_PG_DSN" -c "$1"
+}
+
+# wait_quiet: until every service's outbox has delivered everything (at most
+# 120 s), so that no figure pays for the relaying of the one before it.
+wait_quiet() {
+	local sql n deadline=$((SECONDS + 120))
+	sql=$(psql_at "SELECT string_agg(format('(SELECT count(*) FROM %I.outbox_deliveries WHERE delivered_at IS NULL)',
+		table_schema), ' + ') FROM information_schema.tables WHERE table_name = 'outbox_deliveries'")
+	[[ -n $sql ]] || return 0
+	while n=$(psql_at "SELECT $sql") && ((n > 0)); do
+		if ((SECONDS >= deadline)); then
+			echo "bench: $n event deliveries still pending after 120 s; measuring anyway" >&2
+			return 0
+		fi
+		sleep 0.5
+	done
+}
+
+# parley_pids: "name pid" lines for every Parley process of the stack (the
+# gateway, the broker and each instance of each service; the stand-in
+# consumer that plays notify is BENCH_NOTIFY_PID).
+parley_pids() {
+	local svc pid n
+	for svc in gateway broker intake matching scheduling notify training feedback; do
+		n=0
+		for pid in $("$ROOT/scripts/stack" pids "$svc" 2>/dev/null); do
+			n=$((n + 1))
+			printf '%s-%d %s\n' "$svc" "$n" "$pid"
+		done
+	done
+	if [[ -n ${BENCH_NOTIFY_PID:-} ]]; then
+		printf 'notify-stand-in %s\n' "$BENCH_NOTIFY_PID"
+	fi
+}
+
+# rss_sample PHASE [PIDS]: the resident memory of every Parley process now
+# (or of the "name pid" lines in PIDS), appended to $BENCH_OUT/rss.tsv as
+# "PHASE name kB" (VmRSS of /proc/PID/status). Forks nothing but the list.
+rss_sample() {
+	local phase=$1 pids=${2:-$(parley_pids)} name pid k v kb
+	while read -r name pid; do
+		kb=
+		{ while read -r k v _; do
+			if [[ $k == VmRSS: ]]; then
+				kb=$v
+				break
+			fi
+		done <"/proc/$pid/status"; } 2>/dev/null || true # it may just have exited
+		if [[ -n $kb ]]; then printf '%s\t%s\t%s\n' "$phase" "$name" "$kb"; fi
+	done <<<"$pids" >>"$BENCH_OUT/rss.tsv"
+}
+
+# rss_watch_start PHASE / rss_watch_stop: a sample every second in the
+# background while figures run (the report keeps each process's largest).
+rss_watch_start() {
+	local pids
+	pids=$(parley_pids)
+	(
+		while :; do
+			rss_sample "$1" "$pids"
+			sleep 1
+		done
+	) &
+	RSS_WATCH=$!
+}
+rss_watch_stop() {
+	[[ -n ${RSS_WATCH:-} ]] || return 0
+	kill "$RSS_WATCH" 2>/dev/null || true
+	wait "$RSS_WATCH" 2>/dev/null || true
+	RSS_WATCH=
+}
+
+# scale SERVICE N: N instances of SERVICE, registered with the broker.
+scale() {
+	"$ROOT/scripts/stack" scale "$1" "$2" >/dev/null 2>&1
+	# A new worker says READY at once; the warm-up of the next figure
+	# prepares its statements and fills its caches.
+	sleep 2
+}
