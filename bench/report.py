@@ -127,6 +127,9 @@ def main():
       "each Parley service one process of one worker thread unless said.")
     for n in notes:
         p(f"{n}")
+    p(f"2 / 1 is the route's throughput with two processes of its service over one. Here the gateway, the "
+      f"broker, PostgreSQL and wrk share the machine's {meta.get('machine', '?').split(' ')[0]} cores with the "
+      f"services, so a second process can only gain while the first leaves a core idle.")
     p()
 
     rss = collections.defaultdict(dict)

@@ -17,7 +17,9 @@ LUA=$ROOT/bench/wrk/requests.lua
 # wrk_run SECONDS CONNECTIONS PROFILE URL: wrk's BENCH line for one run.
 wrk_run() {
 	local threads=$(($2 < 2 ? 1 : 2))
-	BENCH_PROFILE=$3 wrk -t"$threads" -c"$2" -d"$1s" --latency -s "$LUA" "$4" | awk '/^BENCH / {print; exit}'
+	# A slow answer is measured, not dropped: wrk's own timeout is 2 s.
+	BENCH_PROFILE=$3 wrk -t"$threads" -c"$2" -d"$1s" --timeout 10s --latency -s "$LUA" "$4" |
+		awk '/^BENCH / {print; exit}'
 }
 
 # figure KEY PROCESSES PROFILE URL [CONNECTIONS]: a warm-up, then
