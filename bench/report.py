@@ -71,10 +71,14 @@ def main():
             return statistics.median(vals) if vals else None
 
         return {"rps": med(3), "p50": med(4), "p99": med(5), "rounds": len(rs),
-                "errors": sum(int(r[7] or 0) + int(r[8] or 0) for r in rs)}
+                "http_errors": sum(int(r[7] or 0) for r in rs), "socket_errors": sum(int(r[8] or 0) for r in rs)}
 
     def rps(f):
-        return "—" if f is None or f["rps"] is None else f"{f['rps']:,.0f}" + (f" ({f['errors']} failed)" if f["errors"] else "")
+        if f is None or f["rps"] is None:
+            return "—"
+        failed = ([f"{f['http_errors']} answered ≥ 400"] if f["http_errors"] else []) + \
+                 ([f"{f['socket_errors']} socket errors"] if f["socket_errors"] else [])
+        return f"{f['rps']:,.0f}" + (f" ({', '.join(failed)})" if failed else "")
 
     def ms(f, k):
         return "—" if f is None or f[k] is None else f"{f[k] / 1000:.2f}"
@@ -124,7 +128,7 @@ def main():
     p("Each Parley read is compared with the floor's SELECT, each write with its INSERT, the mix with the "
       "floor's mix; × floor p99 is Parley's p99 over the floor's. The floor's worker runs "
       f"{meta.get('settings', '').rsplit('floor worker ', 1)[-1] or '4 threads'}; "
-      "each Parley service one process of one worker thread unless said.")
+      "Parley's services run one process each unless said, with their default worker threads.")
     for n in notes:
         p(f"{n}")
     p(f"2 / 1 is the route's throughput with two processes of its service over one. Here the gateway, the "
