@@ -5,7 +5,7 @@
 
 reads what scripts/bench and scripts/bench.d/*.sh wrote there: meta.tsv
 ("key<TAB>value"), results.tsv ("key processes round req/s p50_us p99_us
-requests http_errors socket_errors", one line per measured run) and rss.tsv
+requests http_errors socket_errors other_cores", one line per measured run) and rss.tsv
 ("phase name kB"). With several rounds a figure is the median of each
 column. Standard library only.
 """
@@ -67,10 +67,10 @@ def main():
             return None
 
         def med(i):
-            vals = [v for v in (num(r[i]) for r in rs) if v is not None]
+            vals = [v for v in (num(r[i]) if len(r) > i else None for r in rs) if v is not None]
             return statistics.median(vals) if vals else None
 
-        return {"rps": med(3), "p50": med(4), "p99": med(5), "rounds": len(rs),
+        return {"rps": med(3), "p50": med(4), "p99": med(5), "other": med(9), "rounds": len(rs),
                 "http_errors": sum(int(r[7] or 0) for r in rs), "socket_errors": sum(int(r[8] or 0) for r in rs)}
 
     def rps(f):
@@ -83,6 +83,9 @@ def main():
     def ms(f, k):
         return "—" if f is None or f[k] is None else f"{f[k] / 1000:.2f}"
 
+    def other(f):
+        return "—" if f is None or f["other"] is None else f"{f['other']:.2f}"
+
     def ratio(a, b):
         return "—" if a is None or b is None or not b else f"{a / b:.2f}×"
 
@@ -94,9 +97,14 @@ def main():
     p(f"- load average (1, 5, 15 min): {meta.get('load_start', '?')} at the start, "
       f"{meta.get('load_measure', '?')} when measuring began, {meta.get('load_end', '?')} at the end; "
       f"other work kept {meta.get('busy_start', '?')} cores busy before the run and {meta.get('busy_end', '?')} after "
-      f"(/proc/stat over 3 s while the bench's stack was idle)")
+      f"(/proc/stat over 3 s while the bench's stack was idle; the load average counts the bench's own work too)")
     if meta.get("note"):
         p(f"- note: {meta['note']}")
+    others = [v for v in (num(r[9]) for r in load(f"{out}/results.tsv", 10)) if v is not None]
+    if others:
+        p(f"- other work on the machine during the figures (its CPU time, the machine's busy time less the bench's "
+          f"own processes and wrk): median {statistics.median(others):.2f} cores, at most {max(others):.2f}, "
+          f"of {meta.get('machine', '?').split(' ')[0]}")
     p(f"- {meta.get('postgres', 'PostgreSQL: ?')}; data directory on {meta.get('pg_disk', '?')}")
     p(f"- data: {meta.get('seed', '?')}")
     p(f"- {meta.get('settings', '')}")
@@ -105,8 +113,8 @@ def main():
     p("## Parley beside the floor")
     p()
     p("| figure | req/s | p50 ms | p99 ms | floor req/s | floor p99 ms | × floor req/s | × floor p99 | "
-      "2 processes: req/s | 2 / 1 |")
-    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "2 processes: req/s | 2 / 1 | other work, cores |")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     notes = []
     for key, label, floor_key, note, service in ROUTES:
         one, two, fl = fig(key, 1), fig(key, 2), fig(floor_key, 1)
@@ -116,17 +124,19 @@ def main():
             notes.append(f"{label}: {note}.")
         p(f"| {label} | {rps(one)} | {ms(one, 'p50')} | {ms(one, 'p99')} | {rps(fl)} | {ms(fl, 'p99')} | "
           f"{ratio(one['rps'], fl and fl['rps'])} | {ratio(one['p99'], fl and fl['p99'])} | "
-          f"{rps(two)} ({service}) | {ratio(two and two['rps'], one['rps'])} |")
+          f"{rps(two)} ({service}) | {ratio(two and two['rps'], one['rps'])} | "
+          f"{other(one)} / {other(fl)} / {other(two)} |")
     p()
-    p("| reference | req/s | p50 ms | p99 ms |")
-    p("|---|---:|---:|---:|")
+    p("| reference | req/s | p50 ms | p99 ms | other work, cores |")
+    p("|---|---:|---:|---:|---:|")
     for key, label in FLOORS:
         f = fig(key)
         if f is not None:
-            p(f"| {label} | {rps(f)} | {ms(f, 'p50')} | {ms(f, 'p99')} |")
+            p(f"| {label} | {rps(f)} | {ms(f, 'p50')} | {ms(f, 'p99')} | {other(f)} |")
     p()
     p("Each Parley read is compared with the floor's SELECT, each write with its INSERT, the mix with the "
-      "floor's mix; × floor p99 is Parley's p99 over the floor's. The floor's worker runs "
+      "floor's mix; × floor p99 is Parley's p99 over the floor's. Other work: the cores that processes other than "
+      "the bench's used during the Parley figure / its floor / the 2-process figure. The floor's worker runs "
       f"{meta.get('settings', '').rsplit('floor worker ', 1)[-1] or '4 threads'}; "
       "Parley's services run one process each unless said, with their default worker threads.")
     for n in notes:

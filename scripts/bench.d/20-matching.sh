@@ -23,7 +23,7 @@ export BENCH_HOT=${BENCH_HOT:-64}
 line=$("$BIN/bench/bench_matching_rank" 10000 1000)
 echo "  $line"
 awk '{for (i = 1; i < NF; i++) {if ($i == "p50") p50 = $(i + 1); if ($i == "p99") p99 = $(i + 1)}
-	sub("ms", "", p50); sub("ms", "", p99); printf "rank\t1\t1\t\t%d\t%d\t1000\t0\t0\n", p50 * 1000, p99 * 1000}' \
+	sub("ms", "", p50); sub("ms", "", p99); printf "rank\t1\t1\t\t%d\t%d\t1000\t0\t0\t\n", p50 * 1000, p99 * 1000}' \
 	<<<"$line" >>"$BENCH_OUT/results.tsv"
 
 read -r side case_id _ <"$BENCH_CASES"

@@ -7,7 +7,8 @@
 # bench/wrk/requests.lua.
 #
 # A figure is appended to $BENCH_OUT/results.tsv as
-#   key  processes  round  req/s  p50_us  p99_us  requests  http_errors  socket_errors
+#   key  processes  round  req/s  p50_us  p99_us  requests  http_errors  socket_errors  other_cores
+# (other_cores: what work other than the bench's kept busy meanwhile)
 # and printed as one line as soon as it is measured; bench/report.py makes
 # the tables from that file and from $BENCH_OUT/rss.tsv (phase name kB).
 
@@ -22,21 +23,65 @@ wrk_run() {
 		awk '/^BENCH / {print; exit}'
 }
 
+# our_pids: every long-lived process of the bench's own stack, one a line:
+# Parley's, PostgreSQL's and Redis's with their children (the backends), and
+# the floor's (BENCH_FLOOR_PIDS).
+our_pids() {
+	local c p
+	parley_pids | awk '{print $2}'
+	for c in postgres redis; do
+		for p in $("$ROOT/scripts/stack" pids "$c" 2>/dev/null); do
+			printf '%s\n' "$p"
+			pgrep -P "$p" || true
+		done
+	done
+	tr ' ' '\n' <<<"${BENCH_FLOOR_PIDS:-}"
+}
+
+# cpu_ticks PIDS SHELL: "busy ours" in clock ticks since boot: the machine's
+# busy time (/proc/stat) and the CPU time of PIDS and of the finished
+# children of SHELL (the $BASHPID that ran wrk).
+cpu_ticks() {
+	local files=() p
+	for p in $1; do
+		[[ -r /proc/$p/stat ]] && files+=("/proc/$p/stat")
+	done
+	awk 'FNR == 1 && FILENAME == "/proc/stat" {busy = $2 + $3 + $4 + $7 + $8 + $9; next}
+		FILENAME == "/proc/stat" {next}
+		{sub(/^.*\) /, ""); ours += $12 + $13} # utime, stime (after the command name)
+		FILENAME == self {ours += $14 + $15} # cutime, cstime: the children it waited for
+		END {print busy, ours}' self="/proc/$2/stat" /proc/stat "/proc/$2/stat" "${files[@]}" 2>/dev/null
+}
+
+# other_cores BEFORE AFTER SECONDS: how many cores work other than the
+# bench's kept busy between two cpu_ticks.
+other_cores() {
+	awk -v a="$1" -v b="$2" -v t="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {split(a, x, " "); split(b, y, " ");
+		o = ((y[1] - x[1]) - (y[2] - x[2])) / hz / t; printf "%.2f", (o > 0 ? o : 0)}'
+}
+
 # figure KEY PROCESSES PROFILE URL [CONNECTIONS]: a warm-up, then
-# BENCH_ROUNDS measured runs of BENCH_SECONDS each, recorded and printed.
+# BENCH_ROUNDS measured runs of BENCH_SECONDS each, recorded and printed,
+# each with the cores other work on the machine used meanwhile.
 figure() {
-	local key=$1 procs=$2 profile=$3 url=$4 conns=${5:-$BENCH_CONNECTIONS} round line
+	local key=$1 procs=$2 profile=$3 url=$4 conns=${5:-$BENCH_CONNECTIONS} round line pids t0 c0 c1 other me=$BASHPID
 	((BENCH_WARMUP_SECONDS <= 0)) || wrk_run "$BENCH_WARMUP_SECONDS" "$conns" "$profile" "$url" >/dev/null
+	pids=$(our_pids | tr '\n' ' ')
 	for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+		c0=$(cpu_ticks "$pids" "$me")
+		t0=$(date +%s.%N)
 		line=$(wrk_run "$BENCH_SECONDS" "$conns" "$profile" "$url")
+		c1=$(cpu_ticks "$pids" "$me")
+		other=$(other_cores "$c0" "$c1" "$(awk -v t="$t0" -v n="$(date +%s.%N)" 'BEGIN {print n - t}')")
 		[[ -n $line ]] || { echo "bench: wrk printed no figure for $key" >&2; return 1; }
 		# "BENCH rps=1 p50_us=2 ..." -> the values alone, tab-separated.
-		printf '%s\t%s\t%s\t%s\n' "$key" "$procs" "$round" "$(sed 's/^BENCH //; s/[a-z0-9_]*=//g; s/ /\t/g' <<<"$line")" \
-			>>"$BENCH_OUT/results.tsv"
-		awk -v k="$key" -v p="$procs" -v c="$conns" '{
+		printf '%s\t%s\t%s\t%s\t%s\n' "$key" "$procs" "$round" \
+			"$(sed 's/^BENCH //; s/[a-z0-9_]*=//g; s/ /\t/g' <<<"$line")" "$other" >>"$BENCH_OUT/results.tsv"
+		awk -v k="$key" -v p="$procs" -v c="$conns" -v o="$other" '{
 			split($2, r, "="); split($3, a, "="); split($4, b, "="); split($6, e, "="); split($7, s, "=")
-			printf "  %-22s %d proc  %3d conns  %9.1f req/s   p50 %8.2f ms   p99 %8.2f ms%s\n", k, p, c, r[2],
-				a[2] / 1000, b[2] / 1000, (e[2] + s[2] > 0 ? sprintf("   (%d HTTP errors, %d socket errors)", e[2], s[2]) : "")
+			printf "  %-22s %d proc  %3d conns  %9.1f req/s   p50 %8.2f ms   p99 %8.2f ms   other work %s cores%s\n",
+				k, p, c, r[2], a[2] / 1000, b[2] / 1000, o,
+				(e[2] + s[2] > 0 ? sprintf("   (%d HTTP errors, %d socket errors)", e[2], s[2]) : "")
 		}' <<<"$line"
 	done
 }
