@@ -94,7 +94,7 @@ def main():
     p()
     p(f"- command: `{meta.get('command', 'make bench')}` at {meta.get('commit', '?')}")
     p(f"- machine: {meta.get('machine', '?')}")
-    p(f"- load average (1, 5, 15 min): {meta.get('load_start', '?')} at the start, "
+    p(f"- load average (1, 5, 15 min): {meta.get('load_start', '?')} when `scripts/bench` started, "
       f"{meta.get('load_measure', '?')} when measuring began, {meta.get('load_end', '?')} at the end; "
       f"other work kept {meta.get('busy_start', '?')} cores busy before the run and {meta.get('busy_end', '?')} after "
       f"(/proc/stat over 3 s while the bench's stack was idle; the load average counts the bench's own work too)")
