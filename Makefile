@@ -174,6 +174,17 @@ $(BUILD)/bench/bench_matching_rank: $(BUILD)/obj/tests/bench/bench_matching_rank
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/bench/bench_matching_rank
 
+# The floor (bench/floor/): the bare stack make bench compares Parley with,
+# built with the same flags but linked against the libraries alone.
+FLOOR_BINS := $(BUILD)/bench/floor-broker $(BUILD)/bench/floor-worker $(BUILD)/bench/floor-http
+FLOOR_LIBS_broker := -lzmq
+FLOOR_LIBS_worker := -lzmq -lpq
+FLOOR_LIBS_http := -lzmq -lcivetweb
+$(BUILD)/bench/floor-%: $(BUILD)/obj/bench/floor/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(FLOOR_LIBS_$*)
+all: $(FLOOR_BINS)
+
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
@@ -186,7 +197,7 @@ test: deps
 	@scripts/run-tests
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$$(nproc) all
 	@scripts/bench
 
 mutants: deps
