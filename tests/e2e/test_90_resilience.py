@@ -156,10 +156,15 @@ def test_a_broker_restart_is_survived_within_seconds_of_the_fault(authority_a, c
         # Once requests are served again, they all are: no straggling 503s.
         statuses = [cw_a.get("/v1/cases", timeout=10).status_code for _ in range(20)]
         assert statuses == [200] * 20, f"resilience: after the broker was back, requests still failed: {statuses}"
-        # Every service is back, and it is the new broker that registered them.
+        # Every service is back, and it is the new broker that registered them
+        # (those with no route yet too, which /readyz does not wait for).
         wait_stack_ready(timeout=max(1.0, budget - took))
-        registered = {r["msg"].split()[1] for r in broker.matching(r"^broker: \S+ worker registered$")}
-        assert {"intake", "matching", "notify", "scheduling", "training", "feedback"} <= registered, registered
+        every = {"intake", "matching", "notify", "scheduling", "training", "feedback"}
+
+        def registered():
+            return {r["msg"].split()[1] for r in broker.matching(r"^broker: \S+ worker registered$")}
+        assert wait_for(lambda: every <= registered(), timeout=10), \
+            f"resilience: not every service registered with the new broker: {registered()}"
         assert Api(cw_a.key).post("/v1/families", family_body(authority_a)).status_code == 201
     finally:
         stack("up")
