@@ -146,9 +146,12 @@ def main():
       f"services, so a second process can only gain while the first leaves a core idle.")
     p()
 
-    rss = collections.defaultdict(dict)
-    for phase, name, kb in load(f"{out}/rss.tsv", 3):
+    rss, pss = collections.defaultdict(dict), collections.defaultdict(dict)
+    for row in load(f"{out}/rss.tsv", 3):
+        phase, name, kb = row[:3]
         rss[phase][name] = max(rss[phase].get(name, 0), int(kb))
+        if len(row) > 3:
+            pss[phase][name] = max(pss[phase].get(name, 0), int(row[3]))
     phases = [("idle", "idle (after start)"), ("load-1", "under load, 1 process each"),
               ("load-2", "under load, 2 of intake and matching")]
     names = sorted({n for ph in rss.values() for n in ph},
@@ -165,6 +168,13 @@ def main():
             p(f"| {n} | " + " | ".join(f"{rss[ph][n] / 1024:.1f}" if n in rss[ph] else "—" for ph, _ in phases) + " |")
         p("| **every Parley process** | " + " | ".join(
             f"**{sum(rss[ph].values()) / 1024:.1f}**" if rss[ph] else "—" for ph, _ in phases) + " |")
+        if any(pss.values()):
+            p("| **every Parley process, proportional (PSS)** | " + " | ".join(
+                f"**{sum(pss[ph].values()) / 1024:.1f}**" if pss[ph] else "—" for ph, _ in phases) + " |")
+        p()
+        p("Resident memory counts the shared libraries (libzmq, libsodium, libpq, OpenSSL …) in every process "
+          "again; the proportional set size (PSS) divides each shared page among the processes that share it, "
+          "so its sum is the memory the processes take together.")
         p()
         p("notify-stand-in is tests/helpers/fake_consumer playing notify during the figures (notify takes no "
           "events yet); notify-1 is the real one, measured idle.")

@@ -124,20 +124,23 @@ parley_pids() {
 	fi
 }
 
-# rss_sample PHASE [PIDS]: the resident memory of every Parley process now
-# (or of the "name pid" lines in PIDS), appended to $BENCH_OUT/rss.tsv as
-# "PHASE name kB" (VmRSS of /proc/PID/status). Forks nothing but the list.
+# rss_sample PHASE [PIDS]: the memory of every Parley process now (or of the
+# "name pid" lines in PIDS), appended to $BENCH_OUT/rss.tsv as
+# "PHASE name rss_kB pss_kB": resident (Rss), and proportional (Pss: each
+# shared page divided among the processes sharing it, so the sum is what
+# the processes together take), from /proc/PID/smaps_rollup. Forks nothing
+# but the list.
 rss_sample() {
-	local phase=$1 pids=${2:-$(parley_pids)} name pid k v kb
+	local phase=$1 pids=${2:-$(parley_pids)} name pid k v rss pss
 	while read -r name pid; do
-		kb=
+		rss= pss=
 		{ while read -r k v _; do
-			if [[ $k == VmRSS: ]]; then
-				kb=$v
-				break
-			fi
-		done <"/proc/$pid/status"; } 2>/dev/null || true # it may just have exited
-		if [[ -n $kb ]]; then printf '%s\t%s\t%s\n' "$phase" "$name" "$kb"; fi
+			case $k in
+			Rss:) rss=$v ;;
+			Pss:) pss=$v ;;
+			esac
+		done <"/proc/$pid/smaps_rollup"; } 2>/dev/null || true # it may just have exited
+		if [[ -n $rss ]]; then printf '%s\t%s\t%s\t%s\n' "$phase" "$name" "$rss" "${pss:-0}"; fi
 	done <<<"$pids" >>"$BENCH_OUT/rss.tsv"
 }
 
