@@ -14,6 +14,8 @@ import psycopg2
 import pytest
 import requests
 
+from recorder import recorder_each_test, recorder_session  # noqa: F401 (Locations GET, problems have codes)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
