@@ -19,18 +19,17 @@ static const problem_kind_t kinds[] = {
     {404, "No such route, or no such object among those of the authorities this API client serves. An object of "
           "another authority is indistinguishable from one that does not exist."},
     {405, "The path exists but not with this method; `Allow` lists the methods it has."},
-    {408, "The request's headers or body did not arrive within the gateway's read deadline; the connection is closed."},
-    {409, "The request conflicts with the state of the object (`code` says how), or a request with the same "
-          "`Idempotency-Key` is still in flight: try again once it has finished."},
-    {411, "A request with a body did not say how long it is."},
+    {408, "The body did not all arrive within the gateway's body deadline (`PARLEY_HTTP_BODY_TIMEOUT_MS`); "
+          "nothing was done, and the connection is closed."},
+    {409, "The request conflicts with the state of the object, or a request with the same `Idempotency-Key` is "
+          "still in flight: try again once it has finished."},
     {412, "`If-Match` names a version that is no longer current: read the object again (its `ETag`) and reapply "
           "the change."},
     {413, "The body is larger than 1 MiB."},
     {415, "The body is not `application/json` (optionally with `charset=utf-8`)."},
     {422, "The `Idempotency-Key` was used before with a different body."},
     {429, "The API client is over its rate limit; `Retry-After` says how many seconds to wait."},
-    {431, "The request has more headers than the gateway reads."},
-    {499, "The request was cancelled before it was served."},
+    {431, "The request has more than 64 header lines; the connection is closed."},
     {500, "Something failed inside Parley. The `requestId` lets an operator find what happened in the logs."},
     {501, "The route is known but its service does not implement it yet."},
     {503, "A service, the message bus, PostgreSQL or Redis cannot answer right now; nothing was lost. Retry after "
@@ -116,14 +115,31 @@ char *problems_html(arena_t *a, size_t *len) {
                      "gateway's logs; <code>errors</code> lists each invalid field by its JSON path.</p>\n");
     const problem_kind_t *k = problems_table(&count);
     const bus_problem_info_t *codes = bus_problems(&n_codes);
-    for (size_t i = 0; i < count && ok; i++) {
+    /* Every status a kind or a cause has, in order: a status no kind
+     * explains is explained by its generic cause. */
+    int statuses[64];
+    size_t n_statuses = 0;
+    for (size_t i = 0; i < count + n_codes; i++) {
+        int st = i < count ? k[i].status : codes[i - count].http;
+        size_t at = 0;
+        while (at < n_statuses && statuses[at] < st) at++;
+        if ((at < n_statuses && statuses[at] == st) || n_statuses == sizeof statuses / sizeof statuses[0]) continue;
+        memmove(statuses + at + 1, statuses + at, (n_statuses - at) * sizeof statuses[0]);
+        statuses[at] = st;
+        n_statuses++;
+    }
+    for (size_t i = 0; i < n_statuses && ok; i++) {
+        int st = statuses[i];
+        const problem_kind_t *kind = problems_find(st);
+        const bus_problem_info_t *generic = bus_problem_default(st);
+        const char *when = kind ? kind->when : generic ? generic->meaning : http_reason(st);
         char slug[64];
-        problems_slug(k[i].status, slug, sizeof slug);
+        problems_slug(st, slug, sizeof slug);
         ok = append(out, &n, cap, "<section id=\"%s\">\n<h2>%d %s</h2>\n<p><code>/docs/problems#%s</code></p>\n<p>",
-                    slug, k[i].status, http_reason(k[i].status), slug) &&
-             append_html(out, &n, cap, k[i].when) && append(out, &n, cap, "</p>\n<dl>\n");
+                    slug, st, http_reason(st), slug) &&
+             append_html(out, &n, cap, when) && append(out, &n, cap, "</p>\n<dl>\n");
         for (size_t c = 0; c < n_codes && ok; c++) {
-            if (codes[c].http != k[i].status) continue;
+            if (codes[c].http != st) continue;
             ok = append(out, &n, cap, "<dt id=\"%s\"><code>%s</code>%s</dt>\n<dd>", codes[c].word, codes[c].word,
                         codes[c].is_default ? " (when nothing more specific applies)" : "") &&
                  append_html(out, &n, cap, codes[c].meaning) && append(out, &n, cap, "</dd>\n");

@@ -21,6 +21,10 @@ static const db_stmt_t stmts[] = {
      "INSERT INTO child_views (id, authority_id, child_id, recorded_on, method, summary, wishes, recorded_by,"
      " created_by_client) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
     {"view_get", "SELECT " VIEW_COLUMNS " FROM child_views WHERE id = $1"},
+    /* A case shows whether its child's views were recorded: that is a change
+     * to the case for a sync (updatedSince), though not a new version (its
+     * own fields are as they were, so no writer's If-Match goes stale). */
+    {"view_cases_changed", "UPDATE cases SET updated_at = now() WHERE child_id = $1"},
     {"view_get_of",
      "SELECT " VIEW_COLUMNS ", audit.touch(id::text, authority_id) FROM child_views"
      " WHERE child_id = $1 AND id = $2 AND authority_id = ANY (current_authorities())"},
@@ -93,6 +97,7 @@ int views_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             svc_opt(in->wishes), in->recorded_by,
                             (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
     rc = db_exec(db, "view_insert", 9, params, NULL);
+    if (rc == 0) rc = db_exec(db, "view_cases_changed", 1, find, NULL);
     view_t *v = NULL;
     if (rc == 0) {
         const char *get[] = {id};

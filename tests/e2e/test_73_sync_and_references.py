@@ -48,6 +48,19 @@ def test_updated_since_lists_what_changed_in_the_order_it_changed(cw_a, partner,
     assert mine["stage"] == "assessment_requested"
 
 
+def test_a_view_recorded_is_a_change_to_its_childs_cases_for_a_sync(cw_a, case_a, family_a):
+    since = cw_a.get(f"/v1/cases/{case_a['id']}").json()["updatedAt"]
+    later = [x for x in all_pages(cw_a, "/v1/cases", updatedSince=since) if x["id"] == case_a["id"]]
+    assert len(later) == 1 and not later[0]["viewsSought"]
+    r = cw_a.post(f"/v1/children/{family_a['children'][0]['id']}/views",
+                  {"recordedOn": "2024-01-10", "method": "drawing", "summary": "A house.", "recordedBy": "B"})
+    assert r.status_code == 201, r.text
+    got = cw_a.get(f"/v1/cases/{case_a['id']}").json()
+    assert got["viewsSought"] and got["updatedAt"] > since and got["version"] == case_a["version"]
+    (seen,) = [x for x in all_pages(cw_a, "/v1/cases", updatedSince=got["updatedAt"]) if x["id"] == case_a["id"]]
+    assert seen["viewsSought"]
+
+
 def test_a_page_token_goes_on_only_with_the_filters_it_was_issued_for(cw_a, partner, authority_a):
     fam = partner.post("/v1/families", family_body(authority_a)).json()
     partner.post("/v1/families", family_body(authority_a))
