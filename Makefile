@@ -139,6 +139,8 @@ TEST_DEPS_test_metrics := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_idempotency := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_auth_throttle := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_audit := $(GATEWAY_LIB_O) $(LIBS_ALL)
+TEST_DEPS_test_problems := $(GATEWAY_LIB_O) $(LIBS_ALL)
+TEST_DEPS_test_round_trips := $(GATEWAY_LIB_O) $(LIBS_ALL)
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(or $$(TEST_DEPS_$$*),$(LIBS_ALL))
 	@mkdir -p $(dir $@)

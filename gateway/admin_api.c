@@ -38,6 +38,13 @@ static const db_stmt_t stmts[] = {
      "SELECT " CLIENT_COLUMNS " FROM api_clients WHERE consortium_id = $1 AND authority_ids <@ $5::uuid[]"
      " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
+    /* One authority or client, as the lists show them: the Location of a 201. */
+    {"adm_authority_get",
+     "SELECT id, code, name, " DB_MICROS("created_at") ", audit.touch(id::text, NULL) FROM authorities"
+     " WHERE id = $1 AND consortium_id = $2"},
+    {"adm_client_get",
+     "SELECT " CLIENT_COLUMNS ", audit.touch(id::text, NULL) FROM api_clients WHERE id = $1 AND consortium_id = $2"
+     " AND authority_ids <@ $3::uuid[]"},
     {"adm_client_revoke",
      "UPDATE api_clients SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND consortium_id = $2"
      " AND authority_ids <@ $3::uuid[] RETURNING " CLIENT_COLUMNS ", audit.touch(id::text, NULL)"},
@@ -54,6 +61,8 @@ static const bus_method_t methods[] = {
     {"CreateClient", &parley__admin__v1__create_client_request__descriptor, admin_create_client},
     {"ListClients", &parley__admin__v1__list_clients_request__descriptor, admin_list_clients},
     {"RevokeClient", &parley__admin__v1__revoke_client_request__descriptor, admin_revoke_client},
+    {"GetAuthority", &parley__admin__v1__get_authority_request__descriptor, admin_get_authority},
+    {"GetClient", &parley__admin__v1__get_client_request__descriptor, admin_get_client},
     {"ListAudit", &parley__admin__v1__list_audit_request__descriptor, audit_list},
 };
 
@@ -80,8 +89,8 @@ int admin_create_authority(void *ctx, const bus_request_t *req, bus_response_t *
     if (res->status.code != PARLEY__COMMON__V1__CODE__CODE_OK) return -1;
     /* The new authority is granted to the caller, whose key must stay usable. */
     if (req->header->principal->n_authority_ids >= AUTH_MAX_AUTHORITIES) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ABORTED,
-                           "this API client already holds %d authorities, the most a key may hold", AUTH_MAX_AUTHORITIES);
+        bus_response_problem(res, BUS_PROBLEM_AUTHORITY_LIMIT,
+                             "this API client already holds %d authorities, the most a key may hold", AUTH_MAX_AUTHORITIES);
         return -1;
     }
 
@@ -97,8 +106,8 @@ int admin_create_authority(void *ctx, const bus_request_t *req, bus_response_t *
     int rc = db_run(db, NULL, DB_WRITE, steps, 2);
     if (rc != 0) {
         if (strcmp(db_sqlstate(db), DB_SQLSTATE_UNIQUE) == 0) {
-            bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ALREADY_EXISTS,
-                               "this consortium already has an authority with code %s", code);
+            bus_response_problem(res, BUS_PROBLEM_DUPLICATE_AUTHORITY,
+                                 "this consortium already has an authority with code %s", code);
             return -1;
         }
         return svc_db_fail(res, req, db, rc);
@@ -117,6 +126,16 @@ int admin_create_authority(void *ctx, const bus_request_t *req, bus_response_t *
     return 0;
 }
 
+static Parley__Admin__V1__Authority *authority_from_row(arena_t *a, const db_result_t *r, int i) {
+    Parley__Admin__V1__Authority *x = arena_alloc(a, sizeof *x);
+    parley__admin__v1__authority__init(x);
+    x->id = db_str(a, r, i, 0);
+    x->code = db_str(a, r, i, 1);
+    x->name = db_str(a, r, i, 2);
+    x->created_at = svc_timestamp(a, db_int(r, i, 3));
+    return x;
+}
+
 int admin_list_authorities(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((gw_thread_t *)ctx)->db;
     arena_t *a = res->arena;
@@ -133,18 +152,46 @@ int admin_list_authorities(void *ctx, const bus_request_t *req, bus_response_t *
     int rows = db_rows(r);
     size_t n = (size_t)(rows > size ? size : rows);
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
-    for (size_t i = 0; i < n; i++) {
-        Parley__Admin__V1__Authority *x = arena_alloc(a, sizeof *x);
-        parley__admin__v1__authority__init(x);
-        x->id = db_str(a, r, (int)i, 0);
-        x->code = db_str(a, r, (int)i, 1);
-        x->name = db_str(a, r, (int)i, 2);
-        x->created_at = svc_timestamp(a, db_int(r, (int)i, 3));
-        out->items[out->n_items++] = x;
-    }
+    for (size_t i = 0; i < n; i++) out->items[out->n_items++] = authority_from_row(a, r, (int)i);
     if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->created_at, out->items[n - 1]->id);
     db_result_free(&r);
     res->reply = &out->base;
+    return 0;
+}
+
+int admin_get_authority(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((gw_thread_t *)ctx)->db;
+    const Parley__Admin__V1__GetAuthorityRequest *in = (const void *)req->input;
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "authority");
+    const char *p[] = {in->id, consortium(req)};
+    db_step_t step = {"adm_authority_get", 2, p, NULL};
+    if (svc_read(db, req, res, &step, 1) != 0) return -1;
+    if (db_rows(step.result) == 0) {
+        db_steps_free(&step, 1);
+        return svc_not_found(res, "authority");
+    }
+    res->reply = &authority_from_row(res->arena, step.result, 0)->base;
+    db_steps_free(&step, 1);
+    return 0;
+}
+
+static client_t *client_from_row(arena_t *a, const db_result_t *r, int i);
+
+/* An API client all of whose authorities the caller holds; any other is
+ * 404, as for a random id (as the list and revocation treat it). */
+int admin_get_client(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((gw_thread_t *)ctx)->db;
+    const Parley__Admin__V1__GetClientRequest *in = (const void *)req->input;
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "API client");
+    const char *p[] = {in->id, consortium(req), held(res->arena, req)};
+    db_step_t step = {"adm_client_get", 3, p, NULL};
+    if (svc_read(db, req, res, &step, 1) != 0) return -1;
+    if (db_rows(step.result) == 0) {
+        db_steps_free(&step, 1);
+        return svc_not_found(res, "API client");
+    }
+    res->reply = &client_from_row(res->arena, step.result, 0)->base;
+    db_steps_free(&step, 1);
     return 0;
 }
 
@@ -204,8 +251,7 @@ static int supporter_fits(gw_thread_t *t, const bus_request_t *req, bus_response
     header.principal = req->header->principal;
     bus_reply_t rep;
     if (bus_client_call(t->bus, a, "matching", &header, packed, len, gw_config.bus_timeout_ms, true, &rep) != 0) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_UNAVAILABLE,
-                           "the matching service did not answer: the supporter cannot be checked");
+        bus_response_problem(res, BUS_PROBLEM_UNAVAILABLE, "the supporter cannot be checked now");
         res->status.retry_after_seconds = 1;
         return -1;
     }
@@ -214,14 +260,14 @@ static int supporter_fits(gw_thread_t *t, const bus_request_t *req, bus_response
         return 0;
     }
     if (rep.status->code != PARLEY__COMMON__V1__CODE__CODE_OK) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_UNAVAILABLE, "the supporter cannot be checked now");
+        bus_response_problem(res, BUS_PROBLEM_UNAVAILABLE, "the supporter cannot be checked now");
         res->status.retry_after_seconds = 1;
         return -1;
     }
     Parley__Matching__V1__Supporter *s = (void *)protobuf_c_message_unpack(
         &parley__matching__v1__supporter__descriptor, arena_pb_allocator(a), rep.payload_len, rep.payload);
     if (s == NULL) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "matching's answer cannot be read");
+        bus_response_problem(res, BUS_PROBLEM_INTERNAL, NULL);
         return -1;
     }
     for (size_t i = 0; i < n; i++)
@@ -273,7 +319,7 @@ int admin_create_client(void *ctx, const bus_request_t *req, bus_response_t *res
     size_t slen;
     const unsigned char *secret = auth_secret(&slen);
     if (ids_uuid_new(id) != 0 || keys_generate(id, key) != 0 || keys_hash(secret, slen, key, hash) != 0) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "cannot make a key");
+        bus_response_problem(res, BUS_PROBLEM_INTERNAL, NULL);
         return -1;
     }
     for (int i = 0; i < KEYS_HASH_LEN; i++) snprintf(hex + 2 * i, 3, "%02x", hash[i]);

@@ -22,6 +22,8 @@ int admin_list_authorities(void *ctx, const bus_request_t *req, bus_response_t *
 int admin_create_client(void *ctx, const bus_request_t *req, bus_response_t *res);
 int admin_list_clients(void *ctx, const bus_request_t *req, bus_response_t *res);
 int admin_revoke_client(void *ctx, const bus_request_t *req, bus_response_t *res);
+int admin_get_authority(void *ctx, const bus_request_t *req, bus_response_t *res);
+int admin_get_client(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* The gateway's local methods (these and audit_list), for dispatch. */
 const bus_method_t *admin_api_methods(size_t *n);

@@ -33,7 +33,7 @@ static _Atomic uint64_t refused;
 /* What a refused client reads, if it reads at all (built by conns_init). */
 static const char refusal_body[] =
     "{\"type\":\"/docs/problems#service-unavailable\",\"title\":\"Service Unavailable\",\"status\":503,"
-    "\"detail\":\"too many connections from this address\"}";
+    "\"code\":\"too_many_connections\",\"detail\":\"too many connections from this address\"}";
 static char refusal[512];
 static size_t refusal_len;
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -52,6 +53,8 @@ typedef struct {
     char address[AUTH_ADDRESS_LEN];
     const Parley__Common__V1__Principal *audit_principal; /* the client the row is about; NULL: no row */
     bool audited;                  /* the service (or Admin handler) wrote the row */
+    const char *page_token;        /* a list's pageToken as sent (wrapped), or NULL */
+    char filters[CURSOR_FILTERS_LEN + 1]; /* what the list's page tokens are bound to (cursor_filters) */
 } call_t;
 
 /* Reads the body (at most REQUEST_MAX_BODY bytes), all of it within
@@ -92,26 +95,39 @@ static int read_body(const http_ctx_t *h, char **body, size_t *len) {
 
 static int unauthorized(const http_ctx_t *h, auth_result_t r, int retry_after_s) {
     if (r == AUTH_THROTTLED)
-        return http_problem(h, 429, "too many failed authentications from this address or for this API client",
-                            NULL, arena_printf(h->arena, "Retry-After: %d\r\n", retry_after_s > 0 ? retry_after_s : 1));
+        return http_problem_as(h, BUS_PROBLEM_AUTH_THROTTLED, NULL, NULL,
+                               arena_printf(h->arena, "Retry-After: %d\r\n", retry_after_s > 0 ? retry_after_s : 1));
     if (r == AUTH_UNAVAILABLE) {
         metrics_dependency_set(METRICS_DEP_POSTGRES, false);
         return http_problem(h, 503, "credentials cannot be checked right now", NULL, "Retry-After: 1\r\n");
     }
-    const char *detail = r == AUTH_MISSING ? "an API key is required: Authorization: Bearer <key>"
-                                           : "the API key is not valid";
-    const char *challenge = r == AUTH_MISSING ? "WWW-Authenticate: Bearer realm=\"parley\"\r\n"
-                                              : "WWW-Authenticate: Bearer realm=\"parley\", error=\"invalid_token\"\r\n";
-    return http_problem(h, 401, detail, NULL, challenge);
+    if (r == AUTH_MISSING)
+        return http_problem_as(h, BUS_PROBLEM_UNAUTHENTICATED, NULL, NULL, "WWW-Authenticate: Bearer realm=\"parley\"\r\n");
+    return http_problem_as(h, BUS_PROBLEM_INVALID_KEY, NULL, NULL,
+                           "WWW-Authenticate: Bearer realm=\"parley\", error=\"invalid_token\"\r\n");
 }
 
-/* Page tokens travel wrapped (gateway/cursor.h): unwrap on the way in. */
+/* A pageToken is taken as sent here; call() unwraps it once the whole
+ * request, and so the filters it must have been issued for, is known. */
 static const char *unwrap_param(void *ctx, const char *name, const char *value, pb_errors_t *errs) {
     call_t *c = ctx;
-    if (strcmp(name, "pageToken") != 0 || *value == '\0') return value;
-    char *token = cursor_unwrap(c->h->arena, c->who.principal->client_id, c->m.route->path, value);
-    if (token == NULL) pb_errors_add(errs, "pageToken", "is not a page token this API issued to this client");
-    return token;
+    (void)errs;
+    if (strcmp(name, "pageToken") == 0 && *value != '\0') c->page_token = value;
+    return value;
+}
+
+/* Every If-Match line of the request, joined as one list (RFC 9110 §5.3:
+ * lines of a list-valued field combine in order, comma-separated), in the
+ * arena; NULL when there is none. */
+static const char *if_match_lines(const http_ctx_t *h) {
+    const struct mg_request_info *ri = mg_get_request_info(h->conn);
+    const char *joined = NULL;
+    for (int i = 0; i < ri->num_headers; i++) {
+        if (strcasecmp(ri->http_headers[i].name, "If-Match") != 0) continue;
+        const char *v = ri->http_headers[i].value ? ri->http_headers[i].value : "";
+        joined = joined ? arena_printf(h->arena, "%s, %s", joined, v) : arena_strdup(h->arena, v);
+    }
+    return joined;
 }
 
 static int problem_from_status(const http_ctx_t *h, const bus_status_t *st) {
@@ -123,7 +139,7 @@ static int problem_from_status(const http_ctx_t *h, const bus_status_t *st) {
     const char *retry = NULL;
     if (status == 503 || status == 429)
         retry = arena_printf(h->arena, "Retry-After: %d\r\n", st->retry_after_seconds > 0 ? st->retry_after_seconds : 1);
-    return http_problem(h, status, st->message && *st->message ? st->message : NULL, &errs, retry);
+    return http_problem_coded(h, status, st->reason, st->message && *st->message ? st->message : NULL, &errs, retry);
 }
 
 /* Where a created object is: the route's template with the path's checked
@@ -159,7 +175,8 @@ static int answer(call_t *c, const ProtobufCMessage *out) {
     json_t *id = json_object_get(j, "id"), *version = json_object_get(j, "version");
     json_t *authority = json_object_get(j, "authorityId"), *next = json_object_get(j, "nextPageToken");
     if (json_is_string(next)) {
-        char *w = cursor_wrap(h->arena, c->who.principal->client_id, c->m.route->path, json_string_value(next));
+        char *w = cursor_wrap(h->arena, c->who.principal->client_id, c->m.route->path, c->filters,
+                              json_string_value(next));
         if (w != NULL) json_object_set_new(j, "nextPageToken", json_string(w));
     }
     if (c->record_id == NULL && json_is_string(id)) c->record_id = arena_strdup(h->arena, json_string_value(id));
@@ -219,8 +236,9 @@ static int call_bus(call_t *c, bus_header_t *header, const ProtobufCMessage *in,
     if (rc == -ETIMEDOUT) {
         log_warn(h->request_id, "%s.%s: no reply in %lld ms", c->m.route->service, c->m.route->rpc,
                  (long long)(clock_mono_ms() - t0));
-        return http_problem(h, 503, arena_printf(h->arena, "the %s service did not answer in time", c->m.route->service),
-                            NULL, "Retry-After: 1\r\n");
+        return http_problem_as(h, BUS_PROBLEM_SERVICE_TIMEOUT,
+                               arena_printf(h->arena, "the %s service did not answer in time", c->m.route->service),
+                               NULL, "Retry-After: 1\r\n");
     }
     if (rc != 0) return http_problem(h, 503, "the message bus failed", NULL, "Retry-After: 1\r\n");
     c->audited = rep.status->audited;
@@ -243,9 +261,23 @@ static int call(call_t *c, const struct mg_request_info *ri, const char *body, s
     pb_errors_t errs;
     pb_errors_init(&errs, h->arena);
     ProtobufCMessage *in = NULL;
-    if (request_build(h->arena, c->md->input, body, body_len, &c->m, ri->query_string, unwrap_param, c, &in,
-                      &errs) != 0)
-        return http_problem(h, 400, "the request is not valid", &errs, NULL);
+    /* A PATCH or PUT takes back what the route's GET gives (request.h). */
+    bool replaces = strcmp(ri->request_method, "PATCH") == 0 || strcmp(ri->request_method, "PUT") == 0;
+    request_patch_t patch = {.reply = c->md->output};
+    if (request_build(h->arena, c->md->input, body, body_len, &c->m, ri->query_string, unwrap_param, c,
+                      replaces ? &patch : NULL, &in, &errs) != 0)
+        return http_problem_as(h, replaces ? patch.cause : BUS_PROBLEM_INVALID_REQUEST, NULL, &errs, NULL);
+    /* A page token is tamper-proof (gateway/cursor.h) and goes on only the
+     * listing it was issued for: this client, route and filters. */
+    if (cursor_filters(in, c->filters) == 0 && c->page_token != NULL) {
+        char *token = cursor_unwrap(h->arena, c->who.principal->client_id, c->m.route->path, c->filters, c->page_token);
+        if (token == NULL) {
+            pb_errors_add(&errs, "pageToken", "is not a page token this API issued to this client for this list "
+                                              "with these filters");
+            return http_problem_as(h, BUS_PROBLEM_INVALID_PAGE_TOKEN, NULL, &errs, NULL);
+        }
+        *(char **)((char *)in + cursor_token_field(in->descriptor)->offset) = token;
+    }
 
     bus_header_t header = PARLEY__COMMON__V1__REQUEST_HEADER__INIT;
     header.request_id = (char *)h->request_id;
@@ -253,8 +285,13 @@ static int call(call_t *c, const struct mg_request_info *ri, const char *body, s
     header.principal = c->who.principal;
     const char *idem = mg_get_header(h->conn, "Idempotency-Key");
     if (idem != NULL) header.idempotency_key = arena_strdup(h->arena, idem);
-    const char *if_match = mg_get_header(h->conn, "If-Match");
-    if (if_match != NULL) header.if_match = arena_strdup(h->arena, if_match);
+    const char *if_match = if_match_lines(h);
+    if (if_match != NULL) header.if_match = (char *)if_match;
+    if (replaces) {
+        header.n_body_fields = patch.n_fields;
+        header.body_fields = patch.fields;
+        if (patch.read_only_json != NULL) header.read_only_json = patch.read_only_json;
+    }
     /* What the service needs to write the request's audit row itself. */
     audit_entry_t e = {&c->m, c->who.principal, h->request_id, c->record_id, NULL, c->m.route->success_status,
                        c->client_address, c->client_request_id};
@@ -265,7 +302,7 @@ static int call(call_t *c, const struct mg_request_info *ri, const char *body, s
 }
 
 static int at_capacity(const http_ctx_t *h) {
-    return http_problem(h, 503, "the gateway is at capacity; try again shortly", NULL, "Retry-After: 1\r\n");
+    return http_problem_as(h, BUS_PROBLEM_AT_CAPACITY, NULL, NULL, "Retry-After: 1\r\n");
 }
 
 /* Everything from the route to the answer. Sets c->audit_principal once
@@ -278,8 +315,11 @@ static int pipeline(call_t *c, const struct mg_request_info *ri) {
     const route_t *table = routes_table(&n_routes);
     char allow[64];
     int rc = routes_match(table, n_routes, ri->request_method, ri->local_uri, &c->m, allow, sizeof allow);
-    if (rc == -1) return http_problem(h, 404, "no such route", NULL, NULL);
-    if (rc == -2) return http_problem(h, 405, NULL, NULL, arena_printf(h->arena, "Allow: %s\r\n", allow));
+    if (rc == -1) return http_problem_as(h, BUS_PROBLEM_NO_ROUTE, NULL, NULL, NULL);
+    if (rc == -2)
+        return http_problem(h, 405, arena_printf(h->arena, "%s does not take %s: Allow lists the methods it does",
+                                                 h->path, ri->request_method),
+                            NULL, arena_printf(h->arena, "Allow: %s\r\n", allow));
     metrics_request_route(c->m.route);
     /* Decoded once, checked for the route (answered after authentication:
      * an id that cannot exist is a 404 as for one that does not). The audit
@@ -307,10 +347,10 @@ static int pipeline(call_t *c, const struct mg_request_info *ri) {
     h = c->h = &hl;
     c->who = who;
     if ((who.roles & c->m.route->roles) == 0)
-        return http_problem(h, 403, "this API client's roles do not allow this route", NULL, NULL);
+        return http_problem_as(h, BUS_PROBLEM_FORBIDDEN, NULL, NULL, NULL);
     c->md = routes_method(c->m.route);
     if (c->md == NULL) return http_problem(h, 500, "route misconfigured", NULL, NULL);
-    if (!params_ok) return http_problem(h, 404, "no such object", NULL, NULL);
+    if (!params_ok) return http_problem_as(h, BUS_PROBLEM_NOT_FOUND, NULL, NULL, NULL);
 
     char *body = NULL;
     size_t body_len = 0;
@@ -365,7 +405,7 @@ static int serve_api(gw_thread_t *t, const http_ctx_t *h, const struct mg_reques
 
 /* A browser's preflight: allowed origins get the methods and headers. */
 static int cors_preflight(http_ctx_t *h, const char *origin) {
-    if (!cors_allowed(origin)) return http_problem(h, 403, "this origin is not allowed", NULL, NULL);
+    if (!cors_allowed(origin)) return http_problem_as(h, BUS_PROBLEM_ORIGIN_NOT_ALLOWED, NULL, NULL, NULL);
     h->extra_headers = cors_preflight_headers(h->arena, origin);
     return http_send(h, 204, "text/plain", "", 0);
 }
@@ -435,7 +475,7 @@ int gw_handle(struct mg_connection *conn) {
         else if (docs_owns(ri->local_uri)) status = docs_serve(&h, ri->request_method, ri->local_uri);
         else if (strcmp(ri->local_uri, "/metrics") == 0) status = metrics_serve(&h);
         else if (strncmp(ri->local_uri, "/v1/", 4) == 0) status = serve_api(t, &h, ri);
-        else status = http_problem(&h, 404, "no such route", NULL, NULL);
+        else status = http_problem_as(&h, BUS_PROBLEM_NO_ROUTE, NULL, NULL, NULL);
     }
     if (t != NULL) backend_release(t);
     metrics_request_end(ri->request_method, ri->local_uri, status);

@@ -76,56 +76,11 @@ static bool bundle_ready(void) {
     return ok;
 }
 
-/* text as HTML, with `code` spans; appended to out at *n (cap bytes). */
-static void append_html(char *out, size_t *n, size_t cap, const char *text) {
-    bool code = false;
-    for (const char *p = text; *p != '\0'; p++) {
-        const char *s = NULL;
-        char one[2] = {*p, '\0'};
-        switch (*p) {
-        case '<': s = "&lt;"; break;
-        case '>': s = "&gt;"; break;
-        case '&': s = "&amp;"; break;
-        case '"': s = "&quot;"; break;
-        case '`': s = (code = !code) ? "<code>" : "</code>"; break;
-        default: s = one;
-        }
-        size_t k = strlen(s);
-        if (*n + k >= cap) return;
-        memcpy(out + *n, s, k);
-        *n += k;
-        out[*n] = '\0';
-    }
-}
-
 static int problems_page(const http_ctx_t *h) {
-    size_t cap = 16384, n = 0, count;
-    char *out = arena_alloc(h->arena, cap);
-    if (out == NULL) return http_problem(h, 500, NULL, NULL, NULL);
-    out[0] = '\0';
-    n += (size_t)snprintf(out + n, cap - n, "%s",
-                          "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                          "<title>Parley API: problem types</title>\n"
-                          "<style>body { font-family: sans-serif; max-width: 48rem; margin: 2rem auto; "
-                          "line-height: 1.5; padding: 0 1rem; } code { background: #eee; padding: 0 .2rem; }"
-                          "</style>\n</head>\n<body>\n<h1>Problem types</h1>\n"
-                          "<p>Every error of the <a href=\"/docs\">Parley API</a> is an RFC 9457 "
-                          "<code>application/problem+json</code> body whose <code>type</code> is one of the "
-                          "addresses below. <code>requestId</code> names the request in the gateway's logs; "
-                          "<code>errors</code> lists each invalid field by its JSON path.</p>\n");
-    const problem_kind_t *k = problems_table(&count);
-    for (size_t i = 0; i < count && n < cap; i++) {
-        char slug[64];
-        problems_slug(k[i].status, slug, sizeof slug);
-        n += (size_t)snprintf(out + n, cap - n, "<section id=\"%s\">\n<h2>%d %s</h2>\n<p><code>/docs/problems#%s</code></p>\n<p>",
-                              slug, k[i].status, http_reason(k[i].status), slug);
-        if (n >= cap) break;
-        append_html(out, &n, cap, k[i].when);
-        n += (size_t)snprintf(out + n, cap - n, "</p>\n</section>\n");
-    }
-    if (n >= cap) return http_problem(h, 500, "the problem types do not fit the page", NULL, NULL);
-    n += (size_t)snprintf(out + n, cap - n, "</body>\n</html>\n");
-    return http_send(h, 200, "text/html; charset=utf-8", out, strlen(out));
+    size_t len = 0;
+    char *page = problems_html(h->arena, &len);
+    if (page == NULL) return http_problem(h, 500, "the problem types do not fit the page", NULL, NULL);
+    return http_send(h, 200, "text/html; charset=utf-8", page, len);
 }
 
 bool docs_owns(const char *uri) { return strcmp(uri, "/docs") == 0 || strncmp(uri, "/docs/", 6) == 0; }
@@ -134,7 +89,7 @@ int docs_serve(const http_ctx_t *h, const char *method, const char *uri) {
     if (strcmp(method, "GET") != 0) return http_problem(h, 405, NULL, NULL, "Allow: GET\r\n");
     if (strcmp(uri, "/docs/problems") == 0) return problems_page(h);
     bool is_page = strcmp(uri, "/docs") == 0, is_bundle = strcmp(uri, "/docs/" BUNDLE) == 0;
-    if (!is_page && !is_bundle) return http_problem(h, 404, "no such page", NULL, NULL);
+    if (!is_page && !is_bundle) return http_problem_as(h, BUS_PROBLEM_NO_ROUTE, NULL, NULL, NULL);
     if (!bundle_ready())
         return http_problem(h, 503,
                             "the API documentation viewer (Redoc) is not installed: run scripts/install-deps.sh, "

@@ -100,12 +100,30 @@ static char *slug(arena_t *a, const char *title) {
 
 int http_problem(const http_ctx_t *h, int status, const char *detail, const pb_errors_t *errs,
                  const char *extra_headers) {
+    return http_problem_coded(h, status, NULL, detail, errs, extra_headers);
+}
+
+int http_problem_as(const http_ctx_t *h, bus_problem_t problem, const char *detail, const pb_errors_t *errs,
+                    const char *extra_headers) {
+    const bus_problem_info_t *p = bus_problem_info(problem);
+    return http_problem_coded(h, p ? p->http : 500, p ? p->word : NULL, detail, errs, extra_headers);
+}
+
+int http_problem_coded(const http_ctx_t *h, int status, const char *code, const char *detail, const pb_errors_t *errs,
+                       const char *extra_headers) {
     const char *title = http_reason(status);
+    /* Every problem names its cause: the given one, else its status's
+     * generic word; and says something in words, the cause's own when the
+     * caller gave none. */
+    const bus_problem_info_t *cause = code && *code ? bus_problem_by_word(code) : NULL;
+    if (cause == NULL || cause->http != status) cause = bus_problem_default(status);
+    if (detail == NULL || *detail == '\0') detail = cause ? cause->detail : title;
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string(arena_printf(h->arena, "/docs/problems#%s", slug(h->arena, title))));
     json_object_set_new(o, "title", json_string(title));
     json_object_set_new(o, "status", json_integer(status));
-    if (detail != NULL) json_object_set_new(o, "detail", json_string(detail));
+    json_object_set_new(o, "code", json_string(cause ? cause->word : "error"));
+    json_object_set_new(o, "detail", json_string(detail));
     if (h->path != NULL) json_object_set_new(o, "instance", json_string(h->path));
     json_object_set_new(o, "requestId", json_string(h->request_id));
     if (errs != NULL && errs->count > 0) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bus/problems.h"
 #include "core/arena.h"
 #include "pb/pb.h"
 
@@ -40,11 +41,22 @@ typedef struct {
  * in one write. Returns status. */
 int http_send(const http_ctx_t *h, int status, const char *content_type, const char *body, size_t len);
 
-/* Writes an application/problem+json body: type, title, status, detail,
- * instance, requestId and, when errs has any, errors [{field, message}].
- * extra_headers (may be NULL) are added, e.g. "Retry-After: 1\r\n". */
+/* Writes an application/problem+json body: type, title, status, code,
+ * detail, instance, requestId and, when errs has any, errors [{field,
+ * message}]. code is the cause's word (bus/problems.h); one that is NULL,
+ * unknown or not of this status gives the status's generic word. A NULL
+ * detail is the cause's own sentence. extra_headers (may be NULL) are
+ * added, e.g. "Retry-After: 1\r\n". */
+int http_problem_coded(const http_ctx_t *h, int status, const char *code, const char *detail, const pb_errors_t *errs,
+                       const char *extra_headers);
+
+/* The same with the status's generic cause. */
 int http_problem(const http_ctx_t *h, int status, const char *detail, const pb_errors_t *errs,
                  const char *extra_headers);
+
+/* The same for a cause of the gateway's own: its status and word. */
+int http_problem_as(const http_ctx_t *h, bus_problem_t problem, const char *detail, const pb_errors_t *errs,
+                    const char *extra_headers);
 
 /* The reason phrase for status ("Not Found"). */
 const char *http_reason(int status);

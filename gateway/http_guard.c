@@ -8,9 +8,9 @@
 
 /* Headers the gateway acts on: a second copy would be a guess at which one
  * a proxy in front used. */
-static const char *const single[] = {"Host",          "Content-Length", "Transfer-Encoding", "Authorization",
-                                     "Content-Type",  "Idempotency-Key", "If-Match",         "X-Request-Id",
-                                     "Origin"};
+static const char *const single[] = {"Host",         "Content-Length",  "Transfer-Encoding", "Authorization",
+                                     "Content-Type", "Idempotency-Key", "X-Request-Id",      "Origin"};
+/* (If-Match is a list: its lines combine, RFC 9110 §5.3; gateway/dispatch.c.) */
 
 static http_guard_t refuse(int status, const char *detail) { return (http_guard_t){status, detail}; }
 

@@ -306,8 +306,7 @@ int idem_begin(db_t *db, const http_ctx_t *h, const Parley__Common__V1__Principa
     int status = 0;
     while (!locked(db, idem->lock_id)) {
         if (clock_mono_ms() >= until) {
-            status = http_problem(h, 409, "a request with this Idempotency-Key is still in flight", NULL,
-                                  "Retry-After: 1\r\n");
+            status = http_problem_as(h, BUS_PROBLEM_IDEMPOTENCY_IN_FLIGHT, NULL, NULL, "Retry-After: 1\r\n");
             goto done;
         }
         struct timespec ts = {0, 20 * 1000000};

@@ -303,7 +303,7 @@ static void write_health(metrics_text_t *t) {
 
 int metrics_serve(const http_ctx_t *h) {
     if (!reg.ready || !(is_local_peer(h->conn) || has_token(h->conn)))
-        return http_problem(h, 404, "no such route", NULL, NULL);
+        return http_problem_as(h, BUS_PROBLEM_NO_ROUTE, NULL, NULL, NULL);
     metrics_text_t t = {0};
     write_http(&t);
     write_bus(&t);

@@ -255,7 +255,10 @@ static json_t *operation(build_t *b, const route_t *r, const char *op_id) {
  * 3; at most PB_MAX_ERRORS errors). */
 static const char problem_schemas_text[] =
     "{\"Problem\": {\"type\": \"object\", \"description\": \"An RFC 9457 problem (`application/problem+json`).\","
-    " \"required\": [\"type\", \"title\", \"status\", \"requestId\"], \"properties\": {"
+    " \"required\": [\"type\", \"title\", \"status\", \"code\", \"detail\", \"requestId\"], \"properties\": {"
+    "  \"code\": {\"type\": \"string\", \"pattern\": \"^[a-z][a-z0-9_]{0,63}$\", \"maxLength\": 64,"
+    "   \"description\": \"A stable, machine-readable cause (`child_has_cases`, `stale_version` …): what a "
+    "program acts on; each is listed with its meaning at `/docs/problems`.\"},"
     "  \"type\": {\"type\": \"string\", \"format\": \"uri-reference\", \"maxLength\": 100,"
     "   \"description\": \"`/docs/problems#<slug>`: the kind of problem, explained on that page.\"},"
     "  \"title\": {\"type\": \"string\", \"maxLength\": 100, \"description\": \"The status's reason phrase.\"},"

@@ -2,6 +2,8 @@
 
 #include <civetweb.h>
 #include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -84,11 +86,148 @@ static int apply_query(arena_t *a, ProtobufCMessage *msg, const route_match_t *m
     return rc;
 }
 
+/* The field of desc with JSON name json, or NULL. */
+static const ProtobufCFieldDescriptor *field_named(const ProtobufCMessageDescriptor *desc, const char *json) {
+    char buf[128];
+    for (unsigned i = 0; i < desc->n_fields; i++)
+        if (strcmp(pb_json_name(desc->fields[i].name, buf, sizeof buf), json) == 0) return &desc->fields[i];
+    return NULL;
+}
+
+/* The path parameter named name (len bytes), or NULL. */
+static const route_param_t *path_param(const route_match_t *m, const char *name) {
+    for (size_t i = 0; i < m->n_params; i++)
+        if (strlen(name) == m->params[i].name_len && memcmp(name, m->params[i].name, m->params[i].name_len) == 0)
+            return &m->params[i];
+    return NULL;
+}
+
+typedef struct {
+    arena_t *a;
+    request_patch_t *patch;
+    size_t cap;
+    bool over;
+} fields_t;
+
+static void collect_items(fields_t *f, const char *path, const json_t *item);
+
+/* Records path (then its members, for an object or an array of them). The
+ * depth is bounded by the JSON limits the body passed (PB_JSON_MAX_DEPTH). */
+static void collect(fields_t *f, const char *path, const json_t *v) {
+    if (path != NULL) {
+        if (f->patch->n_fields == REQUEST_MAX_PATCH_FIELDS) {
+            f->over = true;
+            return;
+        }
+        if (f->patch->n_fields == f->cap) {
+            size_t cap = f->cap ? f->cap * 2 : 32;
+            char **grown = arena_alloc(f->a, cap * sizeof *grown);
+            if (grown == NULL) {
+                f->over = true;
+                return;
+            }
+            if (f->cap) memcpy(grown, f->patch->fields, f->cap * sizeof *grown);
+            f->patch->fields = grown;
+            f->cap = cap;
+        }
+        f->patch->fields[f->patch->n_fields++] = (char *)path;
+    }
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *member;
+        json_object_foreach((json_t *)v, key, member) {
+            if (f->over) return;
+            collect(f, path ? arena_printf(f->a, "%s.%s", path, key) : arena_strdup(f->a, key), member);
+        }
+    } else if (json_is_array(v) && path != NULL) {
+        for (size_t i = 0; i < json_array_size(v) && !f->over; i++) {
+            const json_t *item = json_array_get(v, i);
+            if (json_is_object(item)) collect_items(f, arena_printf(f->a, "%s[%zu]", path, i), item);
+        }
+    }
+}
+
+/* An array item's members, without the item's own path. */
+static void collect_items(fields_t *f, const char *path, const json_t *item) {
+    const char *key;
+    json_t *member;
+    json_object_foreach((json_t *)item, key, member) {
+        if (f->over) return;
+        collect(f, arena_printf(f->a, "%s.%s", path, key), member);
+    }
+}
+
+/* A PATCH or PUT body's top level, before it is decoded: a member naming a
+ * path parameter must say what the path says (`id` is the object's own id,
+ * the path's last parameter) and is then left to the path; a member the
+ * reply has and the request does not is read-only here and goes, as sent,
+ * to read_only_json for the service to compare. Violations go to errs
+ * with patch->cause READ_ONLY_FIELD. */
+static size_t sort_members(arena_t *a, json_t *root, const ProtobufCMessageDescriptor *input, const route_match_t *m,
+                           request_patch_t *patch, pb_errors_t *errs) {
+    size_t refused = 0;
+    json_t *echo = json_object();
+    const char *key;
+    json_t *value;
+    void *tmp;
+    json_object_foreach_safe(root, tmp, key, value) {
+        const route_param_t *p = NULL;
+        if (strcmp(key, "id") == 0 && m->n_params > 0) p = &m->params[m->n_params - 1];
+        else p = path_param(m, key);
+        if (p != NULL) {
+            if (!json_is_null(value) && (!json_is_string(value) || p->text == NULL ||
+                                         strcasecmp(json_string_value(value), p->text) != 0)) {
+                pb_errors_add(errs, key, strcmp(key, "id") == 0 ? "is read-only: it must be the object's id, as in the path"
+                                                                : "is read-only: it must be the same as in the path");
+                refused++;
+            }
+            json_object_del(root, key);
+        } else if (field_named(input, key) == NULL && patch->reply != NULL && field_named(patch->reply, key) != NULL) {
+            json_object_set(echo, key, value);
+            json_object_del(root, key);
+        }
+    }
+    if (json_object_size(echo) > 0) {
+        char *text = json_dumps(echo, JSON_COMPACT);
+        patch->read_only_json = text ? arena_strdup(a, text) : NULL;
+        free(text);
+        if (patch->read_only_json == NULL) {
+            pb_errors_add(errs, "", "out of memory");
+            refused++;
+        }
+    }
+    json_decref(echo);
+    return refused;
+}
+
 int request_build(arena_t *a, const ProtobufCMessageDescriptor *input, const char *body, size_t body_len,
                   const route_match_t *m, const char *query, request_param_fn hook, void *hook_ctx,
-                  ProtobufCMessage **out, pb_errors_t *errs) {
+                  request_patch_t *patch, ProtobufCMessage **out, pb_errors_t *errs) {
     ProtobufCMessage *msg = NULL;
-    if (body != NULL) {
+    if (body != NULL && patch != NULL) {
+        patch->cause = BUS_PROBLEM_INVALID_REQUEST;
+        json_t *root = pb_json_loadb(body, body_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+        /* Not an object (or not JSON): the codec says why, as for any body. */
+        if (!json_is_object(root)) {
+            json_decref(root);
+            if (pb_from_json(a, input, body, body_len, &msg, errs) == 0) pb_errors_add(errs, "", "expected a JSON object");
+            return -1;
+        }
+        fields_t f = {a, patch, 0, false};
+        collect(&f, NULL, root);
+        if (f.over) {
+            json_decref(root);
+            pb_errors_add(errs, "", arena_printf(a, "a PATCH or PUT body may have at most %d members in all",
+                                                 REQUEST_MAX_PATCH_FIELDS));
+            return -1;
+        }
+        size_t refused = sort_members(a, root, input, m, patch, errs);
+        /* Decoded even so, so that every mistake is reported at once. */
+        int rc = pb_from_json_value(a, input, root, "", &msg, errs);
+        json_decref(root);
+        if (refused > 0 && rc == 0) patch->cause = BUS_PROBLEM_READ_ONLY_FIELD;
+        if (refused > 0 || rc != 0) return -1;
+    } else if (body != NULL) {
         if (pb_from_json(a, input, body, body_len, &msg, errs) != 0) return -1;
     } else {
         msg = arena_alloc(a, input->sizeof_message);

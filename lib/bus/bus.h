@@ -56,6 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus/problems.h"
 #include "core/arena.h"
 #include "parley/common/v1/envelope.pb-c.h"
 
@@ -137,9 +138,21 @@ typedef struct {
     bus_handler_fn handler;
 } bus_method_t;
 
-/* Sets res->status to code with a formatted message (in the arena). */
+/* Sets res->status to code with a formatted message (in the arena); the
+ * cause is the generic word of code's HTTP status (bus/problems.h). */
 void bus_response_error(bus_response_t *res, bus_code_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Sets res->status to the cause problem (bus/problems.h): its status code
+ * and word (Status.reason), and a formatted message, or the cause's own
+ * detail when fmt is NULL. A handler names every cause through this, so
+ * none can be answered that /docs/problems does not list. */
+void bus_response_problem(bus_response_t *res, bus_problem_t problem, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets only the cause's word, keeping the code, message and violations
+ * (a field violation with a cause of its own: child_has_cases). */
+void bus_response_reason(bus_response_t *res, bus_problem_t problem);
 
 /* Adds a field violation and sets the code to INVALID_ARGUMENT (message
  * "invalid request" unless one is set). field is a JSON path ("parents[0].email"). */

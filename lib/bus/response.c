@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bus/bus.h"
+#include "bus/problems.h"
 
 void bus_response_error(bus_response_t *res, bus_code_t code, const char *fmt, ...) {
     va_list ap;
@@ -10,8 +11,30 @@ void bus_response_error(bus_response_t *res, bus_code_t code, const char *fmt, .
     char *msg = arena_vprintf(res->arena, fmt, ap);
     va_end(ap);
     res->status.code = code;
+    res->status.reason = "";
     /* Out of memory still leaves the code set: the caller learns what failed. */
     res->status.message = msg != NULL ? msg : (char *)bus_code_name(code);
+}
+
+void bus_response_problem(bus_response_t *res, bus_problem_t problem, const char *fmt, ...) {
+    const bus_problem_info_t *p = bus_problem_info(problem);
+    /* A cause without a service status is the gateway's own: internal here. */
+    bus_code_t code = p != NULL && p->grpc >= 0 ? (bus_code_t)p->grpc : PARLEY__COMMON__V1__CODE__CODE_INTERNAL;
+    char *msg = NULL;
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        msg = arena_vprintf(res->arena, fmt, ap);
+        va_end(ap);
+    }
+    res->status.code = code;
+    res->status.message = msg != NULL ? msg : (char *)(p != NULL ? p->detail : bus_code_name(code));
+    res->status.reason = p != NULL ? (char *)p->word : "";
+}
+
+void bus_response_reason(bus_response_t *res, bus_problem_t problem) {
+    const bus_problem_info_t *p = bus_problem_info(problem);
+    res->status.reason = p != NULL ? (char *)p->word : "";
 }
 
 /* Makes room for one more violation. The array lives in the arena and has

@@ -140,8 +140,7 @@ static void worker_dispatch(bus_worker_t *self, const bus_frames_t *msg, const b
     }
     /* The caller has given up: do not spend work (or a write) on it. */
     if (header->deadline_unix_ms > 0 && clock_now_ms() >= header->deadline_unix_ms) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_DEADLINE_EXCEEDED,
-                           "deadline passed before the request was served");
+        bus_response_problem(res, BUS_PROBLEM_DEADLINE_EXCEEDED, NULL);
         return;
     }
     req.input = bus_frames_unpack(msg, REQ_PAYLOAD, method->input, arena_pb_allocator(res->arena));
@@ -153,7 +152,7 @@ static void worker_dispatch(bus_worker_t *self, const bus_frames_t *msg, const b
     void *ctx = method == &ping_method ? (void *)self : self->ctx;
     int rc = method->handler(ctx, &req, res);
     if (rc < 0 && res->status.code == PARLEY__COMMON__V1__CODE__CODE_OK)
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "internal error");
+        bus_response_problem(res, BUS_PROBLEM_INTERNAL, NULL);
 }
 
 /* Packs m into the arena; NULL m (or an error) gives an empty payload. */

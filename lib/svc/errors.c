@@ -10,20 +10,20 @@ int svc_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, int rc)
     const char *rid = req->header->request_id;
     db_tx_rollback(db);
     if (rc == DB_ERR_UNAVAILABLE) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_UNAVAILABLE, "the database is unavailable");
+        bus_response_problem(res, BUS_PROBLEM_UNAVAILABLE, "the database is unavailable");
         res->status.retry_after_seconds = 1;
     } else if (strcmp(db_sqlstate(db), DB_SQLSTATE_SERIALIZATION) == 0 ||
                strcmp(db_sqlstate(db), DB_SQLSTATE_DEADLOCK) == 0 ||
                strcmp(db_sqlstate(db), DB_SQLSTATE_LOCK_TIMEOUT) == 0) {
         /* Lost a race with another transaction: nothing was changed, and the
          * same request may well succeed when tried again. */
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ABORTED, "a concurrent change conflicted; retry");
+        bus_response_problem(res, BUS_PROBLEM_CONCURRENT_CHANGE, NULL);
     } else if (strcmp(db_sqlstate(db), DB_SQLSTATE_VIOLATION) == 0 && *db_error_field(db) != '\0') {
         /* The statement checked what the request names (svc_violation()). */
         bus_response_violation(res, db_error_field(db), "%s", db_error_message(db));
     } else {
         log_error(rid, "database error %s: %s", db_sqlstate(db), db_error(db));
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "internal error");
+        bus_response_problem(res, BUS_PROBLEM_INTERNAL, NULL);
     }
     return -1;
 }

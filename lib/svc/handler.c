@@ -12,7 +12,7 @@ const char *svc_opt(const char *s) { return (s && *s) ? s : NULL; }
 bool svc_ok(const bus_response_t *res) { return res->status.code == PARLEY__COMMON__V1__CODE__CODE_OK; }
 
 int svc_not_found(bus_response_t *res, const char *what) {
-    bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND, "no such %s", what);
+    bus_response_problem(res, BUS_PROBLEM_NOT_FOUND, "no such %s", what);
     return -1;
 }
 
@@ -48,7 +48,25 @@ int svc_get_one(db_t *db, const bus_request_t *req, bus_response_t *res, const c
     db_steps_free(steps, n);
     if (!found) return svc_not_found(res, get->what);
     if (m == NULL) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "internal error");
+        bus_response_problem(res, BUS_PROBLEM_INTERNAL, NULL);
+        return -1;
+    }
+    res->reply = m;
+    return 0;
+}
+
+int svc_get_sub(db_t *db, const bus_request_t *req, bus_response_t *res, const char *parent_id, const char *id,
+                const svc_get_t *get) {
+    if (!ids_is_uuid(parent_id) || !ids_is_uuid(id)) return svc_not_found(res, get->what);
+    const char *params[] = {parent_id, id};
+    db_step_t step = {get->stmts[0], 2, params, NULL};
+    if (svc_read(db, req, res, &step, 1) != 0) return -1;
+    bool found = db_rows(step.result) > 0;
+    ProtobufCMessage *m = found ? get->parse(res->arena, &step.result) : NULL;
+    db_steps_free(&step, 1);
+    if (!found) return svc_not_found(res, get->what);
+    if (m == NULL) {
+        bus_response_problem(res, BUS_PROBLEM_INTERNAL, NULL);
         return -1;
     }
     res->reply = m;

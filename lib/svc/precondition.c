@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *svc_if_match(arena_t *a, const bus_request_t *req) {
@@ -41,4 +42,21 @@ const char *svc_if_match(arena_t *a, const bus_request_t *req) {
     out[k++] = '}';
     out[k] = '\0';
     return out;
+}
+
+bool svc_if_match_allows(arena_t *a, const bus_request_t *req, int version) {
+    const char *list = svc_if_match(a, req);
+    if (list == NULL) return true;
+    /* "{3,4}": the digits between the braces and commas. */
+    for (const char *p = list; *p != '\0';) {
+        if (*p < '0' || *p > '9') {
+            p++;
+            continue;
+        }
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (v == version) return true;
+        p = end;
+    }
+    return false;
 }

@@ -7,6 +7,8 @@
 #ifndef PARLEY_SVC_PRECONDITION_H
 #define PARLEY_SVC_PRECONDITION_H
 
+#include <stdbool.h>
+
 #include "bus/bus.h"
 
 /* The versions req's If-Match names, as a PostgreSQL int[] literal in arena,
@@ -16,5 +18,10 @@
  * - "{}" (matches nothing, so the change fails) when it names no version
  *   this API issues: a weak tag, a tag that is not a number, junk. */
 const char *svc_if_match(arena_t *a, const bus_request_t *req);
+
+/* Whether req's If-Match admits version: true without If-Match or with
+ * "*", else whether one of its tags is version's (strongly). The header's
+ * lines arrive combined (the gateway joins them, RFC 9110 §5.3). */
+bool svc_if_match_allows(arena_t *a, const bus_request_t *req, int version);
 
 #endif

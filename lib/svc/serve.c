@@ -30,7 +30,7 @@ int svc_serve(db_t *db, bus_handler_fn handler, void *ctx, const bus_request_t *
     const bus_header_t *h = req->header;
     db_audit_begin(db, h);
     int rc = handler(ctx, req, res);
-    if (rc < 0 && svc_ok(res)) bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "internal error");
+    if (rc < 0 && svc_ok(res)) bus_response_problem(res, BUS_PROBLEM_INTERNAL, NULL);
     int recorded = 0, transactions = 0;
     int written = db_audit_end(db, &recorded, &transactions);
     if (written < 0) return rc; /* not a client's request: nothing to audit here */
@@ -58,6 +58,6 @@ int svc_serve(db_t *db, bus_handler_fn handler, void *ctx, const bus_request_t *
     log_error(h->request_id, "%s answered without its audit row (no object named, or its transaction rolled back);"
               " refused", h->method);
     res->reply = NULL;
-    bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_INTERNAL, "internal error");
+    bus_response_problem(res, BUS_PROBLEM_INTERNAL, NULL);
     return -1;
 }

@@ -97,6 +97,12 @@ typedef struct {
  * svc_db_fail. Returns 0, or -1 with res set. */
 int svc_get_one(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, const svc_get_t *get);
 
+/* The same for an object under another (/v1/cases/{id}/stages/{stageId}):
+ * get's first statement alone, with the parent's id as $1 and the
+ * object's as $2 (NOT_FOUND unless both are UUIDs and it finds a row). */
+int svc_get_sub(db_t *db, const bus_request_t *req, bus_response_t *res, const char *parent_id, const char *id,
+                const svc_get_t *get);
+
 /* Runs steps as one read (db_run, DB_READ: one round trip, the audit row
  * in it) with the request's principal. 0, or -1 with res set by
  * svc_db_fail. The caller frees the steps' results (db_steps_free). */

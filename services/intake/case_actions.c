@@ -25,9 +25,10 @@ const db_stmt_t *case_actions_statements(size_t *n) {
 }
 
 /* Locks case id, runs stmt (an UPDATE ... RETURNING on it; no row back means
- * it was done before: 409 with `already`), emits event, answers the case. */
+ * it was done before: 409 with the cause `already`), emits event, answers
+ * the case. */
 static int change(db_t *db, const bus_request_t *req, bus_response_t *res, const char *id, bool open_only,
-                  const char *stmt, int n, const char *const *params, const char *already, const char *event,
+                  const char *stmt, int n, const char *const *params, bus_problem_t already, const char *event,
                   const char *event_json) {
     char *authority;
     int rc = db_tx_begin(db, req->header->principal);
@@ -43,7 +44,7 @@ static int change(db_t *db, const bus_request_t *req, bus_response_t *res, const
     if (rc == 0 && db_rows(r) == 0) {
         db_result_free(&r);
         db_tx_rollback(db);
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ABORTED, "%s", already);
+        bus_response_problem(res, already, NULL);
         return -1;
     }
     db_result_free(&r);
@@ -68,7 +69,7 @@ int cases_withdraw_consent(void *ctx, const bus_request_t *req, bus_response_t *
     if (!svc_ok(res)) return -1;
     const char *params[] = {in->id, svc_opt(in->reason), svc_opt(in->withdrawn_by)};
     /* Withdrawal is allowed on a closed case too: the data outlives it. */
-    return change(db, req, res, in->id, false, "case_withdraw_consent", 3, params, "consent was already withdrawn",
+    return change(db, req, res, in->id, false, "case_withdraw_consent", 3, params, BUS_PROBLEM_CONSENT_ALREADY_WITHDRAWN,
                   NULL, NULL);
 }
 
@@ -84,6 +85,8 @@ int cases_close(void *ctx, const bus_request_t *req, bus_response_t *res) {
                                                    svc_enum_word(res->arena, &parley__intake__v1__case_outcome__descriptor,
                                                                  in->outcome),
                                                    "reason", svc_opt(in->reason)));
-    return change(db, req, res, in->id, true, "case_close", 3, params, "the case is already closed", "case.closed",
+    /* Not open_only: a closed case is told apart as already_closed (the
+     * UPDATE finds nothing to close), not as case_closed. */
+    return change(db, req, res, in->id, false, "case_close", 3, params, BUS_PROBLEM_ALREADY_CLOSED, "case.closed",
                   json);
 }

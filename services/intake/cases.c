@@ -27,7 +27,8 @@ typedef Parley__Intake__V1__CreateCaseRequest create_case_t;
     " stage, EXISTS (SELECT 1 FROM child_views v WHERE v.child_id = cases.child_id),"                       \
     " (SELECT to_char(max(v.recorded_on), 'YYYY-MM-DD') FROM child_views v WHERE v.child_id = cases.child_id)," \
     " outcome, close_reason, " DB_MICROS("closed_at") ", " DB_MICROS("consent_withdrawn_at") ","                    \
-    " consent_withdrawal_reason, consent_withdrawn_by"
+    " consent_withdrawal_reason, consent_withdrawn_by,"                                                          \
+    " CASE WHEN created_by_client = caller_client() THEN external_reference END"
 
 /* The case's object for the request's audit row (deploy/bootstrap.sql). */
 #define CASE_TOUCH "audit.touch(id::text, authority_id)"
@@ -41,9 +42,10 @@ static const db_stmt_t stmts[] = {
      * before its COMMIT; the answer is what RETURNING gives. */
     {"case_insert",
      "INSERT INTO cases (id, authority_id, family_id, child_id, source, referrer_agency_id, needs,"
-     " wants_supporter, summary, consent_share, consent_basis, consent_given_by, created_by_client)"
+     " wants_supporter, summary, consent_share, consent_basis, consent_given_by, created_by_client,"
+     " external_reference)"
      " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::uuid, $7::text[], $8::boolean, $9::text,"
-     " $10::boolean, $11::text, $12::text, $13::uuid"
+     " $10::boolean, $11::text, $12::text, $13::uuid, $15::text"
      " WHERE CASE"
      "  WHEN NOT EXISTS (SELECT 1 FROM families f WHERE f.id = $3::uuid AND f.authority_id = $2::uuid"
      "       AND f.authority_id = ANY (current_authorities()) AND ($14::uuid IS NULL OR f.created_by_client = $14::uuid))"
@@ -58,6 +60,12 @@ static const db_stmt_t stmts[] = {
      " RETURNING " CASE_COLUMNS ", " CASE_TOUCH},
     {"case_get",
      "SELECT " CASE_COLUMNS ", " CASE_TOUCH " FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"},
+    /* A partner's read: only a case its own client opened. */
+    {"case_get_referred",
+     "SELECT " CASE_COLUMNS ", " CASE_TOUCH " FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"
+     " AND created_by_client = caller_client()"},
+    /* Opened order; with updatedSince ($8) the order changed. $7: this
+     * client's externalReference. */
     {"case_list",
      "SELECT " CASE_COLUMNS " FROM cases"
      " WHERE authority_id = ANY (current_authorities())"
@@ -66,7 +74,23 @@ static const db_stmt_t stmts[] = {
      " AND ($3::bigint IS NULL OR (created_at, id) >"
      "      (" DB_FROM_MICROS("$3") ", $4::uuid))"
      " AND ($6::text IS NULL OR stage = $6)"
+     " AND ($7::text IS NULL OR (external_reference = $7 AND created_by_client = caller_client()))"
      " ORDER BY created_at, id LIMIT $5"},
+    {"case_list_changed",
+     "SELECT " CASE_COLUMNS " FROM cases"
+     " WHERE authority_id = ANY (current_authorities())"
+     " AND ($1::text IS NULL OR status = $1)"
+     " AND ($2::uuid IS NULL OR authority_id = $2)"
+     " AND ($3::bigint IS NULL OR (updated_at, id) >"
+     "      (" DB_FROM_MICROS("$3") ", $4::uuid))"
+     " AND ($6::text IS NULL OR stage = $6)"
+     " AND ($7::text IS NULL OR (external_reference = $7 AND created_by_client = caller_client()))"
+     " AND updated_at >= " DB_FROM_MICROS("$8")
+     " ORDER BY updated_at, id LIMIT $5"},
+    /* After a refused insert: which case this client gave that reference. */
+    {"case_by_reference",
+     "SELECT id FROM cases WHERE created_by_client = caller_client() AND external_reference = $1"
+     " AND authority_id = ANY (current_authorities())"},
     {"case_lock",
      "SELECT authority_id, status, ($2::int[] IS NULL OR version = ANY ($2::int[])), " CASE_TOUCH " FROM cases"
      " WHERE id = $1 AND authority_id = ANY (current_authorities()) FOR UPDATE"},
@@ -87,6 +111,7 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     if (in->n_needs == 0) bus_response_violation(res, "needs", "at least one need is required");
     if (in->n_needs > 10) bus_response_violation(res, "needs", "at most 10 needs");
     svc_check_max_len(res, "summary", in->summary, 4000);
+    intake_check_reference(res, "externalReference", in->external_reference);
     if (in->consent == NULL) {
         bus_response_violation(res, "consent", "is required: record the lawful basis for holding this case");
     } else {
@@ -129,6 +154,7 @@ static case_t *case_from_row(arena_t *a, const db_result_t *r, int i) {
     if (!db_is_null(r, i, 23)) c->consent->withdrawn_at = svc_timestamp(a, db_int(r, i, 23));
     c->consent->withdrawal_reason = db_str(a, r, i, 24);
     c->consent->withdrawn_by = db_str(a, r, i, 25);
+    c->external_reference = db_str(a, r, i, 26);
     return c;
 }
 
@@ -143,21 +169,6 @@ int cases_load(db_t *db, arena_t *a, const char *id, case_t **out) {
     return rc;
 }
 
-static bool has_role(const Parley__Common__V1__Principal *p, const char *role) {
-    for (size_t i = 0; p != NULL && i < p->n_roles; i++)
-        if (strcmp(p->roles[i], role) == 0) return true;
-    return false;
-}
-
-/* The client a partner agency's key is, when it has no staff role: it may
- * act only on families of its own. NULL for staff. A partner key without a
- * usable client id gets the nil UUID, which registered no family. */
-static const char *partner_client(const bus_request_t *req) {
-    const Parley__Common__V1__Principal *p = req->header->principal;
-    if (!has_role(p, "partner_agency") || has_role(p, "consortium_admin") || has_role(p, "caseworker")) return NULL;
-    return ids_is_uuid(p->client_id) ? p->client_id : "00000000-0000-0000-0000-000000000000";
-}
-
 /* What a referrer may see of the case it opened: as referrals.c reads it. */
 static case_t *referrer_view(arena_t *a, const case_t *full) {
     case_t *c = arena_alloc(a, sizeof *c);
@@ -170,6 +181,7 @@ static case_t *referrer_view(arena_t *a, const case_t *full) {
     c->created_at = full->created_at;
     c->updated_at = full->updated_at;
     c->closed_at = full->closed_at;
+    c->external_reference = full->external_reference;
     return c;
 }
 
@@ -186,7 +198,7 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     for (size_t k = 0; k < in->n_needs; k++)
         needs[k] = (char *)svc_enum_text(&parley__intake__v1__case_need__descriptor, in->needs[k]);
     const Parley__Common__V1__Principal *p = req->header->principal;
-    const char *partner = partner_client(req);
+    const char *partner = intake_partner_client(req);
     const char *params[] = {id, in->authority_id, in->family_id, in->child_id,
                             svc_enum_text(&parley__intake__v1__case_source__descriptor, in->source),
                             svc_opt(in->referrer_agency_id), db_array_literal(a, needs, in->n_needs),
@@ -194,13 +206,15 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             in->consent->share_with_agencies ? "true" : "false",
                             svc_enum_text(&parley__intake__v1__lawful_basis__descriptor, in->consent->lawful_basis),
                             svc_opt(in->consent->given_by), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL,
-                            partner};
+                            partner, svc_opt(in->external_reference)};
     /* The case, its events and its audit row: one round trip. */
-    db_step_t steps[3] = {{"case_insert", 14, params, NULL}};
+    db_step_t steps[3] = {{"case_insert", 15, params, NULL}};
     size_t n = 1;
     int rc = events_step(a, "case.opened", id, NULL, &steps[n++]);
     if (rc == 0 && in->wants_supporter) rc = events_step(a, "case.supporter_requested", id, NULL, &steps[n++]);
     if (rc == 0) rc = db_run(db, p, DB_WRITE, steps, n);
+    if (rc != 0 && intake_is_duplicate_reference(db, rc, "cases_client_reference"))
+        return intake_duplicate_reference(db, req, res, "case_by_reference", in->external_reference, "case");
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     case_t *c = db_rows(steps[0].result) == 1 ? case_from_row(a, steps[0].result, 0) : NULL;
     db_steps_free(steps, n);
@@ -215,9 +229,17 @@ static ProtobufCMessage *parse_case(arena_t *a, db_result_t *const *results) {
 
 static const svc_get_t get_case = {"case", {"case_get"}, 1, parse_case};
 
+static ProtobufCMessage *parse_referred(arena_t *a, db_result_t *const *results) {
+    return &referrer_view(a, case_from_row(a, results[0], 0))->base;
+}
+
+static const svc_get_t get_referred = {"case", {"case_get_referred"}, 1, parse_referred};
+
+/* A partner agency reads only a case its client opened, as a referrer
+ * sees it (what its POST was answered with): the Location of that 201. */
 int cases_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Intake__V1__GetCaseRequest *in = (const void *)req->input;
-    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, &get_case);
+    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, intake_partner_client(req) ? &get_referred : &get_case);
 }
 
 int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
@@ -228,13 +250,16 @@ int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     page_cursor_t cur;
     page_args(res, in->page_size, in->page_token, &size, &cur);
     if (in->authority_id && *in->authority_id) svc_check_uuid(res, "authorityId", in->authority_id, false);
+    intake_check_reference(res, "externalReference", in->external_reference);
     if (!svc_ok(res)) return -1;
 
     const char *params[] = {in->status ? svc_enum_text(&parley__intake__v1__case_status__descriptor, in->status) : NULL,
                             svc_opt(in->authority_id), page_cursor_micros(a, &cur), page_cursor_id(&cur),
                             arena_printf(a, "%d", size + 1),
-                            in->stage ? svc_enum_text(&parley__intake__v1__sen_stage__descriptor, in->stage) : NULL};
-    db_step_t step = {"case_list", 6, params, NULL};
+                            in->stage ? svc_enum_text(&parley__intake__v1__sen_stage__descriptor, in->stage) : NULL,
+                            svc_opt(in->external_reference), intake_micros(a, in->updated_since)};
+    bool changed = in->updated_since != NULL;
+    db_step_t step = {changed ? "case_list_changed" : "case_list", changed ? 8 : 7, params, NULL};
     if (svc_read(db, req, res, &step, 1) != 0) return -1;
     db_result_t *r = step.result;
 
@@ -245,7 +270,10 @@ int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
     for (size_t i = 0; i < n; i++) out->items[i] = case_from_row(a, r, (int)i);
     out->n_items = n;
-    if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->created_at, out->items[n - 1]->id);
+    if (rows > size) {
+        const case_t *last = out->items[n - 1];
+        out->next_page_token = page_token_after(a, changed ? last->updated_at : last->created_at, last->id);
+    }
     db_result_free(&r);
     res->reply = &out->base;
     return 0;
@@ -271,12 +299,11 @@ int cases_lock(db_t *db, const bus_request_t *req, bus_response_t *res, const ch
     *authority = db_str(res->arena, r, 0, 0);
     db_result_free(&r);
     if (!matches) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_FAILED_PRECONDITION,
-                           "the case has changed since that version (If-Match); read it again");
+        bus_response_problem(res, BUS_PROBLEM_STALE_VERSION, "the case has changed since that version; read it again");
         return 0;
     }
     if (open_only && closed) {
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ABORTED, "the case is closed");
+        bus_response_problem(res, BUS_PROBLEM_CASE_CLOSED, NULL);
         return 0;
     }
     return 1;

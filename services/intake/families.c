@@ -1,4 +1,11 @@
-/* Families: everyone with parental responsibility, and their children. */
+/* Families: everyone with parental responsibility, and their children;
+ * registered, read, and listed by the API client that registered them.
+ *
+ * A partner agency (partner_agency and no staff role) reads only families
+ * its own client registered, and of them only what it needs to open a
+ * case on one: the family's id, authority, reference, version and dates,
+ * and each child's id, names and date of birth (which it gave): never the
+ * parents, their contact details, the children's needs, school or plan. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,9 +20,20 @@ typedef Parley__Intake__V1__Child child_t;
 typedef Parley__Intake__V1__CreateFamilyRequest create_family_t;
 
 
+/* A family's own columns (family_from_results reads them by position); its
+ * reference only for the client that set it. */
+#define FAMILY_COLUMNS                                                                               \
+    "id, authority_id, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ","               \
+    " CASE WHEN created_by_client = caller_client() THEN external_reference END"
+
 static const db_stmt_t stmts[] = {
     {"family_insert",
-     "INSERT INTO families (id, authority_id) VALUES ($1, $2) RETURNING audit.touch(id::text, authority_id)"},
+     "INSERT INTO families (id, authority_id, external_reference) VALUES ($1, $2, $3)"
+     " RETURNING audit.touch(id::text, authority_id)"},
+    /* After a refused insert: which family this client gave that reference. */
+    {"family_by_reference",
+     "SELECT id FROM families WHERE created_by_client = caller_client() AND external_reference = $1"
+     " AND authority_id = ANY (current_authorities())"},
     {"parent_insert",
      "INSERT INTO parents (id, family_id, authority_id, position, given_name, family_name, email, phone,"
      " address_line1, address_line2, town, postcode, preferred_language, communication_needs,"
@@ -36,9 +54,31 @@ static const db_stmt_t stmts[] = {
      " family_name = EXCLUDED.family_name, date_of_birth = EXCLUDED.date_of_birth, school_urn = EXCLUDED.school_urn,"
      " school_name = EXCLUDED.school_name, needs = EXCLUDED.needs, plan_status = EXCLUDED.plan_status"
      " WHERE children.family_id = EXCLUDED.family_id"},
-    {"family_get",
-     "SELECT id, authority_id, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ","
-     " audit.touch(id::text, authority_id) FROM families WHERE id = $1 AND authority_id = ANY (current_authorities())"},
+    {"family_get", "SELECT " FAMILY_COLUMNS ", audit.touch(id::text, authority_id) FROM families"
+                   " WHERE id = $1 AND authority_id = ANY (current_authorities())"},
+    /* The same, locked for a change (family_update.c). */
+    {"family_lock", "SELECT " FAMILY_COLUMNS ", audit.touch(id::text, authority_id) FROM families"
+                    " WHERE id = $1 AND authority_id = ANY (current_authorities()) FOR UPDATE"},
+    /* A partner's read: only a family its own client registered. */
+    {"family_get_registered", "SELECT " FAMILY_COLUMNS ", audit.touch(id::text, authority_id) FROM families"
+                              " WHERE id = $1 AND authority_id = ANY (current_authorities())"
+                              " AND created_by_client = caller_client()"},
+    {"children_of_registered",
+     "SELECT id, given_name, family_name, to_char(date_of_birth, 'YYYY-MM-DD')"
+     " FROM children WHERE family_id = $1 AND authority_id = ANY (current_authorities()) ORDER BY position"},
+    /* GET /v1/families: what this client registered, in the order made or,
+     * with updatedSince ($5), in the order changed. $1 externalReference,
+     * $2/$3 the cursor, $4 the limit. */
+    {"family_list",
+     "SELECT " FAMILY_COLUMNS " FROM families WHERE created_by_client = caller_client()"
+     " AND authority_id = ANY (current_authorities()) AND ($1::text IS NULL OR external_reference = $1)"
+     " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
+     " ORDER BY created_at, id LIMIT $4"},
+    {"family_list_changed",
+     "SELECT " FAMILY_COLUMNS " FROM families WHERE created_by_client = caller_client()"
+     " AND authority_id = ANY (current_authorities()) AND ($1::text IS NULL OR external_reference = $1)"
+     " AND ($2::bigint IS NULL OR (updated_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
+     " AND updated_at >= " DB_FROM_MICROS("$5") " ORDER BY updated_at, id LIMIT $4"},
     {"parents_of",
      "SELECT id, given_name, family_name, email, phone, address_line1, address_line2, town, postcode,"
      " preferred_language, communication_needs, has_parental_responsibility, relationship"
@@ -77,6 +117,11 @@ void families_check_parent(bus_response_t *res, size_t i, const Parley__Intake__
 }
 
 void families_check_child(bus_response_t *res, size_t i, const Parley__Intake__V1__ChildInput *c) {
+    families_check_child_fields(res, i, c, true);
+}
+
+void families_check_child_fields(bus_response_t *res, size_t i, const Parley__Intake__V1__ChildInput *c,
+                                 bool birth_range) {
     arena_t *a = res->arena;
     svc_check_required(res, path(a, "children", i, "givenName"), c->given_name);
     svc_check_max_len(res, path(a, "children", i, "givenName"), c->given_name, 100);
@@ -84,7 +129,7 @@ void families_check_child(bus_response_t *res, size_t i, const Parley__Intake__V
     svc_check_max_len(res, path(a, "children", i, "familyName"), c->family_name, 100);
     int64_t born;
     const char *dob = path(a, "children", i, "dateOfBirth");
-    if (svc_check_date(res, dob, c->date_of_birth, true, &born)) {
+    if (svc_check_date(res, dob, c->date_of_birth, true, &born) && birth_range) {
         /* SEND support runs from birth to 25. */
         if (born > svc_today_days()) bus_response_violation(res, dob, "is in the future");
         else if (svc_today_days() - born > 26 * 366) bus_response_violation(res, dob, "is more than 26 years ago");
@@ -114,6 +159,7 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     if (in->n_children == 0) bus_response_violation(res, "children", "at least one child is required");
     if (in->n_children > MAX_CHILDREN) bus_response_violation(res, "children", "at most %d children", MAX_CHILDREN);
     for (size_t i = 0; i < in->n_children && i < MAX_CHILDREN; i++) families_check_child(res, i, in->children[i]);
+    intake_check_reference(res, "externalReference", in->external_reference);
 }
 
 /* The parent's or child's statement as a step, its parameters in a: a new
@@ -186,8 +232,8 @@ int families_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
 
     char *id = arena_alloc(a, IDS_UUID_LEN + 1);
     if (id == NULL || ids_uuid_new(id) != 0) return -1;
-    const char *params[] = {id, in->authority_id};
-    db_step_t steps[1 + MAX_PARENTS + MAX_CHILDREN + 3] = {{"family_insert", 2, params, NULL}};
+    const char *params[] = {id, in->authority_id, svc_opt(in->external_reference)};
+    db_step_t steps[1 + MAX_PARENTS + MAX_CHILDREN + 3] = {{"family_insert", 3, params, NULL}};
     size_t n = 1;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < in->n_parents; i++)
@@ -198,6 +244,8 @@ int families_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     static const char *const reads[] = {"family_get", "parents_of", "children_of"};
     for (size_t i = 0; i < 3; i++) steps[n++] = (db_step_t){reads[i], 1, params, NULL};
     if (rc == 0) rc = db_run(db, req->header->principal, DB_WRITE, steps, n);
+    if (rc != 0 && intake_is_duplicate_reference(db, rc, "families_client_reference"))
+        return intake_duplicate_reference(db, req, res, "family_by_reference", in->external_reference, "family");
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     db_result_t *r[3] = {steps[read_at].result, steps[read_at + 1].result, steps[read_at + 2].result};
     family_t *f = db_rows(r[0]) == 1 ? family_from_results(a, r) : NULL;
@@ -263,6 +311,7 @@ static family_t *family_from_results(arena_t *a, db_result_t *const *r) {
     f->version = (int32_t)db_int(r[0], 0, 2);
     f->created_at = svc_timestamp(a, db_int(r[0], 0, 3));
     f->updated_at = svc_timestamp(a, db_int(r[0], 0, 4));
+    f->external_reference = db_str(a, r[0], 0, 5);
     f->n_parents = (size_t)db_rows(r[1]);
     f->parents = arena_alloc(a, (f->n_parents + 1) * sizeof *f->parents);
     for (size_t i = 0; i < f->n_parents; i++) f->parents[i] = parent_from_row(a, r[1], (int)i);
@@ -273,7 +322,11 @@ static family_t *family_from_results(arena_t *a, db_result_t *const *r) {
 }
 
 int families_load(db_t *db, arena_t *a, const char *id, family_t **out) {
-    static const char *const reads[] = {"family_get", "parents_of", "children_of"};
+    return families_read(db, a, id, "family_get", out);
+}
+
+int families_read(db_t *db, arena_t *a, const char *id, const char *stmt, family_t **out) {
+    const char *const reads[] = {stmt, "parents_of", "children_of"};
     const char *params[] = {id};
     db_result_t *r[3] = {NULL, NULL, NULL};
     int rc = db_exec(db, reads[0], 1, params, &r[0]);
@@ -294,7 +347,83 @@ static ProtobufCMessage *parse_family(arena_t *a, db_result_t *const *results) {
 
 static const svc_get_t get_family = {"family", {"family_get", "parents_of", "children_of"}, 3, parse_family};
 
+/* A family's own row as a partner reads it (children from
+ * children_of_registered: id, names, date of birth). */
+static family_t *registrant_view(arena_t *a, const db_result_t *fam, int row, const db_result_t *kids) {
+    family_t *f = arena_alloc(a, sizeof *f);
+    parley__intake__v1__family__init(f);
+    f->id = db_str(a, fam, row, 0);
+    f->authority_id = db_str(a, fam, row, 1);
+    f->version = (int32_t)db_int(fam, row, 2);
+    f->created_at = svc_timestamp(a, db_int(fam, row, 3));
+    f->updated_at = svc_timestamp(a, db_int(fam, row, 4));
+    f->external_reference = db_str(a, fam, row, 5);
+    size_t n = kids ? (size_t)db_rows(kids) : 0;
+    f->children = arena_alloc(a, (n + 1) * sizeof *f->children);
+    for (size_t i = 0; i < n; i++) {
+        child_t *c = arena_alloc(a, sizeof *c);
+        parley__intake__v1__child__init(c);
+        c->id = db_str(a, kids, (int)i, 0);
+        c->given_name = db_str(a, kids, (int)i, 1);
+        c->family_name = db_str(a, kids, (int)i, 2);
+        c->date_of_birth = db_str(a, kids, (int)i, 3);
+        f->children[f->n_children++] = c;
+    }
+    return f;
+}
+
+static ProtobufCMessage *parse_registered(arena_t *a, db_result_t *const *results) {
+    return &registrant_view(a, results[0], 0, results[1])->base;
+}
+
+static const svc_get_t get_registered = {"family", {"family_get_registered", "children_of_registered"}, 2,
+                                         parse_registered};
+
 int families_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Intake__V1__GetFamilyRequest *in = (const void *)req->input;
-    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, &get_family);
+    const svc_get_t *get = intake_partner_client(req) ? &get_registered : &get_family;
+    return svc_get_one(((intake_t *)ctx)->db, req, res, in->id, get);
+}
+
+/* GET /v1/families: the families this API client registered, in the order
+ * registered, or with updatedSince in the order changed: what finds each
+ * again (FamilySummary); GET /v1/families/{id} reads one. */
+int families_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((intake_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const Parley__Intake__V1__ListFamiliesRequest *in = (const void *)req->input;
+    int size;
+    page_cursor_t cur;
+    page_args(res, in->page_size, in->page_token, &size, &cur);
+    intake_check_reference(res, "externalReference", in->external_reference);
+    if (!svc_ok(res)) return -1;
+    const char *params[] = {svc_opt(in->external_reference), page_cursor_micros(a, &cur), page_cursor_id(&cur),
+                            arena_printf(a, "%d", size + 1), intake_micros(a, in->updated_since)};
+    db_step_t step = {in->updated_since ? "family_list_changed" : "family_list", in->updated_since ? 5 : 4, params,
+                      NULL};
+    if (svc_read(db, req, res, &step, 1) != 0) return -1;
+    db_result_t *r = step.result;
+    Parley__Intake__V1__ListFamiliesResponse *out = arena_alloc(a, sizeof *out);
+    parley__intake__v1__list_families_response__init(out);
+    int rows = db_rows(r);
+    size_t n = (size_t)(rows > size ? size : rows);
+    out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
+    for (size_t i = 0; i < n; i++) {
+        Parley__Intake__V1__FamilySummary *f = arena_alloc(a, sizeof *f);
+        parley__intake__v1__family_summary__init(f);
+        f->id = db_str(a, r, (int)i, 0);
+        f->authority_id = db_str(a, r, (int)i, 1);
+        f->version = (int32_t)db_int(r, (int)i, 2);
+        f->created_at = svc_timestamp(a, db_int(r, (int)i, 3));
+        f->updated_at = svc_timestamp(a, db_int(r, (int)i, 4));
+        f->external_reference = db_str(a, r, (int)i, 5);
+        out->items[out->n_items++] = f;
+    }
+    if (rows > size) {
+        Parley__Intake__V1__FamilySummary *last = out->items[n - 1];
+        out->next_page_token = page_token_after(a, in->updated_since ? last->updated_at : last->created_at, last->id);
+    }
+    db_result_free(&r);
+    res->reply = &out->base;
+    return 0;
 }

@@ -38,6 +38,7 @@ const db_stmt_t *sweep_statements(size_t *n);
 int families_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int families_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 int families_update(void *ctx, const bus_request_t *req, bus_response_t *res);
+int families_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 #define MAX_PARENTS 10
 #define MAX_CHILDREN 12
@@ -46,6 +47,10 @@ struct Parley__Intake__V1__ChildInput;
 /* Field checks of one parent or child (violations named parents[i].x). */
 void families_check_parent(bus_response_t *res, size_t i, const struct Parley__Intake__V1__ParentInput *p);
 void families_check_child(bus_response_t *res, size_t i, const struct Parley__Intake__V1__ChildInput *c);
+/* The same; birth_range false leaves out the date of birth's check against
+ * today (not in the future, at most 26 years ago), for one kept as stored. */
+void families_check_child_fields(bus_response_t *res, size_t i, const struct Parley__Intake__V1__ChildInput *c,
+                                 bool birth_range);
 /* Writes a parent or child of family at pos: a new one (existing NULL) or
  * over existing, which must be of that family. 0 or a DB_ERR_*. */
 int families_write_parent(db_t *db, arena_t *a, const char *family, const char *authority, size_t pos,
@@ -57,6 +62,8 @@ int families_write_child(db_t *db, arena_t *a, const char *family, const char *a
  * Returns 1 found, 0 not found, or a DB_ERR_*. Used by cases too. */
 struct Parley__Intake__V1__Family;
 int families_load(db_t *db, arena_t *a, const char *id, struct Parley__Intake__V1__Family **out);
+/* The same with stmt (family_get's columns: "family_lock" to lock it too). */
+int families_read(db_t *db, arena_t *a, const char *id, const char *stmt, struct Parley__Intake__V1__Family **out);
 
 /* cases.c, case_actions.c */
 int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res);
@@ -88,10 +95,12 @@ int cases_touch(db_t *db, const char *id);
 /* views.c */
 int views_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int views_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+int views_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* stages.c, timeline.c */
 int stages_record(void *ctx, const bus_request_t *req, bus_response_t *res);
 int stages_move(void *ctx, const bus_request_t *req, bus_response_t *res);
+int stages_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 int timeline_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* agencies.c, signposts.c */
@@ -102,6 +111,7 @@ int agencies_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int agencies_serve(db_t *db, const char *agency_id, const char *authority_id);
 int signposts_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int signposts_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+int signposts_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 /* Signposts case_id automatically to the agencies matching the child's
  * needs and the family's authority (and, where some do, a parent's
  * language), once per agency and trigger stage, on the date on; emits
@@ -137,5 +147,22 @@ void sweep_run(void *ctx, db_t *db);
 /* listing.c (the rest handlers share is in svc/svc.h). */
 /* A stage-like date check: a YYYY-MM-DD that is not after tomorrow. */
 bool intake_check_past_date(bus_response_t *res, const char *field, const char *value, int64_t *days);
+
+/* An optional externalReference: at most 100 characters, no control
+ * characters, no space at either end (a violation on field otherwise). */
+bool intake_check_reference(bus_response_t *res, const char *field, const char *value);
+/* Whether a failed db call (rc) broke the unique index on a client's
+ * references (index: its name). */
+bool intake_is_duplicate_reference(db_t *db, int rc, const char *index);
+/* Answers 409 duplicate_reference naming the caller's existing object
+ * (what: "family", "case") found by stmt ($1 the reference). -1. */
+int intake_duplicate_reference(db_t *db, const bus_request_t *req, bus_response_t *res, const char *stmt,
+                               const char *reference, const char *what);
+/* The client a partner agency's key is, when it has no staff role: it acts
+ * only on families and cases of its own. NULL for staff. A partner key
+ * without a usable client id gets the nil UUID, which registered nothing. */
+const char *intake_partner_client(const bus_request_t *req);
+/* A Timestamp as a statement's microseconds parameter (NULL for NULL). */
+const char *intake_micros(arena_t *a, const Google__Protobuf__Timestamp *t);
 
 #endif

@@ -47,11 +47,15 @@ SVC_AUDITED(intake_t, resources_list)
 SVC_AUDITED(intake_t, resources_list_due)
 SVC_AUDITED(intake_t, referrals_get)
 SVC_AUDITED(intake_t, referrals_list)
+SVC_AUDITED(intake_t, families_list)
+SVC_AUDITED(intake_t, stages_get)
+SVC_AUDITED(intake_t, views_get)
+SVC_AUDITED(intake_t, signposts_get)
 
 static const bus_method_t methods[] = {
     {"CreateFamily", IN(create_family_request), families_create__audited},
     {"GetFamily", IN(get_family_request), families_get__audited},
-    {"UpdateFamily", IN(update_family_request), families_update__audited},
+    {"UpdateFamily", IN(patch_family_request), families_update__audited},
     {"CreateChildView", IN(create_child_view_request), views_create__audited},
     {"ListChildViews", IN(list_child_views_request), views_list__audited},
     {"CreateCase", IN(create_case_request), cases_create__audited},
@@ -73,6 +77,10 @@ static const bus_method_t methods[] = {
     {"ListResourcesDue", IN(list_resources_due_request), resources_list_due__audited},
     {"GetReferral", IN(get_referral_request), referrals_get__audited},
     {"ListReferrals", IN(list_referrals_request), referrals_list__audited},
+    {"ListFamilies", IN(list_families_request), families_list__audited},
+    {"GetStage", IN(get_stage_request), stages_get__audited},
+    {"GetChildView", IN(get_child_view_request), views_get__audited},
+    {"GetSignpost", IN(get_signpost_request), signposts_get__audited},
 };
 
 /* One handler thread's context: a connection with every statement on it. */

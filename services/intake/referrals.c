@@ -13,18 +13,28 @@
 
 typedef Parley__Intake__V1__Referral referral_t;
 
-#define REFERRAL_COLUMNS \
-    "id, authority_id, status, stage, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", " DB_MICROS("closed_at")
+#define REFERRAL_COLUMNS                                                                                              \
+    "id, authority_id, status, stage, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", " DB_MICROS("closed_at") \
+    ", external_reference"
 
 static const db_stmt_t stmts[] = {
     {"referral_get",
      "SELECT " REFERRAL_COLUMNS ", audit.touch(id::text, authority_id) FROM cases WHERE id = $1 AND created_by_client = $2"
      " AND authority_id = ANY (current_authorities())"},
+    /* Opened order ($6: an externalReference); with updatedSince ($7) the
+     * order changed, for a partner's sync. */
     {"referral_list",
      "SELECT " REFERRAL_COLUMNS " FROM cases WHERE created_by_client = $1"
      " AND authority_id = ANY (current_authorities()) AND ($2::text IS NULL OR status = $2)"
      " AND ($3::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$3") ", $4::uuid))"
+     " AND ($6::text IS NULL OR external_reference = $6)"
      " ORDER BY created_at, id LIMIT $5"},
+    {"referral_list_changed",
+     "SELECT " REFERRAL_COLUMNS " FROM cases WHERE created_by_client = $1"
+     " AND authority_id = ANY (current_authorities()) AND ($2::text IS NULL OR status = $2)"
+     " AND ($3::bigint IS NULL OR (updated_at, id) > (" DB_FROM_MICROS("$3") ", $4::uuid))"
+     " AND ($6::text IS NULL OR external_reference = $6)"
+     " AND updated_at >= " DB_FROM_MICROS("$7") " ORDER BY updated_at, id LIMIT $5"},
 };
 
 const db_stmt_t *referrals_statements(size_t *n) {
@@ -42,6 +52,7 @@ static referral_t *referral_from_row(arena_t *a, const db_result_t *r, int i) {
     x->created_at = svc_timestamp(a, db_int(r, i, 4));
     x->updated_at = svc_timestamp(a, db_int(r, i, 5));
     if (!db_is_null(r, i, 6)) x->closed_at = svc_timestamp(a, db_int(r, i, 6));
+    x->external_reference = db_str(a, r, i, 7);
     return x;
 }
 
@@ -80,7 +91,9 @@ int referrals_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Intake__V1__ListReferralsRequest *in = (const void *)req->input;
     int size;
     page_cursor_t cur;
-    if (!page_args(res, in->page_size, in->page_token, &size, &cur)) return -1;
+    page_args(res, in->page_size, in->page_token, &size, &cur);
+    intake_check_reference(res, "externalReference", in->external_reference);
+    if (!svc_ok(res)) return -1;
     Parley__Intake__V1__ListReferralsResponse *out = arena_alloc(a, sizeof *out);
     parley__intake__v1__list_referrals_response__init(out);
     if (caller(req) == NULL) {
@@ -90,9 +103,11 @@ int referrals_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *p[] = {caller(req), in->status ? svc_enum_text(&parley__intake__v1__case_status__descriptor, in->status) : NULL,
-                       page_cursor_micros(a, &cur), page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
+                       page_cursor_micros(a, &cur), page_cursor_id(&cur), arena_printf(a, "%d", size + 1),
+                       svc_opt(in->external_reference), intake_micros(a, in->updated_since)};
+    bool changed = in->updated_since != NULL;
     db_result_t *r = NULL;
-    rc = db_exec(db, "referral_list", 5, p, &r);
+    rc = db_exec(db, changed ? "referral_list_changed" : "referral_list", changed ? 7 : 6, p, &r);
     if (rc == 0) rc = db_tx_commit_read(db);
     if (rc != 0) {
         db_result_free(&r);
@@ -102,7 +117,10 @@ int referrals_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     size_t n = (size_t)(rows > size ? size : rows);
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
     for (size_t i = 0; i < n; i++) out->items[out->n_items++] = referral_from_row(a, r, (int)i);
-    if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->created_at, out->items[n - 1]->id);
+    if (rows > size) {
+        const referral_t *last = out->items[n - 1];
+        out->next_page_token = page_token_after(a, changed ? last->updated_at : last->created_at, last->id);
+    }
     db_result_free(&r);
     res->reply = &out->base;
     return 0;

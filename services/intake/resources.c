@@ -145,8 +145,7 @@ int resources_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     rc = db_exec(db, "resource_insert", 12, params, NULL);
     if (rc == DB_ERR_QUERY && strcmp(db_sqlstate(db), DB_SQLSTATE_UNIQUE) == 0) {
         db_tx_rollback(db);
-        bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_ALREADY_EXISTS,
-                           "this leaflet (key) already exists in that language and format");
+        bus_response_problem(res, BUS_PROBLEM_DUPLICATE_RESOURCE, NULL);
         return -1;
     }
     db_result_t *r = NULL;

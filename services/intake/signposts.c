@@ -27,6 +27,10 @@ static const db_stmt_t stmts[] = {
      "INSERT INTO signposts (id, authority_id, case_id, agency_id, \"on\", method, note, created_by_client)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"},
     {"signpost_get", "SELECT " SIGNPOST_COLUMNS " FROM signposts s LEFT JOIN agencies g ON g.id = s.agency_id WHERE s.id = $1"},
+    {"signpost_get_of",
+     "SELECT " SIGNPOST_COLUMNS ", audit.touch(s.id::text, s.authority_id) FROM signposts s"
+     " LEFT JOIN agencies g ON g.id = s.agency_id"
+     " WHERE s.case_id = $1 AND s.id = $2 AND s.authority_id = ANY (current_authorities())"},
     {"signpost_event",
      "SELECT jsonb_build_object('automatic', false, 'signposts', jsonb_build_array(" SIGNPOST_JSON "))::text"
      " FROM signposts s JOIN agencies g ON g.id = s.agency_id WHERE s.id = $1"},
@@ -144,6 +148,18 @@ int signposts_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     res->reply = &s->base;
     return 0;
+}
+
+static ProtobufCMessage *parse_signpost(arena_t *a, db_result_t *const *results) {
+    return &from_row(a, results[0], 0)->base;
+}
+
+static const svc_get_t get_signpost = {"signpost", {"signpost_get_of"}, 1, parse_signpost};
+
+/* GET /v1/cases/{id}/signposts/{signpostId}: the Location of the 201. */
+int signposts_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    const Parley__Intake__V1__GetSignpostRequest *in = (const void *)req->input;
+    return svc_get_sub(((intake_t *)ctx)->db, req, res, in->id, in->signpost_id, &get_signpost);
 }
 
 int signposts_list(void *ctx, const bus_request_t *req, bus_response_t *res) {

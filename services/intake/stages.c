@@ -3,7 +3,11 @@
  * happens once, so posting it again moves its date. Every change recomputes
  * the case's current stage, emits case.stage_changed, and a draft plan or
  * proposed statement newly issued signposts the family to agencies, all in
- * one transaction. The timeline is computed when read (timeline.c). */
+ * one transaction. The timeline is computed when read (timeline.c).
+ *
+ * A stage has no version of its own: it carries its case's (Stage.version,
+ * so its ETag is the case's), and If-Match on a stage is checked against
+ * the case, which every change to a stage changes. */
 #include <jansson.h>
 #include <string.h>
 
@@ -11,6 +15,7 @@
 #include "parley/intake/v1/intake.pb-c.h"
 #include "services/intake/deadlines.h"
 #include "services/intake/intake.h"
+#include "svc/read_only.h"
 #include "svc/svc.h"
 
 #define STAGE(x) PARLEY__INTAKE__V1__SEN_STAGE__SEN_STAGE_##x
@@ -19,6 +24,11 @@
 #define DAYS(col) "(" col " - date '1970-01-01')"
 
 typedef Parley__Intake__V1__Stage stage_t;
+
+/* A stage and its case's version (stage_from_row reads them by position). */
+#define STAGE_COLUMNS                                                                                   \
+    "s.id, s.case_id, s.stage, to_char(s.\"on\", 'YYYY-MM-DD'), " DB_MICROS("s.created_at") ","           \
+    " " DB_MICROS("s.updated_at") ", c.version"
 
 static const db_stmt_t stmts[] = {
     {"stage_find_once",
@@ -42,8 +52,11 @@ static const db_stmt_t stmts[] = {
      "UPDATE cases SET stage = (SELECT stage FROM case_stages WHERE case_id = $1"
      " ORDER BY \"on\" DESC, created_at DESC LIMIT 1) WHERE id = $1"},
     {"stage_get",
-     "SELECT id, case_id, stage, to_char(\"on\", 'YYYY-MM-DD'), " DB_MICROS("created_at") ","
-     " " DB_MICROS("updated_at") " FROM case_stages WHERE id = $1"},
+     "SELECT " STAGE_COLUMNS " FROM case_stages s JOIN cases c ON c.id = s.case_id WHERE s.id = $1"},
+    {"stage_get_of",
+     "SELECT " STAGE_COLUMNS ", audit.touch(s.id::text, s.authority_id) FROM case_stages s"
+     " JOIN cases c ON c.id = s.case_id"
+     " WHERE s.case_id = $1 AND s.id = $2 AND s.authority_id = ANY (current_authorities())"},
 };
 
 const db_stmt_t *stages_statements(size_t *n) {
@@ -74,6 +87,19 @@ static int check_order(db_t *db, bus_response_t *res, const char *case_id, const
     return 0;
 }
 
+static stage_t *stage_from_row(arena_t *a, const db_result_t *r, int i) {
+    stage_t *s = arena_alloc(a, sizeof *s);
+    parley__intake__v1__stage__init(s);
+    s->id = db_str(a, r, i, 0);
+    s->case_id = db_str(a, r, i, 1);
+    s->stage = svc_enum_value(&parley__intake__v1__sen_stage__descriptor, db_text(r, i, 2));
+    s->on = db_str(a, r, i, 3);
+    s->created_at = svc_timestamp(a, db_int(r, i, 4));
+    s->updated_at = svc_timestamp(a, db_int(r, i, 5));
+    s->version = (int32_t)db_int(r, i, 6);
+    return s;
+}
+
 static stage_t *load(db_t *db, arena_t *a, const char *id, int *rc) {
     const char *params[] = {id};
     db_result_t *r = NULL;
@@ -84,16 +110,21 @@ static stage_t *load(db_t *db, arena_t *a, const char *id, int *rc) {
         *rc = DB_ERR_QUERY;
         return NULL;
     }
-    stage_t *s = arena_alloc(a, sizeof *s);
-    parley__intake__v1__stage__init(s);
-    s->id = db_str(a, r, 0, 0);
-    s->case_id = db_str(a, r, 0, 1);
-    s->stage = svc_enum_value(&parley__intake__v1__sen_stage__descriptor, db_text(r, 0, 2));
-    s->on = db_str(a, r, 0, 3);
-    s->created_at = svc_timestamp(a, db_int(r, 0, 4));
-    s->updated_at = svc_timestamp(a, db_int(r, 0, 5));
+    stage_t *s = stage_from_row(a, r, 0);
     db_result_free(&r);
     return s;
+}
+
+static ProtobufCMessage *parse_stage(arena_t *a, db_result_t *const *results) {
+    return &stage_from_row(a, results[0], 0)->base;
+}
+
+static const svc_get_t get_stage = {"stage", {"stage_get_of"}, 1, parse_stage};
+
+/* GET /v1/cases/{id}/stages/{stageId}: the Location of the 201. */
+int stages_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    const Parley__Intake__V1__GetStageRequest *in = (const void *)req->input;
+    return svc_get_sub(((intake_t *)ctx)->db, req, res, in->id, in->stage_id, &get_stage);
 }
 
 /* After a stage row changed: the case's current stage, version, event,
@@ -174,8 +205,11 @@ int stages_move(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Intake__V1__MoveStageRequest *in = (const void *)req->input;
     if (!ids_is_uuid(in->id)) return svc_not_found(res, "case");
     if (!ids_is_uuid(in->stage_id)) return svc_not_found(res, "stage");
-    int64_t on;
-    intake_check_past_date(res, "on", in->on, &on);
+    /* A merge patch: without `on` it changes nothing (a stage sent back as
+     * read is checked and answered as it is). */
+    bool moves = svc_sent(req, "on");
+    int64_t on = 0;
+    if (moves) intake_check_past_date(res, "on", in->on, &on);
     if (!svc_ok(res)) return -1;
 
     char *authority;
@@ -198,6 +232,19 @@ int stages_move(void *ctx, const bus_request_t *req, bus_response_t *res) {
     int stage = svc_enum_value(&parley__intake__v1__sen_stage__descriptor, db_text(r, 0, 0));
     char *previous_on = db_str(a, r, 0, 1);
     db_result_free(&r);
+    /* What it is now, for the read-only fields sent back, and unchanged when
+     * nothing changes: no new version, no event. */
+    stage_t *now = load(db, a, in->stage_id, &rc);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    if (svc_check_read_only(req, res, &now->base, NULL) != 0) {
+        db_tx_rollback(db);
+        return -1;
+    }
+    if (!moves || strcmp(in->on, previous_on) == 0) {
+        if ((rc = db_tx_commit(db)) != 0) return svc_db_fail(res, req, db, rc);
+        res->reply = &now->base;
+        return 0;
+    }
     if ((rc = check_order(db, res, in->id, in->stage_id, stage, on)) != 0) return svc_db_fail(res, req, db, rc);
     if (!svc_ok(res)) {
         db_tx_rollback(db);

@@ -21,6 +21,13 @@ static const db_stmt_t stmts[] = {
      "INSERT INTO child_views (id, authority_id, child_id, recorded_on, method, summary, wishes, recorded_by,"
      " created_by_client) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
     {"view_get", "SELECT " VIEW_COLUMNS " FROM child_views WHERE id = $1"},
+    /* A case shows whether its child's views were recorded: that is a change
+     * to the case for a sync (updatedSince), though not a new version (its
+     * own fields are as they were, so no writer's If-Match goes stale). */
+    {"view_cases_changed", "UPDATE cases SET updated_at = now() WHERE child_id = $1"},
+    {"view_get_of",
+     "SELECT " VIEW_COLUMNS ", audit.touch(id::text, authority_id) FROM child_views"
+     " WHERE child_id = $1 AND id = $2 AND authority_id = ANY (current_authorities())"},
     {"view_list",
      "SELECT " VIEW_COLUMNS " FROM child_views"
      " WHERE child_id = $1 AND authority_id = ANY (current_authorities())"
@@ -90,6 +97,7 @@ int views_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             svc_opt(in->wishes), in->recorded_by,
                             (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
     rc = db_exec(db, "view_insert", 9, params, NULL);
+    if (rc == 0) rc = db_exec(db, "view_cases_changed", 1, find, NULL);
     view_t *v = NULL;
     if (rc == 0) {
         const char *get[] = {id};
@@ -102,6 +110,18 @@ int views_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     res->reply = &v->base;
     return 0;
+}
+
+static ProtobufCMessage *parse_view(arena_t *a, db_result_t *const *results) {
+    return &from_row(a, results[0], 0)->base;
+}
+
+static const svc_get_t get_view = {"view", {"view_get_of"}, 1, parse_view};
+
+/* GET /v1/children/{id}/views/{viewId}: the Location of the 201. */
+int views_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    const Parley__Intake__V1__GetChildViewRequest *in = (const void *)req->input;
+    return svc_get_sub(((intake_t *)ctx)->db, req, res, in->id, in->view_id, &get_view);
 }
 
 int views_list(void *ctx, const bus_request_t *req, bus_response_t *res) {

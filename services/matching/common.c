@@ -18,7 +18,7 @@ int matching_db_fail(bus_response_t *res, const bus_request_t *req, db_t *db, in
      * only a race can break (never over capacity) is matching's own. */
     if (rc == DB_ERR_QUERY && strcmp(state, DB_SQLSTATE_CHECK) == 0) {
         db_tx_rollback(db);
-        bus_response_error(res, CODE(ABORTED), "the supporter has no place left");
+        bus_response_problem(res, BUS_PROBLEM_CAPACITY_FULL, NULL);
         return -1;
     }
     return svc_db_fail(res, req, db, rc);
@@ -54,17 +54,7 @@ int64_t matching_micros(const Google__Protobuf__Timestamp *t) {
     return t ? (int64_t)t->seconds * 1000000 + t->nanos / 1000 : 0;
 }
 
-bool matching_if_match(arena_t *a, const bus_request_t *req, int version) {
-    const char *list = svc_if_match(a, req);
-    if (list == NULL) return true;
-    for (const char *p = list; *p; p++) {
-        if (*p < '0' || *p > '9') continue;
-        long v = strtol(p, (char **)&p, 10);
-        if (v == version) return true;
-        p--;
-    }
-    return false;
-}
+bool matching_if_match(arena_t *a, const bus_request_t *req, int version) { return svc_if_match_allows(a, req, version); }
 
 void matching_register_statements(db_t *db) {
     const db_stmt_t *(*const sets[])(size_t *) = {

@@ -277,7 +277,7 @@ int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (rc == 0) rc = db_tx_commit_read(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     if (suppress && suppress_counts(a, auth, n_auth, out->items, out->n_items) != 0) {
-        bus_response_error(res, CODE(INTERNAL), "the figures cannot be checked for small numbers");
+        bus_response_problem(res, BUS_PROBLEM_INTERNAL, "the figures cannot be checked for small numbers");
         return -1;
     }
     out->authorities = auth;

@@ -150,24 +150,29 @@ static int answer(db_t *db, arena_t *a, const char *id, const char *status, cons
     return db_exec(db, "off_answer", 4, params, NULL);
 }
 
-/* Whether the supporter may take the family now: 1 yes, 0 no (with *why), or
- * a DB_ERR_*. Locks the supporter's places row until the transaction ends. */
-static int has_place(db_t *db, arena_t *a, const char *supporter, const char *authority, const char **why) {
+/* Whether the supporter may take the family now: 1 yes, 0 no (with *why and
+ * its cause), or a DB_ERR_*. Locks the supporter's places row until the
+ * transaction ends. */
+static int has_place(db_t *db, arena_t *a, const char *supporter, const char *authority, const char **why,
+                     bus_problem_t *cause) {
     const char *params[] = {supporter, authority};
     db_result_t *r = NULL;
     int rc = db_exec(db, "off_places_lock", 2, params, &r);
     if (rc != 0) return rc;
     rc = 0;
     *why = "the supporter is no longer available";
+    *cause = BUS_PROBLEM_SUPPORTER_UNAVAILABLE;
     if (db_rows(r) == 1 && !db_is_null(r, 0, 2)) {
         eligibility_input_t e = {.active = strcmp(db_text(r, 0, 2), "SUPPORTER_STATUS_ACTIVE") == 0,
                                  .has_vetting = !db_is_null(r, 0, 3),
                                  .vetting_expires = db_int(r, 0, 3)};
-        if (eligibility_check(&e, svc_today_days()) != 0 || !db_bool(r, 0, 4))
+        if (eligibility_check(&e, svc_today_days()) != 0 || !db_bool(r, 0, 4)) {
             *why = "the supporter is no longer eligible for this family";
-        else if (db_int(r, 0, 1) >= db_int(r, 0, 0))
+            *cause = BUS_PROBLEM_SUPPORTER_INELIGIBLE;
+        } else if (db_int(r, 0, 1) >= db_int(r, 0, 0)) {
             *why = "the supporter has no place left";
-        else
+            *cause = BUS_PROBLEM_CAPACITY_FULL;
+        } else
             rc = 1;
     }
     db_result_free(&r);
@@ -198,14 +203,15 @@ int offers_accept(void *ctx, const bus_request_t *req, bus_response_t *res) {
         else db_tx_rollback(db);
         if (rc < 0) return matching_db_fail(res, req, db, rc);
         if (o == NULL) {
-            bus_response_error(res, CODE(ABORTED), "the offer is %s, no longer open", status);
+            bus_response_problem(res, BUS_PROBLEM_OFFER_NOT_PENDING, "the offer is %s, no longer open", status);
             return -1;
         }
         res->reply = &o->base;
         return 0;
     }
     const char *why = NULL;
-    int place = has_place(db, a, supporter, rq->authority_id, &why);
+    bus_problem_t cause = BUS_PROBLEM_CONFLICT;
+    int place = has_place(db, a, supporter, rq->authority_id, &why, &cause);
     if (place < 0) return matching_db_fail(res, req, db, place);
     if (place == 0) {
         /* Too late: the family goes to the next candidate now. */
@@ -216,7 +222,7 @@ int offers_accept(void *ctx, const bus_request_t *req, bus_response_t *res) {
         if (offered >= 0) rc = db_tx_commit(db);
         else rc = offered;
         if (rc != 0) return matching_db_fail(res, req, db, rc);
-        bus_response_error(res, CODE(ABORTED), "%s; the family's request %s", why,
+        bus_response_problem(res, cause, "%s; the family's request %s", why,
                            offered == 1 ? arena_printf(a, "was offered to the next candidate (offer %s)", next)
                                         : "is waiting for a supporter");
         return -1;
@@ -261,7 +267,7 @@ int offers_decline(void *ctx, const bus_request_t *req, bus_response_t *res) {
     }
     if (strcmp(status, "pending") != 0) {
         db_tx_rollback(db);
-        bus_response_error(res, CODE(ABORTED), "the offer is %s, no longer open", status);
+        bus_response_problem(res, BUS_PROBLEM_OFFER_NOT_PENDING, "the offer is %s, no longer open", status);
         return -1;
     }
     char *next = NULL;

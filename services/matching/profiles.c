@@ -257,7 +257,7 @@ static int fetch(matching_t *m, const bus_request_t *req, bus_response_t *res, c
     }
     if (code == CODE(NOT_FOUND)) return svc_not_found(res, "case");
     if (code != CODE(OK)) {
-        bus_response_error(res, CODE(UNAVAILABLE), "the intake service cannot be asked about this case now");
+        bus_response_problem(res, BUS_PROBLEM_UNAVAILABLE, "the intake service cannot be asked about this case now");
         res->status.retry_after_seconds = 1;
         return -1;
     }

@@ -156,7 +156,7 @@ int requests_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     profile_t *p = NULL;
     if (profiles_ensure(m, req, res, in->case_id, &p) < 0) return -1;
     if (p->closed) {
-        bus_response_error(res, CODE(ABORTED), "the case is closed");
+        bus_response_problem(res, BUS_PROBLEM_CASE_CLOSED, NULL);
         return -1;
     }
     request_prefs_t prefs;
@@ -171,9 +171,9 @@ int requests_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     if (open || assigned) {
         db_tx_rollback(db);
-        if (open) bus_response_error(res, CODE(ALREADY_EXISTS), "the case already has an open match request, %s", open);
+        if (open) bus_response_problem(res, BUS_PROBLEM_MATCH_REQUEST_OPEN, "the case already has an open match request, %s", open);
         else
-            bus_response_error(res, CODE(ALREADY_EXISTS), "the case already has a supporter (assignment %s)", assigned);
+            bus_response_problem(res, BUS_PROBLEM_CASE_HAS_SUPPORTER, "the case already has a supporter (assignment %s)", assigned);
         return -1;
     }
     char **spec = arena_alloc(a, SPEC_COUNT * sizeof *spec);
@@ -194,7 +194,7 @@ int requests_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     rc = db_exec(db, "req_insert", 11, params, NULL);
     if (rc != 0 && strcmp(db_sqlstate(db), DB_SQLSTATE_UNIQUE) == 0) {
         db_tx_rollback(db);
-        bus_response_error(res, CODE(ALREADY_EXISTS), "the case already has an open match request");
+        bus_response_problem(res, BUS_PROBLEM_MATCH_REQUEST_OPEN, NULL);
         return -1;
     }
     request_row_t *row = NULL;

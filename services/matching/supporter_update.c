@@ -7,6 +7,7 @@
 
 #include "core/ids.h"
 #include "services/matching/matching.h"
+#include "svc/read_only.h"
 #include "svc/svc.h"
 
 typedef Parley__Matching__V1__UpdateSupporterRequest update_t;
@@ -84,8 +85,20 @@ int supporters_update(void *ctx, const bus_request_t *req, bus_response_t *res) 
     db_result_free(&r);
     if (!matching_if_match(a, req, version)) {
         db_tx_rollback(db);
-        bus_response_error(res, CODE(FAILED_PRECONDITION), "the supporter has changed (version %d); read it again",
+        bus_response_problem(res, BUS_PROBLEM_STALE_VERSION, "the supporter has changed (version %d); read it again",
                            version);
+        return -1;
+    }
+    /* What GET answered may come back whole: its read-only fields must be
+     * as stored (the counts derived from offers and assignments change by
+     * themselves, and are taken back whatever they say). */
+    static const char *const derived[] = {"activeAssignments", "pendingOffers", "freePlaces", "eligible",
+                                          "ineligibleReasons", NULL};
+    supporter_t *was = NULL;
+    int found = supporters_load(db, a, in->id, &was);
+    if (found != 1) return matching_db_fail(res, req, db, found < 0 ? found : DB_ERR_QUERY);
+    if (svc_check_read_only(req, res, &was->base, derived) != 0) {
+        db_tx_rollback(db);
         return -1;
     }
     if (in->capacity && in->capacity->value < active) {

@@ -179,7 +179,7 @@ int supporters_create(void *ctx, const bus_request_t *req, bus_response_t *res) 
     if (!svc_ok(res)) return -1;
     const char *consortium = matching_consortium_id(req);
     if (consortium == NULL) {
-        bus_response_error(res, CODE(PERMISSION_DENIED), "this API client belongs to no consortium");
+        bus_response_problem(res, BUS_PROBLEM_NO_CONSORTIUM, NULL);
         return -1;
     }
     supporters_normalise_areas(in->areas, in->n_areas);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "services/matching/matching.h"
+#include "svc/read_only.h"
 #include "svc/svc.h"
 
 #define COLUMNS "language, specialism, continuity, proximity, capacity, fairness, waiting_per_week, version, "
@@ -99,7 +100,7 @@ int weights_put(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (total == 0) bus_response_violation(res, "language", "at least one factor must carry weight");
     const char *consortium = matching_consortium_id(req);
     if (consortium == NULL)
-        bus_response_error(res, CODE(PERMISSION_DENIED), "this API client belongs to no consortium");
+        bus_response_problem(res, BUS_PROBLEM_NO_CONSORTIUM, NULL);
     if (!svc_ok(res)) return -1;
 
     int rc = db_tx_begin(db, req->header->principal);
@@ -111,8 +112,16 @@ int weights_put(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_result_free(&r);
     if (!matching_if_match(a, req, version)) {
         db_tx_rollback(db);
-        bus_response_error(res, CODE(FAILED_PRECONDITION), "the weights have changed (version %d); read them again",
+        bus_response_problem(res, BUS_PROBLEM_STALE_VERSION, "the weights have changed (version %d); read them again",
                            version);
+        return -1;
+    }
+    /* What GET answered may come back whole: version, customised and
+     * updatedAt must be as stored. */
+    Parley__Matching__V1__Weights *was = NULL;
+    if ((rc = read_row(db, a, consortium, NULL, &was)) < 0) return matching_db_fail(res, req, db, rc);
+    if (svc_check_read_only(req, res, &was->base, NULL) != 0) {
+        db_tx_rollback(db);
         return -1;
     }
     const char *params[8] = {consortium};

@@ -71,6 +71,16 @@ class Owner:
         return self.once("stage", lambda: self.created(
             self.cw, f"/v1/cases/{self.case()['id']}/stages", {"stage": "assessment_requested", "on": "2024-01-10"}))
 
+    def view(self):
+        return self.once("view", lambda: self.created(
+            self.cw, f"/v1/children/{self.family()['children'][0]['id']}/views",
+            {"recordedOn": "2024-01-10", "method": "conversation", "summary": "Sweep.", "recordedBy": "A"}))
+
+    def signpost(self):
+        return self.once("signpost", lambda: self.created(
+            self.cw, f"/v1/cases/{self.case()['id']}/signposts",
+            {"agencyId": self.agency()["id"], "on": "2024-01-10", "method": "email"}))
+
     def client(self):
         return self.once("client", lambda: self.created(
             self.admin, "/v1/clients",
@@ -126,6 +136,9 @@ REGISTRY = {
     "/v1/clients/{id}": lambda o: {"id": o.client()["id"]},
     "/v1/families/{id}": lambda o: {"id": o.family()["id"]},
     "/v1/children/{id}": lambda o: {"id": o.family()["children"][0]["id"]},
+    "/v1/children/{id}/views/{viewId}": lambda o: {"id": o.family()["children"][0]["id"], "viewId": o.view()["id"]},
+    "/v1/cases/{id}/signposts/{signpostId}": lambda o: {"id": o.case()["id"], "signpostId": o.signpost()["id"]},
+    "/v1/authorities/{id}": lambda o: {"id": o.a},
     "/v1/cases/{id}": lambda o: {"id": o.case()["id"]},
     "/v1/cases/{id}/stages/{stageId}": lambda o: {"id": o.case()["id"], "stageId": o.stage()["id"]},
     "/v1/agencies/{id}": lambda o: {"id": o.agency()["id"]},

@@ -52,6 +52,7 @@ def test_patch_with_if_match_changes_parents_and_bumps_the_version(cw_a, family_
 def test_stale_if_match_is_412_and_changes_nothing(cw_a, family_a, db):
     fam = family_a
     parents = [as_patch(p) for p in fam["parents"]]
+    parents[1]["relationship"] = "stepfather"  # a change: a PATCH that changes nothing keeps the version
     assert patch(cw_a, f"/v1/families/{fam['id']}", {"parents": parents}).status_code == 200  # no If-Match: allowed
     parents[0]["givenName"] = "Changed"
     r = patch(cw_a, f"/v1/families/{fam['id']}", {"parents": parents}, **{"If-Match": '"1"'})
@@ -98,9 +99,9 @@ def test_bad_patches_are_400_naming_the_field(cw_a, family_a):
         ({"parents": [dict(p0, preferredLanguage="english")]}, "parents[0].preferredLanguage"),
         ({"parents": [dict(p0, parentId=str(uuid.uuid4()))]}, "parents[0].parentId"),
         ({"parents": [p0, p0]}, "parents[1].parentId"),
-        ({"parents": [dict(p0, id=p0["parentId"])]}, "parents[0].id"),   # a parent's id is read-only
-        ({"authorityId": fam["authorityId"]}, "authorityId"),          # not patchable
-        ({"version": 3}, "version"),                                    # read-only
+        ({"parents": [dict(p0, id=str(uuid.uuid4()))]}, "parents[0].parentId"),  # id and parentId disagree
+        ({"authorityId": str(uuid.uuid4())}, "authorityId"),           # not patchable: only sent back as read
+        ({"createdAt": "2000-01-01T00:00:00Z"}, "createdAt"),           # read-only
         ({"children": [dict(as_patch(fam["children"][0], "childId"), dateOfBirth="2016-02-30")]}, "children[0].dateOfBirth"),
     ]
     for body, field in cases:

@@ -42,11 +42,26 @@ def test_a_partner_sees_its_referral_without_the_childs_views_needs_or_notes(par
     assert len(mine) == 1 and not (set(mine[0]) & PRIVATE)
 
 
-def test_a_partner_cannot_read_cases_families_or_views(partner_a, authority_a):
+def test_a_partner_reads_only_what_it_referred_and_no_more(partner_a, cw_a, case_a, family_a, authority_a):
     family, case = _refer(partner_a, authority_a)
-    assert partner_a.get(f"/v1/cases/{case['id']}").status_code == 403
+    # Its own case and family (where its 201s' Location points): what a
+    # referrer sees, and what opening a case needs.
+    r = partner_a.get(f"/v1/cases/{case['id']}")
+    assert r.status_code == 200, r.text
+    # (needs, wantsSupporter and viewsSought are always written: empty, false)
+    assert r.json()["id"] == case["id"] and not any(r.json().get(k) for k in PRIVATE), r.json()
+    r = partner_a.get(f"/v1/families/{family['id']}")
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["parents"] == [] and [c["id"] for c in got["children"]] == [c["id"] for c in family["children"]]
+    child = got["children"][0]
+    assert {k for k, v in child.items() if v} == {"id", "givenName", "familyName", "dateOfBirth"}, got
+    for secret in ["amina@example.org", "High Street", "autism", "St Mary"]:
+        assert secret not in r.text
+    # Staff's case and family: as a random id.
+    assert partner_a.get(f"/v1/cases/{case_a['id']}").status_code == 404
+    assert partner_a.get(f"/v1/families/{family_a['id']}").status_code == 404
     assert partner_a.get("/v1/cases").status_code == 403
-    assert partner_a.get(f"/v1/families/{family['id']}").status_code == 403
     assert partner_a.get(f"/v1/children/{family['children'][0]['id']}/views").status_code == 403
     assert partner_a.get(f"/v1/cases/{case['id']}/timeline").status_code == 403
 

@@ -245,8 +245,13 @@ static void test_timestamps_are_date_time_and_output_only_fields_read_only(void 
     assert_true(json_is_true(json_object_get(property(doc, "Case", "id"), "readOnly")));
     assert_true(json_is_true(json_object_get(property(doc, "Case", "status"), "readOnly")));
     assert_null(json_object_get(property(doc, "Case", "summary"), "readOnly"));
-    /* Nested: a Parent's id is Parley's, its name the caller's. */
-    assert_true(json_is_true(json_object_get(property(doc, "Parent", "id"), "readOnly")));
+    /* Nested: when consent was given is Parley's, who gave it the caller's. */
+    assert_true(json_is_true(json_object_get(property(doc, "Consent", "givenAt"), "readOnly")));
+    assert_null(json_object_get(property(doc, "Consent", "givenBy"), "readOnly"));
+    /* A parent's id is not read-only: PATCH /v1/families/{id} matches the
+     * parents it is sent by it, so a client that strips read-only fields
+     * keeps it (and every parent keeps its id). */
+    assert_null(json_object_get(property(doc, "Parent", "id"), "readOnly"));
     assert_null(json_object_get(property(doc, "Parent", "givenName"), "readOnly"));
     /* An input is never read-only. */
     assert_null(json_object_get(property(doc, "CreateCaseRequest", "summary"), "readOnly"));
