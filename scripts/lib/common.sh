@@ -5,7 +5,8 @@
 # The processes a stack runs, in start order. The six workers are the
 # "services"; every name here is also a valid SERVICE for pids/logs/start/stop.
 PARLEY_SERVICES=(intake matching scheduling notify training feedback)
-PARLEY_COMPONENTS=(postgres redis broker "${PARLEY_SERVICES[@]}" gateway)
+# The supervisor (scripts/lib/supervise.sh) restarts the others when they die.
+PARLEY_COMPONENTS=(postgres redis broker "${PARLEY_SERVICES[@]}" gateway supervisor)
 
 die() {
 	printf 'stack: error: %s\n' "$*" >&2

@@ -14,6 +14,7 @@ proc_signature() {
 	case $1 in
 	postgres) printf '%s\n' "-D $PGDATA " ;;
 	redis) printf '%s\n' "redis-server 127.0.0.1:$REDIS_PORT " ;;
+	supervisor) printf '%s\n' "$ROOT/scripts/stack supervise $VAR " ;;
 	*) printf '%s\n' "$BIN/parley-$1 " ;;
 	esac
 }
@@ -82,6 +83,7 @@ proc_launch() {
 	pidf=$(proc_pidfile "$name" "$n")
 	log=$(proc_logfile "$name" "$n")
 	rm -f "$pidf" "$pidf.tmp"
+	LAUNCHING=$name:$n
 	(
 		cd "$ROOT" || exit 1
 		for kv in "${envs[@]}"; do
@@ -94,6 +96,7 @@ proc_launch() {
 	for ((i = 0; i < 100; i++)); do
 		if [[ -s $pidf ]]; then
 			LAUNCHED+=("$name:$n")
+			LAUNCHING=
 			return 0
 		fi
 		sleep 0.05
@@ -102,8 +105,11 @@ proc_launch() {
 	die "$name-$n did not start (no PID file after 5 s)"
 }
 
-# The instances launched by this run of the script, as NAME:N.
+# The instances launched by this run of the script, as NAME:N, and the one
+# being launched (its PID file may not be written yet).
 LAUNCHED=()
+# shellcheck disable=SC2034 # read by scripts/stack's up_interrupted
+LAUNCHING=
 
 # proc_check_started NAME N: fails, with the tail of its log, when instance N
 # of NAME has died since it was launched.

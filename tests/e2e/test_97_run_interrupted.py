@@ -1,0 +1,104 @@
+"""`make run` stopped by a signal (Ctrl-C, `timeout`) leaves nothing
+half-running (issue 12, item 8): scripts/run-demo, what `make run` runs
+after building, is stopped while `scripts/stack up` is starting things and
+again once the demo is following the logs. `timeout` sends SIGTERM to the
+command and then to its whole process group; a SIGTERM to `timeout` does
+the same, at a moment the test chooses. Every process of that stack (they
+carry its PARLEY_VAR_DIR in their environment) must be gone, and none of
+its ports may still be listening."""
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from conftest import BIN, ROOT, SANITIZER_DIRS_FILE, VAR, wait_for
+
+
+def _free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _processes_of(var):
+    """PIDs of processes whose environment names this stack's var dir."""
+    needle = f"PARLEY_VAR_DIR={var}".encode()
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            env = (d / "environ").read_bytes()
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            continue
+        if needle in env.split(b"\0"):
+            found.append(int(d.name))
+    return found
+
+
+def _listening(port):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _run_until(var, ports, marker):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env.update(PARLEY_VAR_DIR=str(var), PARLEY_BIN_DIR=str(BIN), PARLEY_HTTP_PORT=str(ports[0]),
+               PARLEY_PG_PORT=str(ports[1]), PARLEY_REDIS_PORT=str(ports[2]), PARLEY_BROKER_PORT=str(ports[3]),
+               PARLEY_PG_FSYNC="off", PARLEY_UP_TIMEOUT="120")
+    proc = subprocess.Popen(["timeout", "600", str(ROOT / "scripts" / "run-demo")], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    out, seen = [], threading.Event()
+
+    def read():
+        for line in proc.stdout:
+            out.append(line)
+            if marker in line:
+                seen.set()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert seen.wait(180), f"run-demo never printed {marker!r}:\n{''.join(out)[-3000:]}"
+        assert _processes_of(var), "run-demo started nothing"
+        proc.send_signal(signal.SIGTERM)  # what `timeout` does when its time is up
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        reader.join(10)
+    return "".join(out)
+
+
+def test_make_run_interrupted_during_up_or_after_it_leaves_nothing_running():
+    var = VAR / "interrupted-run"
+    var.mkdir(parents=True, exist_ok=True)
+    (var / "log").mkdir(exist_ok=True)
+    with open(SANITIZER_DIRS_FILE, "a") as f:  # the scan covers this stack's processes too
+        f.write(f"{var / 'log'}\n")
+    ports = _free_ports(4)
+    try:
+        for marker in ("stack: starting broker", "stack: starting intake-1", "Parley is running at"):
+            out = _run_until(var, ports, marker)
+            assert wait_for(lambda: not _processes_of(var), timeout=30), \
+                f"after a SIGTERM at {marker!r}, still running: {_processes_of(var)}\n{out[-3000:]}"
+            busy = [p for p in ports if _listening(p)]
+            assert not busy, f"after a SIGTERM at {marker!r}, ports still listening: {busy}\n{out[-3000:]}"
+            assert "stopping" in out, out[-3000:]
+    finally:
+        for pid in _processes_of(var):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
