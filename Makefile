@@ -5,6 +5,7 @@
 #   make SAN=1           AddressSanitizer + UBSan build into build/san/
 #   make run             install deps, build, start the stack, follow logs
 #   make test            install deps, sanitized build, unit + end-to-end tests
+#   make openapi         write docs/openapi.json (the contract, as served)
 #   make bench           measure and print figures (never asserts a time)
 #   make mutants         the mutation check: every tests/mutants/*.patch must
 #                        make the part of the suite it names fail (scripts/mutants)
@@ -56,11 +57,15 @@ GATEWAY_LIB_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(GATEWAY_LIB_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all clean run test unit e2e bench deps proto mutants
+.PHONY: all clean run test unit e2e bench deps deps-test proto mutants openapi
 all: $(SERVICE_BINS) $(BUILD)/parley-gateway $(BUILD)/parley-admin $(UNIT_BINS)
 
 deps:
 	@scripts/install-deps.sh
+
+# The linters' and the client check's npm packages are for the tests only.
+deps-test:
+	@scripts/install-deps.sh test
 
 proto: $(PROTO_C)
 
@@ -194,7 +199,7 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-demo
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory SAN=1 all
 	@scripts/run-tests
 
@@ -202,9 +207,17 @@ bench: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) all
 	@scripts/bench
 
-mutants: deps
+mutants: deps-test
 	@$(MAKE) --no-print-directory SAN=1 all
 	@scripts/mutants
+
+# docs/openapi.json: the contract as the gateway serves it, kept in the
+# repository so a clone can read it (tests/e2e/test_15_openapi.py fails when
+# it differs from the served one: run `make openapi` after changing routes,
+# proto field rules or gateway/openapi/overlay.json).
+openapi: $(BUILD)/parley-gateway
+	@PARLEY_LOG_LEVEL=warn $(BUILD)/parley-gateway openapi >docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
+	@echo "wrote docs/openapi.json"
 
 clean:
 	rm -rf build

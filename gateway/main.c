@@ -45,8 +45,16 @@ static int log_message(const struct mg_connection *conn, const char *message) {
     return 1;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     log_init("gateway");
+    /* `parley-gateway openapi`: print the API's OpenAPI document and exit. */
+    if (argc == 2 && strcmp(argv[1], "openapi") == 0)
+        return openapi_write(stdout, config_str("PARLEY_OPENAPI_OVERLAY", OPENAPI_OVERLAY_DEFAULT)) == 0 ? 0 : 1;
+    if (argc != 1) {
+        fprintf(stderr, "usage: parley-gateway          serve the API (settings from the environment)\n"
+                        "       parley-gateway openapi  print the OpenAPI document\n");
+        return 2;
+    }
     if (bus_auth_init("gateway") != 0) return 1;
     config_broker_endpoint(gw_config.broker, sizeof gw_config.broker);
     gw_config.pg_dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_gateway");

@@ -535,6 +535,12 @@ int openapi_init(const char *overlay_path) {
     return rc;
 }
 
+int openapi_write(FILE *out, const char *overlay_path) {
+    if (openapi_init(overlay_path) != 0) return -1;
+    if (fputs(cache_text, out) == EOF || fputc('\n', out) == EOF) return -1;
+    return fflush(out) == 0 ? 0 : -1;
+}
+
 int openapi_serve(const http_ctx_t *h, const char *method) {
     if (strcmp(method, "GET") != 0) return http_problem(h, 405, NULL, NULL, "Allow: GET\r\n");
     if (openapi_init(config_str("PARLEY_OPENAPI_OVERLAY", OPENAPI_OVERLAY_DEFAULT)) != 0)

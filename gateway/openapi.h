@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "gateway/http.h"
 #include "gateway/routes.h"
@@ -32,6 +33,11 @@ int openapi_init(const char *overlay_path);
  * 405 for another method, 503 when it could not be built. Builds it first
  * (with $PARLEY_OPENAPI_OVERLAY) if openapi_init was never called. Returns the
  * HTTP status. */
+/* Writes the document (as GET /v1/openapi.json serves it) to out: what
+ * `parley-gateway openapi` prints and `make openapi` keeps in
+ * docs/openapi.json. Needs no database, broker or key. 0, or -1 (logged). */
+int openapi_write(FILE *out, const char *overlay_path);
+
 int openapi_serve(const http_ctx_t *h, const char *method);
 
 #endif

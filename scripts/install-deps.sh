@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# scripts/install-deps.sh — installs the Debian/Ubuntu packages that the build,
-# the stack and the tests need, then the npm packages of gateway/docs (Redoc)
-# and tools (the OpenAPI linters, the TypeScript client check). Idempotent: when every package is installed
+# scripts/install-deps.sh [test] — installs the Debian/Ubuntu packages that the
+# build, the stack and the tests need, then the npm packages of gateway/docs
+# (Redoc, which /docs serves: part of `make run`) and, with `test`, of tools
+# (the OpenAPI linters and the TypeScript client check, some 240 packages that
+# only `make test` uses). Idempotent: when every package is installed
 # it only asks dpkg and compares two lock files, and returns; otherwise it runs
 # `apt-get update` and installs the missing ones (through sudo unless run as
 # root), and `npm ci` where a lock changed.
 set -euo pipefail
+
+FOR=${1:-run}
+[[ $FOR == run || $FOR == test ]] || {
+	echo "usage: scripts/install-deps.sh [test]" >&2
+	exit 2
+}
 
 PACKAGES=(
 	# build (libprotobuf-dev: google/protobuf/descriptor.proto, which the field
@@ -61,7 +69,9 @@ npm_folders() {
 	local root
 	root=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	npm_folder "$root/gateway/docs" # Redoc's standalone bundle, served at /docs
-	npm_folder "$root/tools"        # the OpenAPI linters and the TypeScript client check
+	if [[ $FOR == test ]]; then
+		npm_folder "$root/tools" # the OpenAPI linters and the TypeScript client check
+	fi
 }
 
 if ((${#missing[@]} == 0)); then

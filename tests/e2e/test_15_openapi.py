@@ -176,3 +176,10 @@ def test_docs_render_in_headless_chromium_without_leaving_localhost(tmp_path, do
     keep = ROOT / ENV.get("PARLEY_VAR_DIR", "var") / "docs.png"
     if keep.parent.is_dir():
         shutil.copyfile(shot, keep)
+
+
+def test_the_document_kept_in_the_repository_is_the_one_served(document):
+    """docs/openapi.json is the contract a clone can read without a stack;
+    `make openapi` writes it from the gateway that serves this one."""
+    kept = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    assert kept == document, "docs/openapi.json differs from GET /v1/openapi.json: run `make openapi` and commit it"
