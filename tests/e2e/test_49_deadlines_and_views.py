@@ -8,13 +8,14 @@ from conftest import case_body, family_body, london_today
 
 def all_deadlines(api, **params):
     items, token = [], None
-    while True:
+    for _ in range(200):                     # a bound: a cursor that does not move fails, not hangs
         r = api.get("/v1/deadlines", params={**params, **({"pageToken": token} if token else {})})
         assert r.status_code == 200, r.text
         items += r.json()["items"]
         token = r.json().get("nextPageToken")
         if not token:
             return items
+    raise AssertionError("the deadlines' pages never ended")
 
 
 def open_case(cw, authority, requested_on, *more):

@@ -122,6 +122,11 @@ def test_a_retired_resource_is_not_listed_but_readable(cw_a, partner_a):
     again = cw_a.post(f"/v1/resources/{res['id']}/retire", {})
     assert again.status_code == 200 and again.json()["version"] == r.json()["version"]
     assert cw_a.post(f"/v1/resources/{res['id']}/review", {}).status_code == 409
+    # Its key is free again for the leaflet that replaces it; only one is active.
+    new = cw_a.post("/v1/resources", resource(key, topic="other"))
+    assert new.status_code == 201, new.text
+    assert cw_a.post("/v1/resources", resource(key, topic="other")).status_code == 409
+    assert patch(cw_a, f"/v1/resources/{res['id']}", {"title": "Old"}, **{"If-Match": etag(got)}).status_code == 200
 
 
 def test_patch_an_agency_with_if_match_round_trip_and_others_authorities_kept(

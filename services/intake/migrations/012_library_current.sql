@@ -8,6 +8,12 @@ ALTER TABLE resources
     ADD COLUMN reviewed_on date,
     ADD COLUMN review_interval_months integer NOT NULL DEFAULT 12
         CHECK (review_interval_months BETWEEN 1 AND 60);
+-- One active version of a leaflet per language and format: a retired one
+-- no longer holds its key, so its replacement can be added.
+DROP INDEX resources_one_version;
+CREATE UNIQUE INDEX resources_one_version ON resources (consortium_id, key, lower(language), format)
+    WHERE status = 'LISTING_STATUS_ACTIVE';
+
 ALTER TABLE agencies
     ADD COLUMN status text NOT NULL DEFAULT 'LISTING_STATUS_ACTIVE',
     ADD COLUMN retired_at timestamptz;
