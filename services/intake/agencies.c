@@ -2,7 +2,10 @@
  * voluntary organisations, parent carer forums) that families are told
  * about. An agency may serve several authorities of the consortium: a
  * caller sees those serving any of its authorities and may only list its
- * own when it adds one (row-level security enforces both underneath). */
+ * own when it adds one (row-level security enforces both underneath).
+ * A retired agency (agency_update.c) is still read by id, but listed only
+ * with status=retired and never signposted (agency_serves, and signposts.c
+ * for the automatic ones). */
 #include <string.h>
 #include <strings.h>
 

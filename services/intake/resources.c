@@ -7,7 +7,10 @@
  * to some of the consortium's authorities (local information). Translations
  * and formats of one leaflet share its key. Asked for a language, the list
  * gives each leaflet once per format: in that language, else its primary
- * subtag ("pt" for "pt-BR"), else English, and says when it fell back. */
+ * subtag ("pt" for "pt-BR"), else English, and says when it fell back.
+ * Lists give active resources unless asked for status=retired; a retired
+ * one is read by id and never due for review (resource_update.c changes,
+ * reviews and retires them). */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
