@@ -3,7 +3,8 @@
  * happens once, so posting it again moves its date. Every change recomputes
  * the case's current stage, emits case.stage_changed, and a draft plan or
  * proposed statement newly issued signposts the family to agencies (and
- * moving its date moves those automatic signposts), all in one transaction. The timeline is computed when read (timeline.c).
+ * moving its date moves those automatic signposts), all in one
+ * transaction. The timeline is computed when read (timeline.c).
  *
  * A stage has no version of its own: it carries its case's (Stage.version,
  * so its ETag is the case's), and If-Match on a stage is checked against
