@@ -258,6 +258,10 @@ static int call_bus(call_t *c, bus_header_t *header, const ProtobufCMessage *in,
 /* From the body on: build the message and call. */
 static int call(call_t *c, const struct mg_request_info *ri, const char *body, size_t body_len) {
     const http_ctx_t *h = c->h;
+    /* A shared record (a leaflet, an agency) is changed only against the
+     * version read: a blind write could undo a colleague's. */
+    if (routes_if_match_required(c->m.route) && if_match_lines(h) == NULL)
+        return http_problem_as(h, BUS_PROBLEM_PRECONDITION_REQUIRED, NULL, NULL, NULL);
     pb_errors_t errs;
     pb_errors_init(&errs, h->arena);
     ProtobufCMessage *in = NULL;

@@ -16,7 +16,7 @@
 #define NAME_LEN 256
 
 /* The error statuses an operation may document, in the order listed. */
-static const int error_statuses[] = {400, 401, 403, 404, 408, 409, 412, 413, 415, 422, 429, 500, 503, 504};
+static const int error_statuses[] = {400, 401, 403, 404, 408, 409, 412, 413, 415, 422, 428, 429, 500, 503, 504};
 #define N_ERRORS (sizeof error_statuses / sizeof error_statuses[0])
 
 /* What one build has used, so that only used components are written. */
@@ -24,7 +24,7 @@ typedef struct {
     oas_schemas_t *schemas;
     const json_t *overlay;
     bool response_used[N_ERRORS];
-    bool idempotency_key, if_match, etag, location;
+    bool idempotency_key, if_match, if_match_required, etag, location;
 } build_t;
 
 static bool has_body(const char *method) {
@@ -115,7 +115,10 @@ static json_t *parameters(build_t *b, const route_t *r, const ProtobufCMessageDe
         b->idempotency_key = true;
         json_array_append_new(list, ref("parameters", "Idempotency-Key"));
     }
-    if ((has_body(r->http_method) && strcmp(r->http_method, "POST") != 0) || overlay_lists(op_text, 412)) {
+    if (routes_if_match_required(r)) {
+        b->if_match_required = true;
+        json_array_append_new(list, ref("parameters", "If-Match-Required"));
+    } else if ((has_body(r->http_method) && strcmp(r->http_method, "POST") != 0) || overlay_lists(op_text, 412)) {
         b->if_match = true;
         json_array_append_new(list, ref("parameters", "If-Match"));
     }
@@ -162,6 +165,7 @@ static bool error_applies(const route_t *r, const json_t *op_text, int status, s
     case 415: return has_body(m);
     case 412: return strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
     case 422: return strcmp(m, "POST") == 0;
+    case 428: return routes_if_match_required(r);
     default: return true;
     }
 }
@@ -371,6 +375,13 @@ static json_t *components(build_t *b) {
                                       "required", false, "description",
                                       "The ETag last read: the change is refused with 412 if the object has changed "
                                       "since.",
+                                      "schema", "type", "string", "maxLength", 200));
+    if (b->if_match_required)
+        json_object_set_new(params, "If-Match-Required",
+                            json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:i}}", "name", "If-Match", "in", "header",
+                                      "required", true, "description",
+                                      "The ETag last read: required (428 without it); the change is refused with "
+                                      "412 if the object has changed since.",
                                       "schema", "type", "string", "maxLength", 200));
     json_t *c = json_pack("{s:o, s:o, s:o, s:{s:{s:s, s:s, s:s, s:s}}}", "schemas", schemas, "responses", resp,
                           "headers", headers, "securitySchemes", "bearer", "type", "http", "scheme", "bearer",

@@ -28,6 +28,8 @@ static const problem_kind_t kinds[] = {
     {413, "The body is larger than 1 MiB."},
     {415, "The body is not `application/json` (optionally with `charset=utf-8`)."},
     {422, "The `Idempotency-Key` was used before with a different body."},
+    {428, "The change needs `If-Match` with the `ETag` last read (a leaflet's or an agency's PATCH): nothing "
+          "was changed."},
     {429, "The API client is over its rate limit; `Retry-After` says how many seconds to wait."},
     {431, "The request has more than 64 header lines; the connection is closed."},
     {500, "Something failed inside Parley. The `requestId` lets an operator find what happened in the logs."},

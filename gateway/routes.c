@@ -60,6 +60,14 @@ static const route_t route_table[] = {
     /* Before /v1/resources/{id}, which would match it too. */
     {"GET", "/v1/resources/review-due", "intake", INTAKE, "ListResourcesDue", ROLE_CONSORTIUM_ADMIN, 200},
     {"GET", "/v1/resources/{id}", "intake", INTAKE, "GetResource", ROLE_ANY, 200},
+    /* library: the library and the directory kept current (If-Match required
+     * on a PATCH, routes_if_match_required); the week's deadlines. */
+    {"PATCH", "/v1/resources/{id}", "intake", INTAKE, "UpdateResource", STAFF, 200},
+    {"POST", "/v1/resources/{id}/review", "intake", INTAKE, "ReviewResource", STAFF, 200},
+    {"POST", "/v1/resources/{id}/retire", "intake", INTAKE, "RetireResource", STAFF, 200},
+    {"PATCH", "/v1/agencies/{id}", "intake", INTAKE, "UpdateAgency", STAFF, 200},
+    {"POST", "/v1/agencies/{id}/retire", "intake", INTAKE, "RetireAgency", STAFF, 200},
+    {"GET", "/v1/deadlines", "intake", INTAKE, "ListDeadlines", STAFF, 200},
     {"POST", "/v1/supporters", "matching", MATCHING, "CreateSupporter", STAFF, 201},
     {"GET", "/v1/supporters", "matching", MATCHING, "ListSupporters", STAFF, 200},
     {"GET", "/v1/supporters/{id}", "matching", MATCHING, "GetSupporter", STAFF, 200},
@@ -75,6 +83,17 @@ static const route_t route_table[] = {
     {"PUT", "/v1/matching/weights", "matching", MATCHING, "PutWeights", ROLE_CONSORTIUM_ADMIN, 200},
     {"GET", "/v1/matching/unmet-demand", "matching", MATCHING, "GetUnmetDemand", STAFF | ROLE_ANALYST, 200},
 };
+
+/* library: the PATCHes of records several authorities' staff keep (a
+ * leaflet, an agency): a blind write could undo a colleague's change. */
+static const char *const if_match_rpcs[] = {"UpdateResource", "UpdateAgency"};
+
+bool routes_if_match_required(const route_t *r) {
+    if (strcmp(r->http_method, "PATCH") != 0) return false;
+    for (size_t i = 0; i < sizeof if_match_rpcs / sizeof if_match_rpcs[0]; i++)
+        if (strcmp(r->rpc, if_match_rpcs[i]) == 0) return true;
+    return false;
+}
 
 const route_t *routes_table(size_t *n) {
     *n = sizeof route_table / sizeof route_table[0];

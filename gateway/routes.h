@@ -37,6 +37,11 @@ typedef struct {
     size_t n_params;
 } route_match_t;
 
+/* Whether r changes a record shared across authorities (a leaflet, an
+ * agency) and so needs If-Match: without it the gateway answers 428
+ * precondition_required before calling the service. */
+bool routes_if_match_required(const route_t *r);
+
 /* The built-in table and its length. */
 const route_t *routes_table(size_t *n);
 

@@ -105,6 +105,10 @@
     X(IDEMPOTENCY_KEY_REUSED, "idempotency_key_reused", -1, 422, true,                                               \
       "this Idempotency-Key was used with a different request",                                                     \
       "The `Idempotency-Key` was used before with a different request (method, path, query or body).")              \
+    X(PRECONDITION_REQUIRED, "precondition_required", -1, 428, true,                                                 \
+      "this change needs If-Match: send the ETag last read",                                                      \
+      "The route changes a record others may be changing too (a leaflet, an agency): it needs `If-Match` with "    \
+      "the `ETag` last read, so that a change made meanwhile is not overwritten. Nothing was changed.")             \
     X(RATE_LIMITED, "rate_limited", 8, 429, true, "this API client is over its rate limit",                         \
       "The API client is over its rate limit; `Retry-After` says how many seconds to wait.")                       \
     X(AUTH_THROTTLED, "auth_throttled", -1, 429, false,                                                              \

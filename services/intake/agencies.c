@@ -2,7 +2,10 @@
  * voluntary organisations, parent carer forums) that families are told
  * about. An agency may serve several authorities of the consortium: a
  * caller sees those serving any of its authorities and may only list its
- * own when it adds one (row-level security enforces both underneath). */
+ * own when it adds one (row-level security enforces both underneath).
+ * A retired agency (agency_update.c) is still read by id, but listed only
+ * with status=retired and never signposted (agency_serves, and signposts.c
+ * for the automatic ones). */
 #include <string.h>
 #include <strings.h>
 
@@ -17,7 +20,7 @@ typedef Parley__Intake__V1__CreateAgencyRequest create_agency_t;
 #define MAX_ITEMS 50
 #define AGENCY_COLUMNS                                                                                    \
     "id, name, kind, authority_ids, needs, languages, areas, email, phone, website, address, description," \
-    " version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ""
+    " version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", status, " DB_MICROS("retired_at")
 #define VISIBLE "authority_ids && current_authorities()"
 
 static const db_stmt_t stmts[] = {
@@ -28,7 +31,12 @@ static const db_stmt_t stmts[] = {
     /* An agency serves several authorities: its audit rows name none. */
     {"agency_get",
      "SELECT " AGENCY_COLUMNS ", audit.touch(id::text, NULL) FROM agencies WHERE id = $1 AND " VISIBLE},
-    {"agency_serves", "SELECT 1 FROM agencies WHERE id = $1 AND $2::uuid = ANY (authority_ids) AND " VISIBLE},
+    {"agency_lock", "SELECT " AGENCY_COLUMNS ", audit.touch(id::text, NULL) FROM agencies WHERE id = $1 AND " VISIBLE
+                    " FOR UPDATE"},
+    /* A retired agency is kept for the record but no longer signposted. */
+    {"agency_serves",
+     "SELECT 1 FROM agencies WHERE id = $1 AND $2::uuid = ANY (authority_ids) AND " VISIBLE
+     " AND status = 'LISTING_STATUS_ACTIVE'"},
     {"agency_list",
      "SELECT " AGENCY_COLUMNS " FROM agencies WHERE " VISIBLE
      " AND ($1::uuid IS NULL OR $1::uuid = ANY (authority_ids))"
@@ -36,6 +44,7 @@ static const db_stmt_t stmts[] = {
      " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM unnest(needs) n WHERE lower(n) = lower($3)))"
      " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM unnest(languages) l"
      "      WHERE lower(l) = lower($4) OR lower(split_part(l, '-', 1)) = lower(split_part($4, '-', 1))))"
+     " AND status = coalesce($8::text, 'LISTING_STATUS_ACTIVE')"
      " AND ($5::bigint IS NULL OR (created_at, id) >"
      "      (" DB_FROM_MICROS("$5") ", $6::uuid))"
      " ORDER BY created_at, id LIMIT $7"},
@@ -63,15 +72,17 @@ static void check_words(bus_response_t *res, const char *field, char **items, si
     }
 }
 
-static void validate(const bus_request_t *req, bus_response_t *res, const create_agency_t *in) {
+void agencies_check(const bus_request_t *req, bus_response_t *res, const create_agency_t *in, bool authorities) {
     svc_check_required(res, "name", in->name);
     svc_check_max_len(res, "name", in->name, 200);
     if (in->kind == 0) bus_response_violation(res, "kind", "is required");
-    if (in->n_authority_ids == 0) bus_response_violation(res, "authorityIds", "at least one authority is required");
-    if (in->n_authority_ids > MAX_ITEMS) bus_response_violation(res, "authorityIds", "at most %d", MAX_ITEMS);
-    for (size_t i = 0; i < in->n_authority_ids && i < MAX_ITEMS; i++)
-        svc_check_authority(req, res, arena_printf(res->arena, "authorityIds[%zu]", i), in->authority_ids[i]);
-    svc_check_distinct(res, "authorityIds", in->authority_ids, in->n_authority_ids, MAX_ITEMS);
+    if (authorities) {
+        if (in->n_authority_ids == 0) bus_response_violation(res, "authorityIds", "at least one authority is required");
+        if (in->n_authority_ids > MAX_ITEMS) bus_response_violation(res, "authorityIds", "at most %d", MAX_ITEMS);
+        for (size_t i = 0; i < in->n_authority_ids && i < MAX_ITEMS; i++)
+            svc_check_authority(req, res, arena_printf(res->arena, "authorityIds[%zu]", i), in->authority_ids[i]);
+        svc_check_distinct(res, "authorityIds", in->authority_ids, in->n_authority_ids, MAX_ITEMS);
+    }
     check_words(res, "needs", in->needs, in->n_needs, false);
     check_words(res, "languages", in->languages, in->n_languages, true);
     check_words(res, "areas", in->areas, in->n_areas, false);
@@ -112,13 +123,15 @@ static agency_t *from_row(arena_t *a, const db_result_t *r, int i) {
     g->version = (int32_t)db_int(r, i, 12);
     g->created_at = svc_timestamp(a, db_int(r, i, 13));
     g->updated_at = svc_timestamp(a, db_int(r, i, 14));
+    g->status = svc_enum_value(&parley__intake__v1__listing_status__descriptor, db_text(r, i, 15));
+    if (!db_is_null(r, i, 16)) g->retired_at = svc_timestamp(a, db_int(r, i, 16));
     return g;
 }
 
-static int load(db_t *db, arena_t *a, const char *id, agency_t **out) {
+int agencies_load(db_t *db, arena_t *a, const char *id, const char *stmt, agency_t **out) {
     const char *params[] = {id};
     db_result_t *r = NULL;
-    int rc = db_exec(db, "agency_get", 1, params, &r);
+    int rc = db_exec(db, stmt, 1, params, &r);
     if (rc != 0) return rc;
     rc = db_rows(r) == 1;
     if (rc) *out = from_row(a, r, 0);
@@ -130,7 +143,7 @@ int agencies_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const create_agency_t *in = (const void *)req->input;
-    validate(req, res, in);
+    agencies_check(req, res, in, true);
     if (!svc_ok(res)) return -1;
     char id[IDS_UUID_LEN + 1];
     if (ids_uuid_new(id) != 0) return -1;
@@ -149,7 +162,7 @@ int agencies_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     rc = db_exec(db, "agency_insert", 13, params, NULL);
     agency_t *g = NULL;
     if (rc == 0) {
-        int found = load(db, a, id, &g);
+        int found = agencies_load(db, a, id, "agency_get", &g);
         rc = found == 1 ? 0 : (found < 0 ? found : DB_ERR_QUERY);
     }
     if (rc == 0) rc = db_tx_commit(db);
@@ -190,9 +203,11 @@ int agencies_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *params[] = {svc_opt(in->authority_id),
                             in->kind ? svc_enum_text(&parley__intake__v1__agency_kind__descriptor, in->kind) : NULL,
                             svc_opt(in->need), svc_opt(in->language), page_cursor_micros(a, &cur),
-                            page_cursor_id(&cur), arena_printf(a, "%d", size + 1)};
+                            page_cursor_id(&cur), arena_printf(a, "%d", size + 1),
+                            in->status ? svc_enum_text(&parley__intake__v1__listing_status__descriptor, in->status)
+                                       : NULL};
     db_result_t *r = NULL;
-    if ((rc = db_exec(db, "agency_list", 7, params, &r)) != 0) return svc_db_fail(res, req, db, rc);
+    if ((rc = db_exec(db, "agency_list", 8, params, &r)) != 0) return svc_db_fail(res, req, db, rc);
     if ((rc = db_tx_commit_read(db)) != 0) {
         db_result_free(&r);
         return svc_db_fail(res, req, db, rc);

@@ -241,6 +241,25 @@ size_t deadlines_compute(const deadline_stage_t *stages, size_t n, int64_t today
     return k.n;
 }
 
+/* Day numbers shifted by KEY_BIAS fit KEY_DAY_BITS bits (years 771 to
+ * 12254); kinds and stages fit 5 bits: 54 bits in all. */
+#define KEY_BIAS 438000
+#define KEY_DAY_BITS 22
+#define KEY_KIND_BITS 5
+
+static int64_t key_day(int64_t day) {
+    int64_t v = day + KEY_BIAS, max = ((int64_t)1 << KEY_DAY_BITS) - 1;
+    return v < 0 ? 0 : v > max ? max : v;
+}
+
+static int64_t key_small(int v) { return v < 0 ? 0 : v > 31 ? 31 : v; }
+
+int64_t deadline_key(const deadline_t *d) {
+    int64_t k = key_day(d->due_on) << KEY_KIND_BITS | key_small(d->kind);
+    k = k << KEY_DAY_BITS | key_day(d->starts_on);
+    return k << KEY_KIND_BITS | key_small(d->starts_from);
+}
+
 const char *deadline_rule(int kind) {
     switch (kind) {
     case K(ASSESSMENT_DECISION):

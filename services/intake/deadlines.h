@@ -79,6 +79,12 @@ char *deadline_format(int64_t day, char out[11]);
  * are (which may exceed cap: then only cap were written). */
 size_t deadlines_compute(const deadline_stage_t *stages, size_t n, int64_t today, deadline_t *out, size_t cap);
 
+/* A deadline's place in a list across cases, as one number: by due date,
+ * then kind, then start date, then the stage it starts from (a case's id
+ * breaks the remaining ties). Dates from 771 to 12254 AD keep their order
+ * (others are clamped), as do kinds and stages up to 31. */
+int64_t deadline_key(const deadline_t *d);
+
 /* The rule of a kind in words, e.g. "6 weeks from the request for an EHC
  * needs assessment". Static storage; "" for an unknown kind. */
 const char *deadline_rule(int kind);

@@ -31,6 +31,9 @@ const db_stmt_t *timeline_statements(size_t *n);
 const db_stmt_t *agencies_statements(size_t *n);
 const db_stmt_t *signposts_statements(size_t *n);
 const db_stmt_t *resources_statements(size_t *n);
+const db_stmt_t *resource_update_statements(size_t *n);
+const db_stmt_t *agency_update_statements(size_t *n);
+const db_stmt_t *deadline_list_statements(size_t *n);
 const db_stmt_t *events_statements(size_t *n);
 const db_stmt_t *sweep_statements(size_t *n);
 
@@ -96,6 +99,10 @@ int cases_touch(db_t *db, const char *id);
 int views_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int views_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int views_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+struct Parley__Intake__V1__ChildView;
+/* Row i of a statement with the view columns (id, child_id, authority_id,
+ * recorded_on, method, summary, wishes, recorded_by, created_at), in a. */
+struct Parley__Intake__V1__ChildView *views_from_row(arena_t *a, const db_result_t *r, int i);
 
 /* stages.c, timeline.c */
 int stages_record(void *ctx, const bus_request_t *req, bus_response_t *res);
@@ -112,17 +119,52 @@ int agencies_serve(db_t *db, const char *agency_id, const char *authority_id);
 int signposts_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int signposts_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int signposts_get(void *ctx, const bus_request_t *req, bus_response_t *res);
-/* Signposts case_id automatically to the agencies matching the child's
- * needs and the family's authority (and, where some do, a parent's
- * language), once per agency and trigger stage, on the date on; emits
- * case.signposted when any was. 0 or a DB_ERR_*. */
+/* Signposts case_id automatically to every active agency matching the
+ * child's needs and the family's authority, each marked with whether it
+ * works in a parent's language (servesLanguage), once per agency and
+ * trigger stage, on the date on; emits case.signposted when any was.
+ * 0 or a DB_ERR_*. */
 int signposts_automatic(db_t *db, arena_t *a, const char *case_id, int trigger_stage, const char *on);
+/* Moves case_id's automatic signposts of trigger_stage to the date on (the
+ * stage's date moved). 0 or a DB_ERR_*. */
+int signposts_follow_stage(db_t *db, const char *case_id, int trigger_stage, const char *on);
 
 /* resources.c */
 int resources_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int resources_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 int resources_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int resources_list_due(void *ctx, const bus_request_t *req, bus_response_t *res);
+/* Begins the caller's transaction with its consortium in scope (row-level
+ * security on resources reads it). 0 or a DB_ERR_*. */
+int resources_begin(db_t *db, const bus_request_t *req);
+struct Parley__Intake__V1__CreateResourceRequest;
+struct Parley__Intake__V1__Resource;
+/* A resource's field checks, as a create states it (violations on res). */
+void resources_check(const bus_request_t *req, bus_response_t *res,
+                     const struct Parley__Intake__V1__CreateResourceRequest *in);
+/* Row i of a statement with the resource columns (resource_get's), in a. */
+struct Parley__Intake__V1__Resource *resources_from_row(arena_t *a, const db_result_t *r, int i);
+
+/* resource_update.c: PATCH, review and retire a resource. */
+int resources_update(void *ctx, const bus_request_t *req, bus_response_t *res);
+int resources_review(void *ctx, const bus_request_t *req, bus_response_t *res);
+int resources_retire(void *ctx, const bus_request_t *req, bus_response_t *res);
+
+/* agency_update.c: PATCH and retire an agency. */
+int agencies_update(void *ctx, const bus_request_t *req, bus_response_t *res);
+int agencies_retire(void *ctx, const bus_request_t *req, bus_response_t *res);
+struct Parley__Intake__V1__CreateAgencyRequest;
+struct Parley__Intake__V1__Agency;
+/* An agency's field checks, as a create states them; with authorities
+ * false, authorityIds is left to the caller. */
+void agencies_check(const bus_request_t *req, bus_response_t *res,
+                    const struct Parley__Intake__V1__CreateAgencyRequest *in, bool authorities);
+/* Loads agency id (visible) into *out with stmt ("agency_get" or
+ * "agency_lock"): 1 found, 0 not, or a DB_ERR_*. */
+int agencies_load(db_t *db, arena_t *a, const char *id, const char *stmt, struct Parley__Intake__V1__Agency **out);
+
+/* deadline_list.c: GET /v1/deadlines across the caller's open cases. */
+int deadlines_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* events.c: adds event type about case_id to the outbox, in the open
  * transaction, for the type's subscribers, in one statement. Its data is

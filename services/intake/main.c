@@ -51,6 +51,13 @@ SVC_AUDITED(intake_t, families_list)
 SVC_AUDITED(intake_t, stages_get)
 SVC_AUDITED(intake_t, views_get)
 SVC_AUDITED(intake_t, signposts_get)
+/* library */
+SVC_AUDITED(intake_t, resources_update)
+SVC_AUDITED(intake_t, resources_review)
+SVC_AUDITED(intake_t, resources_retire)
+SVC_AUDITED(intake_t, agencies_update)
+SVC_AUDITED(intake_t, agencies_retire)
+SVC_AUDITED(intake_t, deadlines_list)
 
 static const bus_method_t methods[] = {
     {"CreateFamily", IN(create_family_request), families_create__audited},
@@ -81,6 +88,13 @@ static const bus_method_t methods[] = {
     {"GetStage", IN(get_stage_request), stages_get__audited},
     {"GetChildView", IN(get_child_view_request), views_get__audited},
     {"GetSignpost", IN(get_signpost_request), signposts_get__audited},
+    /* library */
+    {"UpdateResource", IN(patch_resource_request), resources_update__audited},
+    {"ReviewResource", IN(review_resource_request), resources_review__audited},
+    {"RetireResource", IN(retire_resource_request), resources_retire__audited},
+    {"UpdateAgency", IN(patch_agency_request), agencies_update__audited},
+    {"RetireAgency", IN(retire_agency_request), agencies_retire__audited},
+    {"ListDeadlines", IN(list_deadlines_request), deadlines_list__audited},
 };
 
 /* One handler thread's context: a connection with every statement on it. */

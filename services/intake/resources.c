@@ -7,7 +7,10 @@
  * to some of the consortium's authorities (local information). Translations
  * and formats of one leaflet share its key. Asked for a language, the list
  * gives each leaflet once per format: in that language, else its primary
- * subtag ("pt" for "pt-BR"), else English, and says when it fell back. */
+ * subtag ("pt" for "pt-BR"), else English, and says when it fell back.
+ * Lists give active resources unless asked for status=retired; a retired
+ * one is read by id and never due for review (resource_update.c changes,
+ * reviews and retires them). */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +18,7 @@
 #include "core/ids.h"
 #include "parley/intake/v1/intake.pb-c.h"
 #include "services/intake/intake.h"
+#include "services/intake/review.h"
 #include "svc/svc.h"
 
 typedef Parley__Intake__V1__Resource resource_t;
@@ -22,7 +26,8 @@ typedef Parley__Intake__V1__CreateResourceRequest create_resource_t;
 
 #define RESOURCE_COLUMNS                                                                                    \
     "id, key, title, topic, language, format, url, body, to_char(review_due_on, 'YYYY-MM-DD'), authority_ids," \
-    " summary, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at")
+    " summary, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", status,"                  \
+    " to_char(reviewed_on, 'YYYY-MM-DD'), review_interval_months, " DB_MICROS("retired_at")
 #define KEYSET(n, m)                                                                                       \
     " AND ($" #n "::bigint IS NULL OR (created_at, id) >"                                                  \
     " ('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond', $" #m "::uuid))"
@@ -32,10 +37,12 @@ static const db_stmt_t stmts[] = {
     {"resource_scope", "SELECT set_config('parley.consortium_id', $1, true)"},
     {"resource_insert",
      "INSERT INTO resources (id, consortium_id, authority_ids, key, title, topic, language, format, url, body,"
-     " summary, review_due_on, created_by_client)"
-     " VALUES ($1, current_consortium(), $2::uuid[], $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"},
+     " summary, review_due_on, created_by_client, review_interval_months)"
+     " VALUES ($1, current_consortium(), $2::uuid[], $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"},
     /* A resource is the consortium's: its audit rows name no authority. */
     {"resource_get", "SELECT " RESOURCE_COLUMNS ", false, audit.touch(id::text, NULL) FROM resources WHERE id = $1"},
+    {"resource_lock",
+     "SELECT " RESOURCE_COLUMNS ", false, audit.touch(id::text, NULL) FROM resources WHERE id = $1 FOR UPDATE"},
     {"resource_list",
      "SELECT " RESOURCE_COLUMNS ", rank = 2 FROM ("
      " SELECT DISTINCT ON (key, format, CASE WHEN $3::text IS NULL THEN lower(language) END) r.*,"
@@ -43,12 +50,14 @@ static const db_stmt_t stmts[] = {
      "       WHEN " PRIMARY("language") " = " PRIMARY("$3") " THEN 1 ELSE 2 END AS rank"
      " FROM resources r"
      " WHERE ($1::text IS NULL OR topic = $1) AND ($2::text IS NULL OR format = $2)"
+     " AND status = coalesce($4::text, 'LISTING_STATUS_ACTIVE')"
      " AND ($3::text IS NULL OR " PRIMARY("language") " IN (" PRIMARY("$3") ", 'en'))"
      " ORDER BY key, format, CASE WHEN $3::text IS NULL THEN lower(language) END, rank, created_at) x"
-     " WHERE true" KEYSET(4, 5) " ORDER BY created_at, id LIMIT $6"},
+     " WHERE true" KEYSET(5, 6) " ORDER BY created_at, id LIMIT $7"},
     {"resource_list_due",
      "SELECT " RESOURCE_COLUMNS ", false FROM resources"
-     " WHERE review_due_on <= (now() AT TIME ZONE 'Europe/London')::date" KEYSET(1, 2)
+     " WHERE review_due_on <= (now() AT TIME ZONE 'Europe/London')::date AND status = 'LISTING_STATUS_ACTIVE'"
+     KEYSET(1, 2)
      " ORDER BY created_at, id LIMIT $3"},
 };
 
@@ -57,9 +66,7 @@ const db_stmt_t *resources_statements(size_t *n) {
     return stmts;
 }
 
-/* Begins the caller's transaction with its consortium in scope (row-level
- * security on resources reads it). 0 or a DB_ERR_*. */
-static int begin(db_t *db, const bus_request_t *req) {
+int resources_begin(db_t *db, const bus_request_t *req) {
     int rc = db_tx_begin(db, req->header->principal);
     if (rc != 0) return rc;
     const Parley__Common__V1__Principal *p = req->header->principal;
@@ -84,7 +91,7 @@ static bool is_url(const char *s) {
     return strlen(s) <= 2000 && strlen(s) > 8;
 }
 
-static void validate(const bus_request_t *req, bus_response_t *res, const create_resource_t *in) {
+void resources_check(const bus_request_t *req, bus_response_t *res, const create_resource_t *in) {
     if (svc_check_required(res, "key", in->key) && !is_key(in->key))
         bus_response_violation(res, "key", "must be 1-100 lowercase letters, digits and hyphens");
     svc_check_required(res, "title", in->title);
@@ -102,9 +109,11 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     for (size_t i = 0; i < in->n_authority_ids && i < 50; i++)
         svc_check_authority(req, res, arena_printf(res->arena, "authorityIds[%zu]", i), in->authority_ids[i]);
     svc_check_distinct(res, "authorityIds", in->authority_ids, in->n_authority_ids, 50);
+    if (in->review_interval_months != 0 && !review_interval_is_valid(in->review_interval_months))
+        bus_response_violation(res, "reviewIntervalMonths", "must be 1 to %d months", REVIEW_MAX_MONTHS);
 }
 
-static resource_t *from_row(arena_t *a, const db_result_t *r, int i) {
+resource_t *resources_from_row(arena_t *a, const db_result_t *r, int i) {
     resource_t *x = arena_alloc(a, sizeof *x);
     parley__intake__v1__resource__init(x);
     x->id = db_str(a, r, i, 0);
@@ -122,7 +131,11 @@ static resource_t *from_row(arena_t *a, const db_result_t *r, int i) {
     x->version = (int32_t)db_int(r, i, 11);
     x->created_at = svc_timestamp(a, db_int(r, i, 12));
     x->updated_at = svc_timestamp(a, db_int(r, i, 13));
-    x->language_fallback = db_bool(r, i, 14);
+    x->status = svc_enum_value(&parley__intake__v1__listing_status__descriptor, db_text(r, i, 14));
+    x->reviewed_on = db_str(a, r, i, 15);
+    x->review_interval_months = (int32_t)db_int(r, i, 16);
+    if (!db_is_null(r, i, 17)) x->retired_at = svc_timestamp(a, db_int(r, i, 17));
+    x->language_fallback = db_bool(r, i, 18);
     return x;
 }
 
@@ -130,7 +143,7 @@ int resources_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
     const create_resource_t *in = (const void *)req->input;
-    validate(req, res, in);
+    resources_check(req, res, in);
     if (!svc_ok(res)) return -1;
     char id[IDS_UUID_LEN + 1];
     if (ids_uuid_new(id) != 0) return -1;
@@ -139,10 +152,11 @@ int resources_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             svc_enum_text(&parley__intake__v1__resource_topic__descriptor, in->topic), in->language,
                             svc_enum_text(&parley__intake__v1__resource_format__descriptor, in->format),
                             svc_opt(in->url), svc_opt(in->body), svc_opt(in->summary), in->review_due_on,
-                            (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
-    int rc = begin(db, req);
+                            (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL,
+                            arena_printf(a, "%d", review_interval(in->review_interval_months))};
+    int rc = resources_begin(db, req);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
-    rc = db_exec(db, "resource_insert", 12, params, NULL);
+    rc = db_exec(db, "resource_insert", 13, params, NULL);
     if (rc == DB_ERR_QUERY && strcmp(db_sqlstate(db), DB_SQLSTATE_UNIQUE) == 0) {
         db_tx_rollback(db);
         bus_response_problem(res, BUS_PROBLEM_DUPLICATE_RESOURCE, NULL);
@@ -152,7 +166,7 @@ int resources_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *get[] = {id};
     resource_t *x = NULL;
     if (rc == 0 && (rc = db_exec(db, "resource_get", 1, get, &r)) == 0) {
-        if (db_rows(r) == 1) x = from_row(a, r, 0);
+        if (db_rows(r) == 1) x = resources_from_row(a, r, 0);
         else rc = DB_ERR_QUERY;
         db_result_free(&r);
     }
@@ -166,7 +180,7 @@ int resources_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     const Parley__Intake__V1__GetResourceRequest *in = (const void *)req->input;
     if (!ids_is_uuid(in->id)) return svc_not_found(res, "resource");
-    int rc = begin(db, req);
+    int rc = resources_begin(db, req);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *params[] = {in->id};
     db_result_t *r = NULL;
@@ -175,7 +189,7 @@ int resources_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
         db_result_free(&r);
         return svc_db_fail(res, req, db, rc);
     }
-    resource_t *x = db_rows(r) == 1 ? from_row(res->arena, r, 0) : NULL;
+    resource_t *x = db_rows(r) == 1 ? resources_from_row(res->arena, r, 0) : NULL;
     db_result_free(&r);
     if (x == NULL) return svc_not_found(res, "resource");
     res->reply = &x->base;
@@ -196,7 +210,7 @@ static int list(db_t *db, const bus_request_t *req, bus_response_t *res, const c
     params[n_filters] = page_cursor_micros(a, &cur);
     params[n_filters + 1] = page_cursor_id(&cur);
     params[n_filters + 2] = arena_printf(a, "%d", size + 1);
-    int rc = begin(db, req);
+    int rc = resources_begin(db, req);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     db_result_t *r = NULL;
     if ((rc = db_exec(db, stmt, n_filters + 3, params, &r)) != 0) return svc_db_fail(res, req, db, rc);
@@ -210,7 +224,7 @@ static int list(db_t *db, const bus_request_t *req, bus_response_t *res, const c
     size_t n = (size_t)(rows > size ? size : rows);
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
     for (size_t i = 0; i < n; i++) {
-        out->items[i] = from_row(a, r, (int)i);
+        out->items[i] = resources_from_row(a, r, (int)i);
         if (out->items[i]->language_fallback) out->fallback_language = "en";
     }
     out->n_items = n;
@@ -226,8 +240,9 @@ int resources_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *filters[] = {
         in->topic ? svc_enum_text(&parley__intake__v1__resource_topic__descriptor, in->topic) : NULL,
         in->format ? svc_enum_text(&parley__intake__v1__resource_format__descriptor, in->format) : NULL,
-        svc_opt(in->language)};
-    return list(((intake_t *)ctx)->db, req, res, "resource_list", 3, filters, in->page_size, in->page_token);
+        svc_opt(in->language),
+        in->status ? svc_enum_text(&parley__intake__v1__listing_status__descriptor, in->status) : NULL};
+    return list(((intake_t *)ctx)->db, req, res, "resource_list", 4, filters, in->page_size, in->page_token);
 }
 
 int resources_list_due(void *ctx, const bus_request_t *req, bus_response_t *res) {

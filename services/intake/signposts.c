@@ -14,18 +14,21 @@ typedef Parley__Intake__V1__Signpost signpost_t;
 
 #define SIGNPOST_COLUMNS                                                                                  \
     "s.id, s.case_id, s.agency_id, g.name, to_char(s.\"on\", 'YYYY-MM-DD'), s.method, s.trigger_stage, s.note," \
-    " " DB_MICROS("s.created_at") ""
+    " " DB_MICROS("s.created_at") ", coalesce(s.serves_language, false)"
 #define METHOD_WORD "lower(regexp_replace(s.method, '^SIGNPOST_METHOD_', ''))"
 #define SIGNPOST_JSON                                                                                        \
     "jsonb_build_object('signpostId', s.id, 'agencyId', g.id, 'agencyName', g.name,"                        \
     " 'agencyKind', lower(regexp_replace(g.kind, '^AGENCY_KIND_', '')), 'on', to_char(s.\"on\", 'YYYY-MM-DD')," \
     " 'method', " METHOD_WORD ", 'contact', jsonb_strip_nulls(jsonb_build_object('email', g.email, 'phone', g.phone," \
-    " 'website', g.website, 'address', g.address)))"
+    " 'website', g.website, 'address', g.address)), 'servesLanguage', coalesce(s.serves_language, false))"
 
 static const db_stmt_t stmts[] = {
     {"signpost_insert",
-     "INSERT INTO signposts (id, authority_id, case_id, agency_id, \"on\", method, note, created_by_client)"
-     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"},
+     "INSERT INTO signposts (id, authority_id, case_id, agency_id, \"on\", method, note, created_by_client,"
+     " serves_language)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT EXISTS (SELECT 1 FROM agencies g, unnest(g.languages) l"
+     "   WHERE g.id = $4 AND lower(split_part(l, '-', 1)) IN (SELECT lower(split_part(p.preferred_language, '-', 1))"
+     "   FROM cases c JOIN parents p ON p.family_id = c.family_id WHERE c.id = $3))))"},
     {"signpost_get", "SELECT " SIGNPOST_COLUMNS " FROM signposts s LEFT JOIN agencies g ON g.id = s.agency_id WHERE s.id = $1"},
     {"signpost_get_of",
      "SELECT " SIGNPOST_COLUMNS ", audit.touch(s.id::text, s.authority_id) FROM signposts s"
@@ -42,9 +45,10 @@ static const db_stmt_t stmts[] = {
      " AND ($2::bigint IS NULL OR (s.created_at, s.id) >"
      "      (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY s.created_at, s.id LIMIT $4"},
-    /* The agencies serving the case's authority whose needs meet the child's
-     * (an agency listing no needs is for every family); of those, the ones
-     * that work in a parent's language when there are any, else all. */
+    /* Every active agency serving the case's authority whose needs meet the
+     * child's (an agency listing no needs is for every family), each marked
+     * with whether it works in a parent's language: one that does not may
+     * still be the help the family needs, with an interpreter. */
     {"signpost_automatic",
      "WITH c AS (SELECT c.id, c.authority_id, ch.needs,"
      "   (SELECT coalesce(array_agg(lower(split_part(p.preferred_language, '-', 1))), '{}') FROM parents p"
@@ -52,17 +56,22 @@ static const db_stmt_t stmts[] = {
      "   FROM cases c JOIN children ch ON ch.id = c.child_id WHERE c.id = $1),"
      " m AS (SELECT g.id, EXISTS (SELECT 1 FROM unnest(g.languages) l"
      "         WHERE lower(split_part(l, '-', 1)) = ANY (c.langs)) AS speaks"
-     "   FROM agencies g, c WHERE c.authority_id = ANY (g.authority_ids)"
+     "   FROM agencies g, c WHERE c.authority_id = ANY (g.authority_ids) AND g.status = 'LISTING_STATUS_ACTIVE'"
      "   AND (g.needs = '{}' OR EXISTS (SELECT 1 FROM unnest(g.needs) n, unnest(c.needs) cn"
      "        WHERE lower(n) = lower(cn)))),"
-     " s AS (INSERT INTO signposts (id, authority_id, case_id, agency_id, \"on\", method, trigger_stage)"
-     "   SELECT gen_random_uuid(), c.authority_id, c.id, m.id, $2::date, 'SIGNPOST_METHOD_AUTOMATIC', $3 FROM m, c"
-     "   WHERE m.speaks OR NOT EXISTS (SELECT 1 FROM m WHERE m.speaks)"
+     " s AS (INSERT INTO signposts (id, authority_id, case_id, agency_id, \"on\", method, trigger_stage,"
+     "   serves_language)"
+     "   SELECT gen_random_uuid(), c.authority_id, c.id, m.id, $2::date, 'SIGNPOST_METHOD_AUTOMATIC', $3, m.speaks"
+     "   FROM m, c"
      "   ON CONFLICT (case_id, agency_id, trigger_stage) WHERE method = 'SIGNPOST_METHOD_AUTOMATIC' DO NOTHING"
      "   RETURNING *)"
      " SELECT count(*), jsonb_build_object('automatic', true, 'triggerStage', $4::text,"
      "   'signposts', coalesce(jsonb_agg(" SIGNPOST_JSON " ORDER BY g.name), '[]'))::text"
      " FROM s JOIN agencies g ON g.id = s.agency_id"},
+    /* An automatic signpost is dated by its stage (a once-only stage). */
+    {"signpost_follow",
+     "UPDATE signposts SET \"on\" = $3 WHERE case_id = $1 AND trigger_stage = $2"
+     " AND method = 'SIGNPOST_METHOD_AUTOMATIC'"},
 };
 
 const db_stmt_t *signposts_statements(size_t *n) {
@@ -82,7 +91,13 @@ static signpost_t *from_row(arena_t *a, const db_result_t *r, int i) {
     s->trigger_stage = svc_enum_value(&parley__intake__v1__sen_stage__descriptor, db_text(r, i, 6));
     s->note = db_str(a, r, i, 7);
     s->created_at = svc_timestamp(a, db_int(r, i, 8));
+    s->serves_language = db_bool(r, i, 9);
     return s;
+}
+
+int signposts_follow_stage(db_t *db, const char *case_id, int trigger_stage, const char *on) {
+    const char *params[] = {case_id, svc_enum_text(&parley__intake__v1__sen_stage__descriptor, trigger_stage), on};
+    return db_exec(db, "signpost_follow", 3, params, NULL);
 }
 
 int signposts_automatic(db_t *db, arena_t *a, const char *case_id, int trigger_stage, const char *on) {

@@ -2,8 +2,9 @@
  * annual_review, mediation and tribunal_appeal recur; any other stage
  * happens once, so posting it again moves its date. Every change recomputes
  * the case's current stage, emits case.stage_changed, and a draft plan or
- * proposed statement newly issued signposts the family to agencies, all in
- * one transaction. The timeline is computed when read (timeline.c).
+ * proposed statement newly issued signposts the family to agencies (and
+ * moving its date moves those automatic signposts), all in one
+ * transaction. The timeline is computed when read (timeline.c).
  *
  * A stage has no version of its own: it carries its case's (Stage.version,
  * so its ETag is the case's), and If-Match on a stage is checked against
@@ -140,9 +141,10 @@ static int after_change(db_t *db, bus_response_t *res, const char *case_id, cons
         rc = events_emit(db, a, "case.stage_changed", case_id,
                          events_json(a, json_pack("{s:s, s:s, s:s, s:s?}", "stageId", stage_id, "stage", word, "on", on,
                                                   "previousOn", previous_on)));
-    if (rc == 0 && previous_on == NULL &&
-        (stage == STAGE(DRAFT_PLAN_ISSUED) || stage == STAGE(PROPOSED_STATEMENT_ISSUED)))
-        rc = signposts_automatic(db, a, case_id, stage, on);
+    bool signposting = stage == STAGE(DRAFT_PLAN_ISSUED) || stage == STAGE(PROPOSED_STATEMENT_ISSUED);
+    if (rc == 0 && previous_on == NULL && signposting) rc = signposts_automatic(db, a, case_id, stage, on);
+    /* The family was told when the draft came: a corrected date moves it. */
+    if (rc == 0 && previous_on != NULL && signposting) rc = signposts_follow_stage(db, case_id, stage, on);
     if (rc == 0) *out = load(db, a, stage_id, &rc);
     return rc;
 }

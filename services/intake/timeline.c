@@ -1,6 +1,8 @@
 /* GET /v1/cases/{id}/timeline: the stages recorded and the statutory
  * deadlines they start, computed now from the stages as stored (so a moved
- * date is reflected at once) for today's date in the UK. */
+ * date is reflected at once) for today's date in the UK; and the child's
+ * views and wishes as they were sought, with the latest date (the route
+ * is staff only: a partner agency never sees views). */
 #include "core/ids.h"
 #include "parley/intake/v1/intake.pb-c.h"
 #include "services/intake/deadlines.h"
@@ -19,6 +21,12 @@ static const db_stmt_t stmts[] = {
      " " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ""
      " FROM case_stages WHERE case_id = $1 AND authority_id = ANY (current_authorities())"
      " ORDER BY \"on\", created_at LIMIT 200"},
+    {"timeline_views",
+     "SELECT v.id, v.child_id, v.authority_id, to_char(v.recorded_on, 'YYYY-MM-DD'), v.method, v.summary, v.wishes,"
+     " v.recorded_by, " DB_MICROS("v.created_at") " FROM cases c JOIN child_views v ON v.child_id = c.child_id"
+     " WHERE c.id = $1 AND v.authority_id = ANY (current_authorities())"
+     /* The latest 200, read newest first (so the latest is always there). */
+     " ORDER BY v.recorded_on DESC, v.created_at DESC LIMIT 200"},
 };
 
 const db_stmt_t *timeline_statements(size_t *n) {
@@ -56,15 +64,20 @@ int timeline_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
         db_tx_rollback(db);
         return svc_not_found(res, "case");
     }
-    if ((rc = db_exec(db, "timeline_stages", 1, params, &r)) != 0) {
+    db_result_t *v = NULL;
+    if ((rc = db_exec(db, "timeline_stages", 1, params, &r)) != 0 ||
+        (rc = db_exec(db, "timeline_views", 1, params, &v)) != 0) {
         db_result_free(&c);
+        db_result_free(&r);
         return svc_db_fail(res, req, db, rc);
     }
     if ((rc = db_tx_commit_read(db)) != 0) {
         db_result_free(&c);
         db_result_free(&r);
+        db_result_free(&v);
         return svc_db_fail(res, req, db, rc);
     }
+    size_t nv = (size_t)db_rows(v);
 
     Parley__Intake__V1__Timeline *t = arena_alloc(a, sizeof *t);
     parley__intake__v1__timeline__init(t);
@@ -91,6 +104,12 @@ int timeline_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     }
     t->n_stages = n;
     db_result_free(&r);
+
+    t->views = arena_alloc(a, (nv + 1) * sizeof *t->views);
+    for (size_t i = 0; i < nv; i++) t->views[nv - 1 - i] = views_from_row(a, v, (int)i); /* oldest first */
+    t->n_views = nv;
+    if (nv > 0) t->views_last_recorded_on = t->views[nv - 1]->recorded_on;
+    db_result_free(&v);
 
     deadline_t *d = arena_alloc(a, MAX_DEADLINES * sizeof *d);
     size_t nd = deadlines_compute(st, n, today, d, MAX_DEADLINES);

@@ -178,17 +178,34 @@ def _supporter(cw_a, authority_a):
     return r.headers["Location"], r.headers["Location"], "createdAt"
 
 
+def _resource(cw_a, authority_a):
+    r = cw_a.post("/v1/resources", {"key": f"rt-{uuid.uuid4().hex[:8]}", "title": "Round trip", "topic": "rights",
+                                    "language": "en", "format": "standard", "body": "Text.",
+                                    "reviewDueOn": "2030-01-01"})
+    assert r.status_code == 201, r.text
+    return r.headers["Location"], r.headers["Location"], "createdAt"
+
+
+def _agency(cw_a, authority_a):
+    r = cw_a.post("/v1/agencies", {"name": "Round Trip Forum", "kind": "parent_carer_forum",
+                                   "authorityIds": [authority_a], "contact": {"email": "a@example.org"}})
+    assert r.status_code == 201, r.text
+    return r.headers["Location"], r.headers["Location"], "createdAt"
+
+
 def _weights(cw_a, authority_a):
     return "/v1/matching/weights", "/v1/matching/weights", "customised"
 
 
-@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights], ids=["family", "stage", "supporter", "weights"])
+@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency],
+                         ids=["family", "stage", "supporter", "weights", "resource", "agency"])
 def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_read_only_field(
         make, cw_a, admin, authority_a, anon):
     doc = anon.get("/v1/openapi.json").json()
     replaced = {(p, m) for p, item in doc["paths"].items() for m in item if m in ("patch", "put")}
     assert replaced == {("/v1/families/{id}", "patch"), ("/v1/cases/{id}/stages/{stageId}", "patch"),
-                        ("/v1/supporters/{id}", "patch"), ("/v1/matching/weights", "put")}, \
+                        ("/v1/supporters/{id}", "patch"), ("/v1/matching/weights", "put"),
+                        ("/v1/resources/{id}", "patch"), ("/v1/agencies/{id}", "patch")}, \
         f"a PATCH or PUT route without a case here: {sorted(replaced)}"
     api = admin if make is _weights else cw_a
     get_path, put_path, field = make(cw_a, authority_a)
@@ -199,7 +216,8 @@ def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_rea
     assert r.status_code == 200, r.text
     now, etag = read(api, get_path)
     wrong = dict(now, **{field: (not now[field]) if isinstance(now[field], bool) else "2001-01-01T00:00:00Z"})
-    r = api.s.request(method, api.base + put_path, json=wrong, timeout=10)
+    # With If-Match: a leaflet's or an agency's PATCH needs it (428 without).
+    r = api.s.request(method, api.base + put_path, json=wrong, headers={"If-Match": etag}, timeout=10)
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "read_only_field" and [e["field"] for e in r.json()["errors"]] == [field], r.text
     assert read(api, get_path)[0] == now
