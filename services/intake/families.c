@@ -70,12 +70,12 @@ static const db_stmt_t stmts[] = {
      * with updatedSince ($5), in the order changed. $1 externalReference,
      * $2/$3 the cursor, $4 the limit. */
     {"family_list",
-     "SELECT " FAMILY_COLUMNS " FROM families WHERE created_by_client = caller_client()"
+     "SELECT " FAMILY_COLUMNS ", audit.listed(id::text, $4::int - 1) FROM families WHERE created_by_client = caller_client()"
      " AND authority_id = ANY (current_authorities()) AND ($1::text IS NULL OR external_reference = $1)"
      " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
     {"family_list_changed",
-     "SELECT " FAMILY_COLUMNS " FROM families WHERE created_by_client = caller_client()"
+     "SELECT " FAMILY_COLUMNS ", audit.listed(id::text, $4::int - 1) FROM families WHERE created_by_client = caller_client()"
      " AND authority_id = ANY (current_authorities()) AND ($1::text IS NULL OR external_reference = $1)"
      " AND ($2::bigint IS NULL OR (updated_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " AND updated_at >= " DB_FROM_MICROS("$5") " ORDER BY updated_at, id LIMIT $4"},
