@@ -10,6 +10,7 @@ import pytest
 
 from authz_helpers import forged_key, fresh_address, raw
 from conftest import Api, case_body, client_id_of, family_body, make_client
+from matching_helpers import make_supporter
 
 BODY_SECRET = "Nobody-must-read-this-7f3a"
 
@@ -119,6 +120,18 @@ def test_a_list_reads_row_names_the_ids_it_returned_at_most_a_page(cw_a, partner
         (row,) = _rows(db, r.headers["X-Request-Id"])
         assert row[8] == [x["id"] for x in r.json()["items"]] and row[8], (path, row)
     assert _rows(db, partner_a.get("/v1/referrals").headers["X-Request-Id"])[0][8] == [case["id"]]
+    # Matching's and the administration's lists too.
+    admin = Api(make_client(["consortium_admin"], [authority_a]))
+    made = [make_supporter(cw_a, [authority_a], status="paused")["id"] for _ in range(2)]
+    for api, path, params in [(cw_a, "/v1/supporters", {"authorityId": authority_a}),
+                              (cw_a, "/v1/assignments", {}),
+                              (admin, "/v1/clients", {}), (admin, "/v1/authorities", {})]:
+        r = api.get(path, params=dict(params, pageSize=200))
+        assert r.status_code == 200, r.text
+        (row,) = _rows(db, r.headers["X-Request-Id"])
+        assert row[5] == "list" and row[8] == [x["id"] for x in r.json()["items"]], (path, row)
+        if path == "/v1/supporters":
+            assert set(made) <= set(row[8])
     # A list that returned nothing says so.
     r = partner_a.get("/v1/referrals", params={"externalReference": "none-" + uuid.uuid4().hex})
     assert r.json()["items"] == []
