@@ -37,8 +37,8 @@ typedef Parley__Intake__V1__CreateCaseRequest create_case_t;
 static const db_stmt_t stmts[] = {
     /* A case is opened in one statement that also checks what it names:
      * the family (in this authority, and the partner's own when $14 is set),
-     * the child (of that family) and the referring agency (serving this
-     * authority), each as the caller may see it. One that is not there
+     * the child (of that family; the partner's own too) and the referring
+     * agency (serving this authority), each as the caller may see it. One that is not there
      * raises svc_violation (a 400 naming the field), so the pipeline stops
      * before its COMMIT; the answer is what RETURNING gives. */
     {"case_insert",
@@ -52,7 +52,7 @@ static const db_stmt_t stmts[] = {
      "       AND f.authority_id = ANY (current_authorities()) AND ($14::uuid IS NULL OR f.created_by_client = $14::uuid))"
      "   THEN svc_violation('familyId', 'no such family in this authority')"
      "  WHEN NOT EXISTS (SELECT 1 FROM children ch WHERE ch.id = $4::uuid AND ch.family_id = $3::uuid"
-     "       AND ch.authority_id = ANY (current_authorities()))"
+     "       AND ch.authority_id = ANY (current_authorities()) AND ($14::uuid IS NULL OR ch.created_by_client = $14::uuid))"
      "   THEN svc_violation('childId', 'no such child in this family')"
      "  WHEN $6::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agencies g WHERE g.id = $6::uuid"
      "       AND $2::uuid = ANY (g.authority_ids) AND g.authority_ids && current_authorities())"

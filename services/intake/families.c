@@ -63,9 +63,12 @@ static const db_stmt_t stmts[] = {
     {"family_get_registered", "SELECT " FAMILY_COLUMNS ", audit.touch(id::text, authority_id) FROM families"
                               " WHERE id = $1 AND authority_id = ANY (current_authorities())"
                               " AND created_by_client = caller_client()"},
+    /* Only the children its client registered: not one staff added later
+     * (migrations/013). */
     {"children_of_registered",
      "SELECT id, given_name, family_name, to_char(date_of_birth, 'YYYY-MM-DD')"
-     " FROM children WHERE family_id = $1 AND authority_id = ANY (current_authorities()) ORDER BY position"},
+     " FROM children WHERE family_id = $1 AND authority_id = ANY (current_authorities())"
+     " AND created_by_client = caller_client() ORDER BY position"},
     /* GET /v1/families: what this client registered, in the order made or,
      * with updatedSince ($5), in the order changed. $1 externalReference,
      * $2/$3 the cursor, $4 the limit. */

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from conftest import Api, case_body, family_body
-from intake_helpers import agency_body
+from intake_helpers import agency_body, patch
 
 SECRET_VIEW = "Wants the quiet room at break"
 # "view" or "views" as a word of a camelCase name: viewsSought, childViews
@@ -153,6 +153,9 @@ def test_another_clients_or_authoritys_ids_answer_byte_for_byte_as_random_ones(
     # An authority it does not serve: whether or not it exists.
     _same_problem(open_on(fam_b["id"], fam_b["children"][0]["id"], authority=authority_b),
                   open_on(fam_b["id"], fam_b["children"][0]["id"], authority=str(uuid.uuid4())))
+    # Registering a family under an authority it does not serve: the same.
+    _same_problem(partner_a.post("/v1/families", family_body(authority_b)),
+                  partner_a.post("/v1/families", family_body(str(uuid.uuid4()))))
     # Nothing was opened by any of it.
     assert {x["id"] for x in partner_a.get("/v1/referrals", params={"pageSize": 200}).json()["items"]} == \
         {my_case["id"]}
@@ -250,6 +253,33 @@ def test_a_partner_finds_its_family_by_its_reference_instead_of_registering_it_t
     assert other.get("/v1/families", params={"externalReference": ref}).json()["items"] == []
     assert other.post("/v1/families", family_body(authority_a, externalReference=ref)).status_code == 201
     assert cw_a.get("/v1/families", params={"externalReference": ref}).json()["items"] == []
+
+
+def test_a_partner_reads_back_only_the_children_it_registered(partner_a, cw_a, authority_a):
+    family = partner_a.post("/v1/families", family_body(authority_a))
+    assert family.status_code == 201, family.text
+    family = family.json()
+    mine = family["children"][0]
+    # Staff add a sibling to the family the partner registered.
+    full = cw_a.get(f"/v1/families/{family['id']}").json()
+    sibling = {"givenName": "Staff-Added", "familyName": "Sibling", "dateOfBirth": "2018-05-01",
+               "planStatus": "sen_support"}
+    r = patch(cw_a, f"/v1/families/{family['id']}", {"children": [{"id": mine["id"]}, sibling]})
+    assert r.status_code == 200, r.text
+    added = [c for c in r.json()["children"] if c["id"] != mine["id"]]
+    assert len(added) == 1 and len(full["children"]) == 1
+
+    got = partner_a.get(f"/v1/families/{family['id']}")
+    assert got.status_code == 200, got.text
+    assert [c["id"] for c in got.json()["children"]] == [mine["id"]]
+    assert "Staff-Added" not in got.text
+    # Its id is answered as a random child's.
+    def open_on(child_id):
+        body = case_body(authority_a, family)
+        body["childId"] = child_id
+        return partner_a.post("/v1/cases", body)
+    _same_problem(open_on(added[0]["id"]), open_on(str(uuid.uuid4())))
+    assert open_on(mine["id"]).status_code == 201
 
 
 # ---- into intake's own triage ---------------------------------------------------------------
