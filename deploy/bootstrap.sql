@@ -137,6 +137,69 @@ REVOKE ALL ON FUNCTION audit.touch(text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit.record_request(boolean, uuid, uuid, text, text, text, text, uuid, text, integer, uuid[],
                                             text, text) FROM PUBLIC;
 
+-- What was tried, and what a list returned (issue 12, item 7). Every row
+-- names the route asked for ("GET /v1/cases/{id}", the route table's method
+-- and template), refusals (401 after the key named a client, 403) included.
+-- A list's row names the records it returned (record_ids, in order): the
+-- list's statement calls audit.listed(id, page size) on each row it returns,
+-- which keeps the first page-size ids (at most 200) for the row, so the row
+-- of a read still commits with the read and costs no round trip.
+ALTER TABLE audit.events ADD COLUMN IF NOT EXISTS route text,
+                         ADD COLUMN IF NOT EXISTS record_ids text[];
+
+CREATE OR REPLACE FUNCTION audit.listed(p_record_id text, p_limit integer) RETURNS boolean
+    LANGUAGE plpgsql AS $listed$
+DECLARE
+    n integer := coalesce(nullif(current_setting('parley.audit_listed_n', true), '')::integer, 0);
+BEGIN
+    IF p_record_id IS NOT NULL AND n < least(coalesce(p_limit, 200), 200) THEN
+        PERFORM set_config('parley.audit_record_ids',
+                           concat_ws(',', nullif(current_setting('parley.audit_record_ids', true), ''), p_record_id),
+                           true),
+                set_config('parley.audit_listed_n', (n + 1)::text, true);
+    END IF;
+    RETURN true;
+END
+$listed$;
+ALTER FUNCTION audit.listed(text, integer) OWNER TO parley_audit;
+REVOKE ALL ON FUNCTION audit.listed(text, integer) FROM PUBLIC;
+
+-- As audit.record_request above, with the route, and the ids audit.listed
+-- kept (for a list, an empty array when it returned nothing). The 13
+-- argument form stays for services of the previous version.
+CREATE OR REPLACE FUNCTION audit.record_request(
+    p_named boolean, p_consortium_id uuid, p_client_id uuid, p_role text, p_action text,
+    p_record_type text, p_record_id text, p_authority_id uuid, p_request_id text, p_outcome integer,
+    p_client_authority_ids uuid[], p_client_address text, p_client_request_id text, p_route text) RETURNS integer
+    LANGUAGE plpgsql AS $record$
+DECLARE
+    listed text[] := string_to_array(nullif(current_setting('parley.audit_record_ids', true), ''), ',');
+BEGIN
+    IF NOT p_named AND p_action <> 'list'
+       AND current_setting('parley.audit_touched', true) IS DISTINCT FROM 'on' THEN
+        IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+            RAISE EXCEPTION 'request % changed data but named no object for its audit row', p_request_id
+                USING ERRCODE = 'PV500';
+        END IF;
+        RETURN 0;
+    END IF;
+    INSERT INTO audit.events (consortium_id, client_id, role, authority_id, action, record_type, record_id,
+                              request_id, outcome, client_authority_ids, client_address, client_request_id,
+                              route, record_ids)
+    VALUES (p_consortium_id, p_client_id, p_role,
+            coalesce(p_authority_id, nullif(current_setting('parley.audit_authority_id', true), '')::uuid),
+            p_action, p_record_type,
+            coalesce(p_record_id, nullif(current_setting('parley.audit_record_id', true), '')),
+            p_request_id, p_outcome, p_client_authority_ids, p_client_address, p_client_request_id,
+            p_route, CASE WHEN p_action = 'list' THEN coalesce(listed, '{}') ELSE listed END);
+    RETURN 1;
+END
+$record$;
+ALTER FUNCTION audit.record_request(boolean, uuid, uuid, text, text, text, text, uuid, text, integer, uuid[], text, text,
+                                    text) OWNER TO parley_audit;
+REVOKE ALL ON FUNCTION audit.record_request(boolean, uuid, uuid, text, text, text, text, uuid, text, integer, uuid[],
+                                            text, text, text) FROM PUBLIC;
+
 -- Every service's role (and the gateway's) may append rows this way; only
 -- the gateway reads them (GET /v1/audit).
 DO $audit_grants$
@@ -150,6 +213,9 @@ BEGIN
         EXECUTE format('GRANT EXECUTE ON FUNCTION audit.touch(text, uuid) TO %I', 'parley_' || svc);
         EXECUTE format('GRANT EXECUTE ON FUNCTION audit.record_request(boolean, uuid, uuid, text, text, text, text,'
                        ' uuid, text, integer, uuid[], text, text) TO %I', 'parley_' || svc);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION audit.record_request(boolean, uuid, uuid, text, text, text, text,'
+                       ' uuid, text, integer, uuid[], text, text, text) TO %I', 'parley_' || svc);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION audit.listed(text, integer) TO %I', 'parley_' || svc);
     END LOOP;
 END
 $audit_grants$;

@@ -27,7 +27,8 @@ static const db_stmt_t stmts[] = {
     {"adm_grant_authority",
      "UPDATE api_clients SET authority_ids = array_append(authority_ids, $2::uuid) WHERE id = $1"},
     {"adm_authority_list",
-     "SELECT id, code, name, " DB_MICROS("created_at") " FROM authorities WHERE consortium_id = $1"
+     "SELECT id, code, name, " DB_MICROS("created_at") ", audit.listed(id::text, $4::int - 1)"
+     " FROM authorities WHERE consortium_id = $1"
      " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
     {"adm_client_insert",
@@ -35,7 +36,8 @@ static const db_stmt_t stmts[] = {
      " VALUES ($1, $2, $3, $4, $5::text[], $6::uuid[], $7) RETURNING " CLIENT_COLUMNS},
     /* The caller must hold every authority the client holds ($5, $3). */
     {"adm_client_list",
-     "SELECT " CLIENT_COLUMNS " FROM api_clients WHERE consortium_id = $1 AND authority_ids <@ $5::uuid[]"
+     "SELECT " CLIENT_COLUMNS ", audit.listed(id::text, $4::int - 1) FROM api_clients"
+     " WHERE consortium_id = $1 AND authority_ids <@ $5::uuid[]"
      " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
     /* One authority or client, as the lists show them: the Location of a 201. */
@@ -300,6 +302,15 @@ int admin_create_client(void *ctx, const bus_request_t *req, bus_response_t *res
     if (supporter && (asks_for(in, PARLEY__ADMIN__V1__ROLE__ROLE_CONSORTIUM_ADMIN) ||
                       asks_for(in, PARLEY__ADMIN__V1__ROLE__ROLE_CASEWORKER)))
         bus_response_violation(res, "roles", "the supporter role goes with neither consortium_admin nor caseworker");
+    /* A data protection officer's key reads the audit trail of its
+     * authorities and nothing else: with any other role it would read the
+     * personal data it oversees. */
+    if (asks_for(in, PARLEY__ADMIN__V1__ROLE__ROLE_DPO))
+        for (size_t i = 0; i < in->n_roles; i++)
+            if (in->roles[i] != PARLEY__ADMIN__V1__ROLE__ROLE_DPO) {
+                bus_response_violation(res, "roles", "the dpo role goes with no other role");
+                break;
+            }
     if (supporter && svc_check_required(res, "supporterId", in->supporter_id))
         svc_check_uuid(res, "supporterId", in->supporter_id, true);
     if (!supporter && svc_opt(in->supporter_id))

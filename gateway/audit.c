@@ -14,7 +14,7 @@
 static const db_stmt_t stmts[] = {
     {"audit_list",
      "SELECT id, client_id, role, authority_id, action, record_type, record_id, request_id, outcome, " DB_MICROS("at")
-     ", client_address, client_request_id"
+     ", client_address, client_request_id, route, record_ids, audit.listed(id::text, $8::int - 1)"
      " FROM audit.events WHERE consortium_id = $1"
      " AND CASE WHEN authority_id IS NOT NULL THEN authority_id = ANY ($9::uuid[])"
      "      ELSE coalesce(client_authority_ids,"
@@ -56,6 +56,9 @@ Parley__Common__V1__Audit *audit_describe(arena_t *a, const audit_entry_t *e) {
     d->outcome = e->outcome;
     if (e->client_address && *e->client_address) d->client_address = arena_strdup(a, e->client_address);
     if (e->client_request_id && *e->client_request_id) d->client_request_id = (char *)e->client_request_id;
+    /* What was asked for, refusals included: the route, not the path (the
+     * path's id is record_id; the rest of the path is the route's). */
+    d->route = arena_printf(a, "%s %s", e->match->route->http_method, e->match->route->path);
     return d;
 }
 
@@ -114,6 +117,11 @@ int audit_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
         e->at = svc_timestamp(a, db_int(r, row, 9));
         e->client_address = db_str(a, r, row, 10);
         e->client_request_id = db_str(a, r, row, 11);
+        e->route = db_str(a, r, row, 12);
+        if (!db_is_null(r, row, 13)) {
+            int k = db_array_parse(a, db_text(r, row, 13), &e->record_ids);
+            e->n_record_ids = k > 0 ? (size_t)k : 0;
+        }
         out->items[out->n_items++] = e;
     }
     if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->at, out->items[n - 1]->id);

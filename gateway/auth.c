@@ -27,6 +27,7 @@ typedef struct {
     size_t n_authorities;
     unsigned roles;
     unsigned char hash[KEYS_HASH_LEN];
+    bool revoked;       /* a revoked client: known (for the audit row), never admitted */
     int64_t expires_ms; /* monotonic; 0 = empty slot */
 } cached_t;
 
@@ -46,8 +47,10 @@ static throttle_t *by_address, *by_client;
 
 static const db_stmt_t auth_stmts[] = {
     {"auth_lookup",
-     "SELECT consortium_id, key_hash, roles, authority_ids, supporter_id FROM api_clients"
-     " WHERE id = $1 AND revoked_at IS NULL"},
+     /* A revoked client is read too: its key is refused, and the audit row
+      * of the attempt names its consortium, for its admins and DPOs. */
+     "SELECT consortium_id, key_hash, roles, authority_ids, supporter_id, revoked_at IS NOT NULL FROM api_clients"
+     " WHERE id = $1"},
 };
 
 const db_stmt_t *auth_statements(size_t *n) {
@@ -99,8 +102,8 @@ static int identity_from(const cached_t *c, arena_t *a, auth_identity_t *id) {
     Parley__Common__V1__Principal *p = principal_new(a, c);
     if (p == NULL) return -1;
     size_t n = 0;
-    p->roles = arena_alloc(a, 7 * sizeof(char *));
-    for (unsigned bit = 1; bit <= ROLE_ANALYST; bit <<= 1)
+    p->roles = arena_alloc(a, 8 * sizeof(char *));
+    for (unsigned bit = 1; bit <= ROLE_DPO; bit <<= 1)
         if (c->roles & bit) p->roles[n++] = (char *)roles_name(bit);
     p->n_roles = n;
     id->principal = p;
@@ -114,8 +117,8 @@ static void claim(arena_t *a, const cached_t *c, auth_identity_t *id) {
     if (p != NULL) id->claimed = p;
 }
 
-/* Reads the client's row into c. AUTH_OK, AUTH_INVALID (no live client) or
- * AUTH_UNAVAILABLE. */
+/* Reads the client's row into c (c->revoked for a revoked one). AUTH_OK,
+ * AUTH_INVALID (no such client) or AUTH_UNAVAILABLE. */
 static auth_result_t load(db_t *db, arena_t *a, const char *client_id, cached_t *c) {
     const char *params[] = {client_id};
     db_result_t *r = NULL;
@@ -132,6 +135,7 @@ static auth_result_t load(db_t *db, arena_t *a, const char *client_id, cached_t 
     snprintf(c->client_id, sizeof c->client_id, "%s", client_id);
     snprintf(c->consortium_id, sizeof c->consortium_id, "%s", db_text(r, 0, 0));
     if (ids_is_uuid(db_text(r, 0, 4))) snprintf(c->supporter_id, sizeof c->supporter_id, "%s", db_text(r, 0, 4));
+    c->revoked = db_bool(r, 0, 5);
     if (keys_secret_from_hex(db_text(r, 0, 1), c->hash, sizeof c->hash) != KEYS_HASH_LEN) goto cleanup;
     char **items;
     int n = db_array_parse(a, db_text(r, 0, 2), &items);
@@ -238,7 +242,7 @@ auth_result_t auth_check(db_t *db, arena_t *arena, const char *authorization, co
     pthread_mutex_lock(&cache_lock);
     bool hit = cache[slot].expires_ms > now && strcmp(cache[slot].client_id, client_id) == 0;
     bool known_unknown = !hit && unknown[slot].expires_ms > now && strcmp(unknown[slot].client_id, client_id) == 0;
-    if (hit && keys_hash_equal(presented, cache[slot].hash))
+    if (hit && !cache[slot].revoked && keys_hash_equal(presented, cache[slot].hash))
         out = identity_from(&cache[slot], arena, id) == 0 ? AUTH_OK : AUTH_UNAVAILABLE;
     else if (hit)
         claim(arena, &cache[slot], id);
@@ -262,7 +266,7 @@ auth_result_t auth_check(db_t *db, arena_t *arena, const char *authorization, co
     }
     if (rc != AUTH_OK) return rc;
     c.expires_ms = now + cache_ttl_ms;
-    if (keys_hash_equal(presented, c.hash)) {
+    if (!c.revoked && keys_hash_equal(presented, c.hash)) {
         out = identity_from(&c, arena, id) == 0 ? AUTH_OK : AUTH_UNAVAILABLE;
     } else {
         claim(arena, &c, id);

@@ -157,7 +157,7 @@ static bool error_applies(const route_t *r, const json_t *op_text, int status, s
     const char *m = r->http_method;
     if (overlay_lists(op_text, status)) return true;
     switch (status) {
-    case 403: return (r->roles & ROLE_ANY) != ROLE_ANY;
+    case 403: return (r->roles & ROLE_ALL) != ROLE_ALL;
     case 404: return n_path > 0;
     case 408:
     case 409:
@@ -221,7 +221,7 @@ static json_t *description(const json_t *op_text, unsigned roles) {
     const char *text = json_string_value(json_object_get(op_text, "description"));
     char who[256] = "";
     size_t n = 0;
-    for (unsigned bit = 1; bit <= ROLE_ANY; bit <<= 1)
+    for (unsigned bit = 1; bit <= ROLE_ALL; bit <<= 1)
         if ((roles & bit) && roles_name(bit) && n < sizeof who)
             n += (size_t)snprintf(who + n, sizeof who - n, "%s`%s`", n ? ", " : "", roles_name(bit));
     char *joined = NULL;
@@ -233,7 +233,7 @@ static json_t *description(const json_t *op_text, unsigned roles) {
 
 static json_t *roles_list(unsigned roles) {
     json_t *a = json_array();
-    for (unsigned bit = 1; bit <= ROLE_ANY; bit <<= 1)
+    for (unsigned bit = 1; bit <= ROLE_ALL; bit <<= 1)
         if ((roles & bit) && roles_name(bit)) json_array_append_new(a, json_string(roles_name(bit)));
     return a;
 }

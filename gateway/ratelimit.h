@@ -33,7 +33,7 @@
 #include "kv/kv.h"
 
 #define RATELIMIT_DEFAULT_SPEC "consortium_admin=600/60,caseworker=600/60,partner_agency=120/60,default=300/60"
-#define RATELIMIT_N_ROLES 6 /* the role bits of roles.h */
+#define RATELIMIT_N_ROLES 7 /* the role bits of roles.h */
 
 typedef struct {
     long limit;    /* requests ... */

@@ -12,6 +12,7 @@ static const struct {
     {ROLE_PARTNER_AGENCY, "partner_agency"},
     {ROLE_TRAINER, "trainer"},
     {ROLE_ANALYST, "analyst"},
+    {ROLE_DPO, "dpo"},
 };
 
 unsigned roles_from_name(const char *name) {

@@ -26,7 +26,8 @@ static const route_t route_table[] = {
     {"GET", "/v1/clients", "gateway", ADMIN, "ListClients", ROLE_CONSORTIUM_ADMIN, 200},
     {"GET", "/v1/clients/{id}", "gateway", ADMIN, "GetClient", ROLE_CONSORTIUM_ADMIN, 200},
     {"DELETE", "/v1/clients/{id}", "gateway", ADMIN, "RevokeClient", ROLE_CONSORTIUM_ADMIN, 200},
-    {"GET", "/v1/audit", "gateway", ADMIN, "ListAudit", ROLE_CONSORTIUM_ADMIN, 200},
+    /* A data protection officer's key reads this and nothing else. */
+    {"GET", "/v1/audit", "gateway", ADMIN, "ListAudit", ROLE_CONSORTIUM_ADMIN | ROLE_DPO, 200},
     {"POST", "/v1/families", "intake", INTAKE, "CreateFamily", STAFF | ROLE_PARTNER_AGENCY, 201},
     /* A partner agency reads only the families its own client registered,
      * and of them only what opening a case needs (services/intake/families.c). */

@@ -16,7 +16,7 @@
 
 static const char audit_sql[] =
     "SELECT audit.record_request($1::boolean, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::uuid, $9, $10::integer,"
-    " $11::uuid[], $12, $13)";
+    " $11::uuid[], $12, $13, $14)";
 
 void db_audit_begin(db_t *self, const Parley__Common__V1__RequestHeader *header) {
     memset(&self->audit, 0, sizeof self->audit);
@@ -95,6 +95,7 @@ int db__audit_params(const Parley__Common__V1__RequestHeader *h, bool named, con
     v[10] = out->owned[1];
     v[11] = nonempty(a->client_address);
     v[12] = nonempty(a->client_request_id);
+    v[13] = nonempty(a->route);
     return 0;
 }
 

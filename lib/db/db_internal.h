@@ -10,7 +10,7 @@
 #include "db/db.h"
 
 #define DB_MAX_STMT_SETS 16
-#define DB_AUDIT_PARAMS 13
+#define DB_AUDIT_PARAMS 14
 
 /* The request being served on this handle, for its audit row (audit.c). */
 typedef struct {

@@ -12,8 +12,11 @@ typedef Parley__Intake__V1__Case case_t;
 
 static const db_stmt_t stmts[] = {
     {"case_withdraw_consent",
+     /* The version the change gives the case (cases_touch adds the 1):
+      * the referrer's view keeps it (migrations/013). */
      "UPDATE cases SET consent_share = false, consent_withdrawn_at = now(), consent_withdrawal_reason = $2,"
-     " consent_withdrawn_by = $3 WHERE id = $1 AND consent_withdrawn_at IS NULL RETURNING id"},
+     " consent_withdrawn_by = $3, consent_withdrawn_version = version + 1"
+     " WHERE id = $1 AND consent_withdrawn_at IS NULL RETURNING id"},
     {"case_close",
      "UPDATE cases SET status = 'CASE_STATUS_CLOSED', outcome = $2, close_reason = $3, closed_at = now()"
      " WHERE id = $1 AND status <> 'CASE_STATUS_CLOSED' RETURNING id"},

@@ -5,7 +5,8 @@
  * cases only on families its own API client registered: any other family
  * is answered exactly as a random id is. Its answer is what a referrer sees
  * (services/intake/referrals.c): the case's id, authority, status, stage,
- * version and dates, nothing read from the family or the child. */
+ * version and dates, nothing read from the family or the child; once the
+ * family withdraws consent to share, not even the status or stage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,8 @@ typedef Parley__Intake__V1__CreateCaseRequest create_case_t;
 static const db_stmt_t stmts[] = {
     /* A case is opened in one statement that also checks what it names:
      * the family (in this authority, and the partner's own when $14 is set),
-     * the child (of that family) and the referring agency (serving this
-     * authority), each as the caller may see it. One that is not there
+     * the child (of that family; the partner's own too) and the referring
+     * agency (serving this authority), each as the caller may see it. One that is not there
      * raises svc_violation (a 400 naming the field), so the pipeline stops
      * before its COMMIT; the answer is what RETURNING gives. */
     {"case_insert",
@@ -51,7 +52,7 @@ static const db_stmt_t stmts[] = {
      "       AND f.authority_id = ANY (current_authorities()) AND ($14::uuid IS NULL OR f.created_by_client = $14::uuid))"
      "   THEN svc_violation('familyId', 'no such family in this authority')"
      "  WHEN NOT EXISTS (SELECT 1 FROM children ch WHERE ch.id = $4::uuid AND ch.family_id = $3::uuid"
-     "       AND ch.authority_id = ANY (current_authorities()))"
+     "       AND ch.authority_id = ANY (current_authorities()) AND ($14::uuid IS NULL OR ch.created_by_client = $14::uuid))"
      "   THEN svc_violation('childId', 'no such child in this family')"
      "  WHEN $6::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agencies g WHERE g.id = $6::uuid"
      "       AND $2::uuid = ANY (g.authority_ids) AND g.authority_ids && current_authorities())"
@@ -60,14 +61,15 @@ static const db_stmt_t stmts[] = {
      " RETURNING " CASE_COLUMNS ", " CASE_TOUCH},
     {"case_get",
      "SELECT " CASE_COLUMNS ", " CASE_TOUCH " FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"},
-    /* A partner's read: only a case its own client opened. */
+    /* A partner's read: only a case its own client opened, and of it only
+     * what a referrer sees (what consent allows: REFERRER_COLUMNS). */
     {"case_get_referred",
-     "SELECT " CASE_COLUMNS ", " CASE_TOUCH " FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"
-     " AND created_by_client = caller_client()"},
+     "SELECT " REFERRER_COLUMNS ", " CASE_TOUCH " FROM cases WHERE id = $1"
+     " AND authority_id = ANY (current_authorities()) AND created_by_client = caller_client()"},
     /* Opened order; with updatedSince ($8) the order changed. $7: this
      * client's externalReference. */
     {"case_list",
-     "SELECT " CASE_COLUMNS " FROM cases"
+     "SELECT " CASE_COLUMNS ", audit.listed(id::text, $5::int - 1) FROM cases"
      " WHERE authority_id = ANY (current_authorities())"
      " AND ($1::text IS NULL OR status = $1)"
      " AND ($2::uuid IS NULL OR authority_id = $2)"
@@ -77,7 +79,7 @@ static const db_stmt_t stmts[] = {
      " AND ($7::text IS NULL OR (external_reference = $7 AND created_by_client = caller_client()))"
      " ORDER BY created_at, id LIMIT $5"},
     {"case_list_changed",
-     "SELECT " CASE_COLUMNS " FROM cases"
+     "SELECT " CASE_COLUMNS ", audit.listed(id::text, $5::int - 1) FROM cases"
      " WHERE authority_id = ANY (current_authorities())"
      " AND ($1::text IS NULL OR status = $1)"
      " AND ($2::uuid IS NULL OR authority_id = $2)"
@@ -146,7 +148,9 @@ static case_t *case_from_row(arena_t *a, const db_result_t *r, int i) {
     c->created_at = svc_timestamp(a, db_int(r, i, 15));
     c->updated_at = svc_timestamp(a, db_int(r, i, 16));
     c->stage = svc_enum_value(&parley__intake__v1__sen_stage__descriptor, db_text(r, i, 17));
-    c->views_sought = db_bool(r, i, 18);
+    c->views_sought = arena_alloc(a, sizeof *c->views_sought);
+    google__protobuf__bool_value__init(c->views_sought);
+    c->views_sought->value = db_bool(r, i, 18);
     c->views_last_recorded_on = db_str(a, r, i, 19);
     c->outcome = svc_enum_value(&parley__intake__v1__case_outcome__descriptor, db_text(r, i, 20));
     c->close_reason = db_str(a, r, i, 21);
@@ -155,6 +159,7 @@ static case_t *case_from_row(arena_t *a, const db_result_t *r, int i) {
     c->consent->withdrawal_reason = db_str(a, r, i, 24);
     c->consent->withdrawn_by = db_str(a, r, i, 25);
     c->external_reference = db_str(a, r, i, 26);
+    c->consent_withdrawn = c->consent->withdrawn_at != NULL;
     return c;
 }
 
@@ -169,7 +174,8 @@ int cases_load(db_t *db, arena_t *a, const char *id, case_t **out) {
     return rc;
 }
 
-/* What a referrer may see of the case it opened: as referrals.c reads it. */
+/* What a referrer may see of the case it opened, when it opens it (consent
+ * is then not yet withdrawn): as referrals.c reads it. */
 static case_t *referrer_view(arena_t *a, const case_t *full) {
     case_t *c = arena_alloc(a, sizeof *c);
     parley__intake__v1__case__init(c);
@@ -229,8 +235,22 @@ static ProtobufCMessage *parse_case(arena_t *a, db_result_t *const *results) {
 
 static const svc_get_t get_case = {"case", {"case_get"}, 1, parse_case};
 
+/* A row of REFERRER_COLUMNS as a case. */
 static ProtobufCMessage *parse_referred(arena_t *a, db_result_t *const *results) {
-    return &referrer_view(a, case_from_row(a, results[0], 0))->base;
+    const db_result_t *r = results[0];
+    case_t *c = arena_alloc(a, sizeof *c);
+    parley__intake__v1__case__init(c);
+    c->id = db_str(a, r, 0, 0);
+    c->authority_id = db_str(a, r, 0, 1);
+    c->status = svc_enum_value(&parley__intake__v1__case_status__descriptor, db_text(r, 0, 2));
+    c->stage = svc_enum_value(&parley__intake__v1__sen_stage__descriptor, db_text(r, 0, 3));
+    c->created_at = svc_timestamp(a, db_int(r, 0, 4));
+    c->updated_at = svc_timestamp(a, db_int(r, 0, 5));
+    if (!db_is_null(r, 0, 6)) c->closed_at = svc_timestamp(a, db_int(r, 0, 6));
+    c->external_reference = db_str(a, r, 0, 7);
+    c->consent_withdrawn = db_bool(r, 0, 8);
+    c->version = (int32_t)db_int(r, 0, 9);
+    return &c->base;
 }
 
 static const svc_get_t get_referred = {"case", {"case_get_referred"}, 1, parse_referred};

@@ -63,19 +63,22 @@ static const db_stmt_t stmts[] = {
     {"family_get_registered", "SELECT " FAMILY_COLUMNS ", audit.touch(id::text, authority_id) FROM families"
                               " WHERE id = $1 AND authority_id = ANY (current_authorities())"
                               " AND created_by_client = caller_client()"},
+    /* Only the children its client registered: not one staff added later
+     * (migrations/013). */
     {"children_of_registered",
      "SELECT id, given_name, family_name, to_char(date_of_birth, 'YYYY-MM-DD')"
-     " FROM children WHERE family_id = $1 AND authority_id = ANY (current_authorities()) ORDER BY position"},
+     " FROM children WHERE family_id = $1 AND authority_id = ANY (current_authorities())"
+     " AND created_by_client = caller_client() ORDER BY position"},
     /* GET /v1/families: what this client registered, in the order made or,
      * with updatedSince ($5), in the order changed. $1 externalReference,
      * $2/$3 the cursor, $4 the limit. */
     {"family_list",
-     "SELECT " FAMILY_COLUMNS " FROM families WHERE created_by_client = caller_client()"
+     "SELECT " FAMILY_COLUMNS ", audit.listed(id::text, $4::int - 1) FROM families WHERE created_by_client = caller_client()"
      " AND authority_id = ANY (current_authorities()) AND ($1::text IS NULL OR external_reference = $1)"
      " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
     {"family_list_changed",
-     "SELECT " FAMILY_COLUMNS " FROM families WHERE created_by_client = caller_client()"
+     "SELECT " FAMILY_COLUMNS ", audit.listed(id::text, $4::int - 1) FROM families WHERE created_by_client = caller_client()"
      " AND authority_id = ANY (current_authorities()) AND ($1::text IS NULL OR external_reference = $1)"
      " AND ($2::bigint IS NULL OR (updated_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " AND updated_at >= " DB_FROM_MICROS("$5") " ORDER BY updated_at, id LIMIT $4"},

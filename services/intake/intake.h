@@ -75,6 +75,21 @@ int cases_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int cases_withdraw_consent(void *ctx, const bus_request_t *req, bus_response_t *res);
 int cases_close(void *ctx, const bus_request_t *req, bus_response_t *res);
 
+/* A referrer's view of a case, as columns: id, authority_id, status, stage,
+ * created_at, updated_at, closed_at (micros), external_reference,
+ * consent withdrawn, version. Once consent to share is withdrawn: no
+ * status, stage or closing, and the updatedAt and version of the
+ * withdrawal, which move no more (migrations/013). Only for the caller's
+ * own cases: external_reference is then its own. */
+#define REFERRER_WITHDRAWN "consent_withdrawn_at IS NOT NULL"
+#define REFERRER_UPDATED "coalesce(consent_withdrawn_at, updated_at)"
+#define REFERRER_COLUMNS                                                                                      \
+    "id, authority_id, CASE WHEN NOT " REFERRER_WITHDRAWN " THEN status END,"                                 \
+    " CASE WHEN NOT " REFERRER_WITHDRAWN " THEN stage END, " DB_MICROS("created_at") ","                      \
+    " " DB_MICROS(REFERRER_UPDATED) ", CASE WHEN NOT " REFERRER_WITHDRAWN " THEN " DB_MICROS("closed_at") " END," \
+    " external_reference, " REFERRER_WITHDRAWN ","                                                             \
+    " CASE WHEN " REFERRER_WITHDRAWN " THEN coalesce(consent_withdrawn_version, version) ELSE version END"
+
 /* referrals.c: a partner agency's view of the cases it referred. */
 const db_stmt_t *referrals_statements(size_t *n);
 int referrals_get(void *ctx, const bus_request_t *req, bus_response_t *res);

@@ -1,7 +1,9 @@
 /* Referrals: what a partner agency sees of the cases it referred — status,
- * stage and dates, and only for cases its own API client opened. The
- * child's views, needs, the family and the case's notes never leave intake
- * on this path: the statements do not even read them. */
+ * stage and dates, and only for cases its own API client opened; once the
+ * family withdraws consent to share, only that and the dates as they were
+ * then (REFERRER_COLUMNS, intake.h). The child's views, needs, the family
+ * and the case's notes never leave intake on this path: the statements do
+ * not even read them. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,28 +15,29 @@
 
 typedef Parley__Intake__V1__Referral referral_t;
 
-#define REFERRAL_COLUMNS                                                                                              \
-    "id, authority_id, status, stage, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", " DB_MICROS("closed_at") \
-    ", external_reference"
+/* A status filter never finds a case whose consent is withdrawn: that
+ * would tell its status. */
+#define REFERRAL_STATUS " AND ($2::text IS NULL OR (status = $2 AND NOT " REFERRER_WITHDRAWN "))"
 
 static const db_stmt_t stmts[] = {
     {"referral_get",
-     "SELECT " REFERRAL_COLUMNS ", audit.touch(id::text, authority_id) FROM cases WHERE id = $1 AND created_by_client = $2"
+     "SELECT " REFERRER_COLUMNS ", audit.touch(id::text, authority_id) FROM cases WHERE id = $1 AND created_by_client = $2"
      " AND authority_id = ANY (current_authorities())"},
     /* Opened order ($6: an externalReference); with updatedSince ($7) the
-     * order changed, for a partner's sync. */
+     * order changed as the referrer sees it, for a partner's sync. Each row
+     * returned is named in the request's audit row (audit.listed). */
     {"referral_list",
-     "SELECT " REFERRAL_COLUMNS " FROM cases WHERE created_by_client = $1"
-     " AND authority_id = ANY (current_authorities()) AND ($2::text IS NULL OR status = $2)"
+     "SELECT " REFERRER_COLUMNS ", audit.listed(id::text, $5::int - 1) FROM cases WHERE created_by_client = $1"
+     " AND authority_id = ANY (current_authorities())" REFERRAL_STATUS
      " AND ($3::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$3") ", $4::uuid))"
      " AND ($6::text IS NULL OR external_reference = $6)"
      " ORDER BY created_at, id LIMIT $5"},
     {"referral_list_changed",
-     "SELECT " REFERRAL_COLUMNS " FROM cases WHERE created_by_client = $1"
-     " AND authority_id = ANY (current_authorities()) AND ($2::text IS NULL OR status = $2)"
-     " AND ($3::bigint IS NULL OR (updated_at, id) > (" DB_FROM_MICROS("$3") ", $4::uuid))"
+     "SELECT " REFERRER_COLUMNS ", audit.listed(id::text, $5::int - 1) FROM cases WHERE created_by_client = $1"
+     " AND authority_id = ANY (current_authorities())" REFERRAL_STATUS
+     " AND ($3::bigint IS NULL OR (" REFERRER_UPDATED ", id) > (" DB_FROM_MICROS("$3") ", $4::uuid))"
      " AND ($6::text IS NULL OR external_reference = $6)"
-     " AND updated_at >= " DB_FROM_MICROS("$7") " ORDER BY updated_at, id LIMIT $5"},
+     " AND " REFERRER_UPDATED " >= " DB_FROM_MICROS("$7") " ORDER BY " REFERRER_UPDATED ", id LIMIT $5"},
 };
 
 const db_stmt_t *referrals_statements(size_t *n) {
@@ -53,6 +56,7 @@ static referral_t *referral_from_row(arena_t *a, const db_result_t *r, int i) {
     x->updated_at = svc_timestamp(a, db_int(r, i, 5));
     if (!db_is_null(r, i, 6)) x->closed_at = svc_timestamp(a, db_int(r, i, 6));
     x->external_reference = db_str(a, r, i, 7);
+    x->consent_withdrawn = db_bool(r, i, 8);
     return x;
 }
 

@@ -40,8 +40,8 @@ static const db_stmt_t stmts[] = {
     {"case_visible",
      "SELECT audit.touch(id::text, authority_id) FROM cases WHERE id = $1 AND authority_id = ANY (current_authorities())"},
     {"signpost_list",
-     "SELECT " SIGNPOST_COLUMNS " FROM signposts s LEFT JOIN agencies g ON g.id = s.agency_id"
-     " WHERE s.case_id = $1 AND s.authority_id = ANY (current_authorities())"
+     "SELECT " SIGNPOST_COLUMNS ", audit.listed(s.id::text, $4::int - 1)"
+     " FROM signposts s LEFT JOIN agencies g ON g.id = s.agency_id WHERE s.case_id = $1 AND s.authority_id = ANY (current_authorities())"
      " AND ($2::bigint IS NULL OR (s.created_at, s.id) >"
      "      (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY s.created_at, s.id LIMIT $4"},

@@ -27,7 +27,7 @@ static const db_stmt_t stmts[] = {
      "UPDATE assignments SET status = 'ended', ended_at = clock_timestamp(), end_reason = $2, version = version + 1"
      " WHERE id = $1"},
     {"asg_list",
-     "SELECT " COLUMNS " FROM assignments WHERE authority_id = ANY (current_authorities())"
+     "SELECT " COLUMNS ", audit.listed(id::text, $6::int - 1) FROM assignments WHERE authority_id = ANY (current_authorities())"
      " AND ($1::uuid IS NULL OR supporter_id = $1) AND ($2::uuid IS NULL OR case_id = $2)"
      " AND ($7::uuid IS NULL OR supporter_id = $7)"
      " AND ($3::text IS NULL OR status = $3)"

@@ -30,7 +30,7 @@ static const db_stmt_t stmts[] = {
     {"sup_get",
      "SELECT " COLUMNS ", audit.touch(s.id::text, NULL)" FROM " WHERE s.id = $1 AND s.authority_ids && current_authorities()"},
     {"sup_list",
-     "SELECT " COLUMNS FROM " WHERE s.authority_ids && current_authorities()"
+     "SELECT " COLUMNS ", audit.listed(s.id::text, $7::int - 1)" FROM " WHERE s.authority_ids && current_authorities()"
      " AND ($1::uuid IS NULL OR $1::uuid = ANY (s.authority_ids))"
      " AND ($2::text IS NULL OR s.status = $2)"
      " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM unnest(s.languages) AS l"

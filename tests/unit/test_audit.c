@@ -55,6 +55,7 @@ static void test_the_gateway_describes_the_row_a_service_writes(void **state) {
     assert_int_equal(d->outcome, 201);
     assert_string_equal(d->client_address, "10.0.0.1");
     assert_string_equal(d->client_request_id, "client-rid");
+    assert_string_equal(d->route, "POST /v1/cases/{id}/stages"); /* what was tried: the route, not the path */
     route_match_t c = {.route = &create};
     audit_entry_t f = {&c, NULL, "rid", NULL, NULL, 201, NULL, NULL};
     d = audit_describe(a, &f);
@@ -92,7 +93,14 @@ static void test_the_row_names_the_paths_id_then_the_named_object(void **state) 
     assert_string_equal(v[10], "{" A1 "," A2 "}");
     assert_null(v[11]);
     assert_null(v[12]);
+    assert_null(v[13]); /* no route given (a row described before routes were recorded) */
     db__audit_free(&ap);
+    au.route = "POST /v1/cases/{id}/stages";
+    assert_int_equal(db__audit_params(&h, true, NULL, A2, 403, &ap), 0);
+    assert_string_equal(ap.values[13], "POST /v1/cases/{id}/stages");
+    assert_string_equal(ap.values[9], "403");
+    db__audit_free(&ap);
+    au.route = NULL;
 
     au.record_id = ""; /* a create: the named (or touched) object */
     p.consortium_id = "not a consortium";

@@ -34,7 +34,7 @@ static const ProtobufCServiceDescriptor kinds_service = {
     "Parley__Test__V1__KindsService", "parley.test.v1", 1, kinds_methods, kinds_method_index};
 static const route_t kinds_table[] = {
     {"GET", "/v1/kinds/{aString}", "test", &kinds_service, "Echo", ROLE_CASEWORKER, 200},
-    {"POST", "/v1/kinds/{aString}", "test", &kinds_service, "Echo", ROLE_ANY, 201},
+    {"POST", "/v1/kinds/{aString}", "test", &kinds_service, "Echo", ROLE_ALL, 201},
 };
 
 static int setup(void **state) {
@@ -521,12 +521,14 @@ static void test_reply_schemas_require_what_every_reply_holds(void **state) {
     (void)state;
     json_t *req = json_object_get(schema(doc, "Case"), "required");
     /* Declared always present, or always written by lib/pb (numbers, bools, lists). */
-    for (const char *const *f = (const char *const[]){"id", "authorityId", "status", "createdAt", "version",
+    for (const char *const *f = (const char *const[]){"id", "authorityId", "createdAt", "version",
                                                       "wantsSupporter", "needs", NULL};
          *f; f++)
         if (!lists(req, *f)) fail_msg("Case does not require %s", *f);
-    /* A partner agency's answer has no family: not required. */
+    /* A partner agency's answer has no family, and once consent is
+     * withdrawn no status: not required. */
     assert_false(lists(req, "familyId"));
+    assert_false(lists(req, "status"));
     assert_false(lists(req, "summary"));
     assert_true(lists(json_object_get(schema(doc, "ListCasesResponse"), "required"), "items"));
     assert_false(lists(json_object_get(schema(doc, "ListCasesResponse"), "required"), "nextPageToken"));
