@@ -211,7 +211,7 @@ int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
         scoring_case_facts(&ci, today, &f);
         const char *language = f.language_required ? f.required[0] : f.n_languages ? f.languages[0] : "en";
         bool any = false;
-        for (int s = 1; s < SPEC_COUNT; s++) {
+        for (int s = 1; s < SCORING_BITS; s++) {
             if (!(f.specialisms & SPEC_BIT(s))) continue;
             group_t *g = group_for(a, groups, &n_groups, authority, language, s);
             if (g) add_wait(a, g, days);
