@@ -5,7 +5,7 @@ codes. A need sent as a plain string (the form before the codes) is coded
 from its words, as the migrations coded stored text; a parent recorded
 without a language is `unknown`, and matching says so instead of scoring an
 English speaker as a full match."""
-from matching_helpers import candidates, make_case, make_supporter, tenant  # noqa: F401 (fixture)
+from matching_helpers import candidates, make_case, make_supporter, request_match, tenant  # noqa: F401 (fixture)
 
 CODES = ["spld", "mld", "sld", "pmld", "semh", "slcn", "hi", "vi", "msi", "pd", "asd", "oth", "nsa"]
 
@@ -139,6 +139,18 @@ def test_a_parent_without_a_language_is_unknown_and_matching_says_so(tenant):
     assert full["points"] == 30
     assert said["points"] < full["points"]
     assert "the family's language is not recorded" in said["detail"]
+
+
+def test_unmet_demand_counts_a_family_without_a_language_as_undetermined_not_english(tenant):
+    # A Polish speaker full up: nobody can be offered, every family waits.
+    make_supporter(tenant.cw_x, [tenant.x], languages=["pl"], needs=["asd"], capacity=0)
+    waiting = request_match(tenant.cw_x, make_case(tenant.cw_x, tenant.x, language=None, needs=["autism"])["id"])
+    assert waiting["status"] == "waiting"
+    got = tenant.cw_x.get("/v1/matching/unmet-demand", params={"authorityId": tenant.x}).json()
+    groups = {(g["language"], g["need"]): g for g in got["items"] if g["authorityId"] == tenant.x}
+    assert set(groups) == {("und", "asd")}
+    # Any supporter may speak the family's language once it is known.
+    assert groups[("und", "asd")]["fittingSupporters"] == 1
 
 
 def test_the_openapi_document_lists_the_codes_with_their_descriptions(anon):
