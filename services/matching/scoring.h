@@ -14,7 +14,8 @@
  * rounded to whole points, so a score is exactly the sum of its reasons:
  *   language    weight if the supporter speaks the family's first language,
  *               a third of it for another of the family's languages;
- *   specialism  weight x the share of the wanted specialisms known;
+ *   specialism  weight x the share of the wanted types of need (the
+ *               child's DfE codes) and specialisms (age, case) known;
  *   continuity  weight if the supporter supported this family before;
  *   proximity   weight for the family's postcode district among the areas
  *               served (or the supporter's home district), half for the
