@@ -177,7 +177,8 @@ all: $(BUILD)/tests/roundtrips
 
 # The in-process ranking benchmark that make bench runs (scripts/bench.d/matching.sh).
 $(BUILD)/bench/bench_matching_rank: $(BUILD)/obj/tests/bench/bench_matching_rank.o \
-    $(BUILD)/obj/services/matching/scoring.o $(BUILD)/obj/services/matching/eligibility.o $(BUILD)/lib/libcore.a
+    $(BUILD)/obj/services/matching/scoring.o $(BUILD)/obj/services/matching/eligibility.o $(BUILD)/lib/libsvc.a \
+    $(BUILD)/lib/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/bench/bench_matching_rank

@@ -330,6 +330,25 @@ static json_t *value_schema(oas_schemas_t *s, const ProtobufCFieldDescriptor *f)
     return is_inline(d) ? inline_schema(d) : ref_of(s, d);
 }
 
+/* An element that may also be given as a string (the text_field rule): the
+ * object, or the string its text field is set to, for older clients. */
+static json_t *text_form(const ProtobufCFieldDescriptor *f, const pb_rules_t *r, json_t *object) {
+    const ProtobufCFieldDescriptor *tf = protobuf_c_message_descriptor_get_field_by_name(f->descriptor, r->text_field);
+    const pb_rules_t *tr = tf ? pb_field_rules(f->descriptor, tf) : NULL;
+    char name[NAME_LEN];
+    json_t *text = json_pack("{s:s, s:i, s:b, s:s}", "type", "string", "minLength", 1, "deprecated", 1,
+                             "description", "");
+    if (text == NULL) return object;
+    if (tr != NULL && tr->max_len) json_object_set_new(text, "maxLength", json_integer(tr->max_len));
+    char *d = NULL;
+    if (asprintf(&d, "The form older clients send: the same as an object with only `%s` set to the string.",
+                 pb_json_name(r->text_field, name, sizeof name)) >= 0) {
+        json_object_set_new(text, "description", json_string(d));
+        free(d);
+    }
+    return json_pack("{s:[o,o]}", "oneOf", object, text);
+}
+
 json_t *oas_schemas_field(oas_schemas_t *s, const ProtobufCMessageDescriptor *msg, const ProtobufCFieldDescriptor *f) {
     const pb_field_doc_t *doc = msg ? pb_field_doc(msg, f) : NULL;
     const pb_rules_t *r = doc ? &doc->shown : NULL;
@@ -342,6 +361,7 @@ json_t *oas_schemas_field(oas_schemas_t *s, const ProtobufCMessageDescriptor *ms
         json_t *item = value_schema(s, f);
         /* An element of a list of strings is never empty (lib/pb/check.c). */
         value_keywords(item, r, f->type == PROTOBUF_C_TYPE_STRING && r != NULL);
+        if (r != NULL && r->text_field != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) item = text_form(f, r, item);
         sch = json_pack("{s:s, s:o*}", "type", "array", "items", item);
         if (r != NULL && r->max_items) json_object_set_new(sch, "maxItems", json_integer(r->max_items));
         if (required) json_object_set_new(sch, "minItems", json_integer(1));

@@ -217,6 +217,11 @@ def check_rules(fld):
         raise Fail(f"{w}: required_reason without required")
     if r.format and r.pattern and r.format in (4, 5, 6):
         raise Fail(f"{w}: format {r.format} brings its own pattern; declare one or the other")
+    if r.text_field:
+        target = fld.msg.model.messages.get(fld.proto.type_name) if fld.proto.type == FDP.TYPE_MESSAGE else None
+        named = [g for g in target.fields if g.proto.name == r.text_field] if target else []
+        if not named or named[0].proto.type != FDP.TYPE_STRING or named[0].repeated:
+            raise Fail(f"{w}: text_field {r.text_field!r} is not a string field of the field's message")
 
 
 # ---- what the document shows ----------------------------------------------------
@@ -495,10 +500,12 @@ def c_rules(r, attrs, with_required):
     def lim(v):
         return "INT64_C(%d)" % v if v is not None else "0"
 
-    return "{%s, %s, %s, %s, %du, %du, %du, %s, %s, %s, %s, %s}" % (
+    text_field = r.text_field if r is not None else None
+    return "{%s, %s, %s, %s, %du, %du, %du, %s, %s, %s, %s, %s, %s}" % (
         " | ".join(flags) or "0", c_str(reason), c_str(item), c_str(items), attrs.get("min_len", 0),
         attrs.get("max_len", 0), attrs.get("max_items", 0), lim(attrs.get("min")), lim(attrs.get("max")),
-        FORMATS[attrs.get("format", 0)], c_str(attrs.get("pattern")), c_str(attrs.get("pattern_message")))
+        FORMATS[attrs.get("format", 0)], c_str(attrs.get("pattern")), c_str(attrs.get("pattern_message")),
+        c_str(text_field))
 
 
 def own_attrs(r):

@@ -106,12 +106,38 @@ static ProtobufCMessage *decode_message(decoder_t *d, const ProtobufCMessageDesc
     return m;
 }
 
+/* A message given as a JSON string, as its text_field rule allows: the
+ * message with only that string field set, checked against the field's own
+ * rules (its path is the element's, as the client wrote no key). */
+static ProtobufCMessage *decode_text_form(decoder_t *d, const ProtobufCMessageDescriptor *desc, const char *name,
+                                          const json_t *v) {
+    const ProtobufCFieldDescriptor *tf = protobuf_c_message_descriptor_get_field_by_name(desc, name);
+    if (tf == NULL || tf->type != PROTOBUF_C_TYPE_STRING || tf->label == PROTOBUF_C_LABEL_REPEATED) {
+        fail(d, "expected an object");
+        return NULL;
+    }
+    if (json_string_length(v) == 0) {
+        fail(d, "must not be empty");
+        return NULL;
+    }
+    ProtobufCMessage *m = message_new(d, desc);
+    if (m == NULL) return NULL;
+    void *slot = (char *)m + tf->offset;
+    const char *err = pb__scalar_from_json(d->arena, tf, v, slot);
+    if (err == NULL) err = pb__rules_check_value(d->arena, pb_field_rules(desc, tf), tf, slot);
+    if (err != NULL) fail(d, err);
+    return m;
+}
+
 /* One value of f (an element, for a repeated field) into dst, then checked
  * against f's rules r (may be NULL) when it decoded. */
 static void decode_value(decoder_t *d, const ProtobufCFieldDescriptor *f, const pb_rules_t *r, const json_t *v,
                          void *dst) {
     size_t before = d->n_errors;
-    if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE && json_is_string(v) && r != NULL && r->text_field != NULL) {
+        *(ProtobufCMessage **)dst = decode_text_form(d, f->descriptor, r->text_field, v);
+        return;
+    } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
         *(ProtobufCMessage **)dst = decode_message(d, f->descriptor, v);
     } else {
         const char *err = pb__scalar_from_json(d->arena, f, v, dst);

@@ -27,6 +27,9 @@
  * value, or a required field left out, against the field's rules declared
  * in the .proto (pb/rules.h: "is required", "must be at most 100
  * characters", "must be a UUID" ...), in bodies and parameters alike.
+ * A message field whose rules name a text_field also takes a JSON string
+ * (the form older clients sent): the message with only that string field
+ * set to it, checked against that field's rules ("" is "must not be empty").
  *
  * Details the mapping leaves open, as implemented in lib/pb:
  * - Duplicate keys in a body are malformed JSON. A 64-bit value above

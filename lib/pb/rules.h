@@ -39,6 +39,7 @@ typedef struct {
     pb_format_t format;
     const char *pattern;         /* POSIX ERE that is also ECMA-262, or NULL */
     const char *pattern_message; /* what is said when a string does not match */
+    const char *text_field;      /* a message field: the string field a JSON string given instead stands for */
 } pb_rules_t;
 
 typedef struct {

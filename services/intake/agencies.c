@@ -12,6 +12,7 @@
 #include "core/ids.h"
 #include "parley/intake/v1/intake.pb-c.h"
 #include "services/intake/intake.h"
+#include "svc/sen_type.h"
 #include "svc/svc.h"
 
 typedef Parley__Intake__V1__Agency agency_t;
@@ -20,14 +21,14 @@ typedef Parley__Intake__V1__CreateAgencyRequest create_agency_t;
 #define MAX_ITEMS 50
 #define AGENCY_COLUMNS                                                                                    \
     "id, name, kind, authority_ids, needs, languages, areas, email, phone, website, address, description," \
-    " version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", status, " DB_MICROS("retired_at")
+    " version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", status, " DB_MICROS("retired_at") ", need_details"
 #define VISIBLE "authority_ids && current_authorities()"
 
 static const db_stmt_t stmts[] = {
     {"agency_insert",
      "INSERT INTO agencies (id, name, kind, authority_ids, needs, languages, areas, email, phone, website, address,"
-     " description, created_by_client)"
-     " VALUES ($1, $2, $3, $4::uuid[], $5::text[], $6::text[], $7::text[], $8, $9, $10, $11, $12, $13)"},
+     " description, created_by_client, need_details)"
+     " VALUES ($1, $2, $3, $4::uuid[], $5::text[], $6::text[], $7::text[], $8, $9, $10, $11, $12, $13, $14::text[])"},
     /* An agency serves several authorities: its audit rows name none. */
     {"agency_get",
      "SELECT " AGENCY_COLUMNS ", audit.touch(id::text, NULL) FROM agencies WHERE id = $1 AND " VISIBLE},
@@ -41,7 +42,7 @@ static const db_stmt_t stmts[] = {
      "SELECT " AGENCY_COLUMNS " FROM agencies WHERE " VISIBLE
      " AND ($1::uuid IS NULL OR $1::uuid = ANY (authority_ids))"
      " AND ($2::text IS NULL OR kind = $2)"
-     " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM unnest(needs) n WHERE lower(n) = lower($3)))"
+     " AND ($3::text IS NULL OR $3 = ANY (needs))"
      " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM unnest(languages) l"
      "      WHERE lower(l) = lower($4) OR lower(split_part(l, '-', 1)) = lower(split_part($4, '-', 1))))"
      " AND status = coalesce($8::text, 'LISTING_STATUS_ACTIVE')"
@@ -83,7 +84,7 @@ void agencies_check(const bus_request_t *req, bus_response_t *res, const create_
             svc_check_authority(req, res, arena_printf(res->arena, "authorityIds[%zu]", i), in->authority_ids[i]);
         svc_check_distinct(res, "authorityIds", in->authority_ids, in->n_authority_ids, MAX_ITEMS);
     }
-    check_words(res, "needs", in->needs, in->n_needs, false);
+    intake_check_needs(res, "needs", in->needs, in->n_needs, MAX_ITEMS);
     check_words(res, "languages", in->languages, in->n_languages, true);
     check_words(res, "areas", in->areas, in->n_areas, false);
     svc_check_max_len(res, "description", in->description, 4000);
@@ -105,8 +106,7 @@ static agency_t *from_row(arena_t *a, const db_result_t *r, int i) {
     g->kind = svc_enum_value(&parley__intake__v1__agency_kind__descriptor, db_text(r, i, 2));
     int n = db_array_parse(a, db_text(r, i, 3), &g->authority_ids);
     g->n_authority_ids = n > 0 ? (size_t)n : 0;
-    n = db_array_parse(a, db_text(r, i, 4), &g->needs);
-    g->n_needs = n > 0 ? (size_t)n : 0;
+    g->needs = intake_needs_from_row(a, r, i, 4, 17, &g->n_needs);
     n = db_array_parse(a, db_text(r, i, 5), &g->languages);
     g->n_languages = n > 0 ? (size_t)n : 0;
     n = db_array_parse(a, db_text(r, i, 6), &g->areas);
@@ -149,17 +149,18 @@ int agencies_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (ids_uuid_new(id) != 0) return -1;
     const Parley__Intake__V1__AgencyContact *c = in->contact;
     const Parley__Common__V1__Principal *p = req->header->principal;
+    const char *types, *details;
+    if (intake_needs_literals(a, in->needs, in->n_needs, &types, &details) != 0) return -1;
     const char *params[] = {id, in->name, svc_enum_text(&parley__intake__v1__agency_kind__descriptor, in->kind),
-                            db_array_literal(a, in->authority_ids, in->n_authority_ids),
-                            db_array_literal(a, in->needs, in->n_needs),
+                            db_array_literal(a, in->authority_ids, in->n_authority_ids), types,
                             db_array_literal(a, in->languages, in->n_languages),
                             db_array_literal(a, in->areas, in->n_areas), c ? svc_opt(c->email) : NULL,
                             c ? svc_opt(c->phone) : NULL, c ? svc_opt(c->website) : NULL,
                             c ? svc_opt(c->address) : NULL, svc_opt(in->description),
-                            (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
+                            (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL, details};
     int rc = db_tx_begin(db, p);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
-    rc = db_exec(db, "agency_insert", 13, params, NULL);
+    rc = db_exec(db, "agency_insert", 14, params, NULL);
     agency_t *g = NULL;
     if (rc == 0) {
         int found = agencies_load(db, a, id, "agency_get", &g);
@@ -187,6 +188,13 @@ int agencies_serve(db_t *db, const char *agency_id, const char *authority_id) {
     return svc_exists(db, "agency_serves", 2, params);
 }
 
+/* The need filter as stored: a type's word ("hi") or words coded as a
+ * child's are ("hearing"), NULL for none. */
+static const char *need_filter(const char *need) {
+    if (svc_opt(need) == NULL) return NULL;
+    return svc_enum_text(&parley__common__v1__sen_type__descriptor, sen_type_of_text(need));
+}
+
 int agencies_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((intake_t *)ctx)->db;
     arena_t *a = res->arena;
@@ -202,7 +210,7 @@ int agencies_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     const char *params[] = {svc_opt(in->authority_id),
                             in->kind ? svc_enum_text(&parley__intake__v1__agency_kind__descriptor, in->kind) : NULL,
-                            svc_opt(in->need), svc_opt(in->language), page_cursor_micros(a, &cur),
+                            need_filter(in->need), svc_opt(in->language), page_cursor_micros(a, &cur),
                             page_cursor_id(&cur), arena_printf(a, "%d", size + 1),
                             in->status ? svc_enum_text(&parley__intake__v1__listing_status__descriptor, in->status)
                                        : NULL};

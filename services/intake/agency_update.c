@@ -42,7 +42,7 @@ static const db_stmt_t stmts[] = {
     {"agency_update",
      "UPDATE agencies SET name = $2, kind = $3, authority_ids = $4::uuid[], needs = $5::text[],"
      " languages = $6::text[], areas = $7::text[], email = $8, phone = $9, website = $10, address = $11,"
-     " description = $12, version = version + 1, updated_at = now() WHERE id = $1"},
+     " description = $12, need_details = $13::text[], version = version + 1, updated_at = now() WHERE id = $1"},
     {"agency_retired",
      "UPDATE agencies SET status = 'LISTING_STATUS_RETIRED', retired_at = now(), version = version + 1,"
      " updated_at = now() WHERE id = $1"},
@@ -176,11 +176,19 @@ static bool same_list(char *const *x, size_t nx, char *const *y, size_t ny) {
     return true;
 }
 
+static bool same_needs(Parley__Common__V1__Need *const *x, size_t nx, Parley__Common__V1__Need *const *y,
+                       size_t ny) {
+    if (nx != ny) return false;
+    for (size_t i = 0; i < nx; i++)
+        if (x[i]->type != y[i]->type || !same(x[i]->detail, y[i]->detail)) return false;
+    return true;
+}
+
 static bool is_unchanged(const create_agency_t *m, const agency_t *g) {
     const contact_t *c = m->contact, *w = g->contact;
     return same(m->name, g->name) && m->kind == g->kind && same(m->description, g->description) &&
            same_list(m->authority_ids, m->n_authority_ids, g->authority_ids, g->n_authority_ids) &&
-           same_list(m->needs, m->n_needs, g->needs, g->n_needs) &&
+           same_needs(m->needs, m->n_needs, g->needs, g->n_needs) &&
            same_list(m->languages, m->n_languages, g->languages, g->n_languages) &&
            same_list(m->areas, m->n_areas, g->areas, g->n_areas) && same(c->email, w ? w->email : NULL) &&
            same(c->phone, w ? w->phone : NULL) && same(c->website, w ? w->website : NULL) &&
@@ -212,13 +220,17 @@ int agencies_update(void *ctx, const bus_request_t *req, bus_response_t *res) {
         return 0;
     }
     const contact_t *c = m->contact;
+    const char *types, *details;
+    if (intake_needs_literals(a, m->needs, m->n_needs, &types, &details) != 0) {
+        db_tx_rollback(db);
+        return -1;
+    }
     const char *params[] = {g->id, m->name, svc_enum_text(&parley__intake__v1__agency_kind__descriptor, m->kind),
-                            db_array_literal(a, m->authority_ids, m->n_authority_ids),
-                            db_array_literal(a, m->needs, m->n_needs),
+                            db_array_literal(a, m->authority_ids, m->n_authority_ids), types,
                             db_array_literal(a, m->languages, m->n_languages),
                             db_array_literal(a, m->areas, m->n_areas), svc_opt(c->email), svc_opt(c->phone),
-                            svc_opt(c->website), svc_opt(c->address), svc_opt(m->description)};
-    if ((rc = db_exec(db, "agency_update", 12, params, NULL)) != 0) return svc_db_fail(res, req, db, rc);
+                            svc_opt(c->website), svc_opt(c->address), svc_opt(m->description), details};
+    if ((rc = db_exec(db, "agency_update", 13, params, NULL)) != 0) return svc_db_fail(res, req, db, rc);
     return reply(db, req, res, g->id);
 }
 

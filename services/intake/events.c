@@ -22,6 +22,12 @@
     " 'communicationNeeds', coalesce((SELECT jsonb_agg(DISTINCT " WORD("n", "COMMUNICATION_NEED_") ")"       \
     "   FROM parents p, unnest(p.communication_needs) AS n WHERE p.family_id = " fam "), '[]')"
 
+/* A child's needs as the API's words of their types ("asd"), in order: an
+ * event carries no detail, which is the family's own words. */
+#define CHILD_NEEDS(ch)                                                                                          \
+    "(SELECT coalesce(jsonb_agg(" WORD("n", "SEN_TYPE_") " ORDER BY k), '[]')"                                \
+    " FROM unnest(" ch ".needs) WITH ORDINALITY AS u(n, k))"
+
 #define FIRST_POSTCODE(fam) "(SELECT p.postcode FROM parents p WHERE p.family_id = " fam " ORDER BY p.position LIMIT 1)"
 
 #define FAMILY_FACTS                                                                                            \
@@ -41,7 +47,7 @@ static const db_stmt_t stmts[] = {
     {"event_supporter_add",
      OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, c.authority_id, c.id,"
                      " jsonb_build_object(" FAMILY_FACTS ","
-                     " 'childNeeds', to_jsonb(ch.needs),"
+                     " 'childNeeds', " CHILD_NEEDS("ch") ","
                      " 'childDateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD'),"
                      " 'postcode', " FIRST_POSTCODE("c.family_id") ","
                      " 'familyVersion', (SELECT f.version FROM families f WHERE f.id = c.family_id),"
@@ -58,7 +64,7 @@ static const db_stmt_t stmts[] = {
                      PARENT_FACTS("f.id") ","
                      " 'postcode', " FIRST_POSTCODE("f.id") ","
                      " 'children', coalesce((SELECT jsonb_agg(jsonb_build_object('childId', ch.id, 'needs',"
-                     "   to_jsonb(ch.needs), 'dateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD')) ORDER BY ch.position)"
+                     "   " CHILD_NEEDS("ch") ", 'dateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD')) ORDER BY ch.position)"
                      "   FROM children ch WHERE ch.family_id = f.id), '[]'))"
                      " FROM families f WHERE f.id = $4")},
 };

@@ -48,11 +48,12 @@ static const db_stmt_t stmts[] = {
      " WHERE parents.family_id = EXCLUDED.family_id"},
     {"child_insert",
      "INSERT INTO children (id, family_id, authority_id, position, given_name, family_name, date_of_birth,"
-     " school_urn, school_name, needs, plan_status)"
-     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11)"
+     " school_urn, school_name, needs, plan_status, need_details)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12::text[])"
      " ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, given_name = EXCLUDED.given_name,"
      " family_name = EXCLUDED.family_name, date_of_birth = EXCLUDED.date_of_birth, school_urn = EXCLUDED.school_urn,"
-     " school_name = EXCLUDED.school_name, needs = EXCLUDED.needs, plan_status = EXCLUDED.plan_status"
+     " school_name = EXCLUDED.school_name, needs = EXCLUDED.needs, plan_status = EXCLUDED.plan_status,"
+     " need_details = EXCLUDED.need_details"
      " WHERE children.family_id = EXCLUDED.family_id"},
     {"family_get", "SELECT " FAMILY_COLUMNS ", audit.touch(id::text, authority_id) FROM families"
                    " WHERE id = $1 AND authority_id = ANY (current_authorities())"},
@@ -88,7 +89,7 @@ static const db_stmt_t stmts[] = {
      " FROM parents WHERE family_id = $1 AND authority_id = ANY (current_authorities()) ORDER BY position"},
     {"children_of",
      "SELECT id, given_name, family_name, to_char(date_of_birth, 'YYYY-MM-DD'), school_urn, school_name,"
-     " needs, plan_status"
+     " needs, plan_status, need_details"
      " FROM children WHERE family_id = $1 AND authority_id = ANY (current_authorities()) ORDER BY position"},
 };
 
@@ -109,7 +110,8 @@ void families_check_parent(bus_response_t *res, size_t i, const Parley__Intake__
     svc_check_max_len(res, path(a, "parents", i, "familyName"), p->family_name, 100);
     svc_check_email(res, path(a, "parents", i, "email"), p->email);
     svc_check_phone(res, path(a, "parents", i, "phone"), p->phone);
-    svc_check_language(res, path(a, "parents", i, "preferredLanguage"), p->preferred_language);
+    if (intake_language_or_null(p->preferred_language) != NULL)
+        svc_check_language(res, path(a, "parents", i, "preferredLanguage"), p->preferred_language);
     svc_check_max_len(res, path(a, "parents", i, "relationship"), p->relationship, 50);
     if (p->address) {
         svc_check_max_len(res, path(a, "parents", i, "address.line1"), p->address->line1, 200);
@@ -143,9 +145,7 @@ void families_check_child_fields(bus_response_t *res, size_t i, const Parley__In
             bus_response_violation(res, path(a, "children", i, "school.urn"), "must be a 6-digit URN");
     }
     if (c->school) svc_check_max_len(res, path(a, "children", i, "school.name"), c->school->name, 200);
-    if (c->n_needs > 20) bus_response_violation(res, path(a, "children", i, "needs"), "at most 20 needs");
-    for (size_t k = 0; k < c->n_needs && k < 20; k++)
-        svc_check_max_len(res, arena_printf(a, "children[%zu].needs[%zu]", i, k), c->needs[k], 100);
+    intake_check_needs(res, path(a, "children", i, "needs"), c->needs, c->n_needs, 20);
 }
 
 static void validate(const bus_request_t *req, bus_response_t *res, const create_family_t *in) {
@@ -182,7 +182,7 @@ static int parent_step(arena_t *a, const char *family, const char *authority, si
     const char *v[] = {id, family, authority, arena_printf(a, "%zu", pos), p->given_name, p->family_name,
                        svc_opt(p->email), svc_opt(p->phone), ad ? svc_opt(ad->line1) : NULL, ad ? svc_opt(ad->line2) : NULL,
                        ad ? svc_opt(ad->town) : NULL, ad ? svc_opt(ad->postcode) : NULL,
-                       svc_opt(p->preferred_language) ? p->preferred_language : "en",
+                       intake_language_or_null(p->preferred_language),
                        db_array_literal(a, needs, p->n_communication_needs),
                        p->has_parental_responsibility ? "true" : "false", svc_opt(p->relationship)};
     memcpy(params, v, sizeof v);
@@ -193,17 +193,20 @@ static int parent_step(arena_t *a, const char *family, const char *authority, si
 static int child_step(arena_t *a, const char *family, const char *authority, size_t pos, const char *existing,
                       const Parley__Intake__V1__ChildInput *c, db_step_t *step) {
     char *id = arena_alloc(a, IDS_UUID_LEN + 1);
-    const char **params = arena_alloc(a, 11 * sizeof *params);
-    if (id == NULL || params == NULL) return DB_ERR_QUERY;
+    const char **params = arena_alloc(a, 12 * sizeof *params);
+    const char *types, *details;
+    if (id == NULL || params == NULL || intake_needs_literals(a, c->needs, c->n_needs, &types, &details) != 0)
+        return DB_ERR_QUERY;
     if (existing) snprintf(id, IDS_UUID_LEN + 1, "%s", existing);
     else if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
     const char *v[] = {id, family, authority, arena_printf(a, "%zu", pos), c->given_name, c->family_name,
                        c->date_of_birth, c->school ? svc_opt(c->school->urn) : NULL,
-                       c->school ? svc_opt(c->school->name) : NULL, db_array_literal(a, c->needs, c->n_needs),
+                       c->school ? svc_opt(c->school->name) : NULL, types,
                        c->plan_status ? svc_enum_text(&parley__intake__v1__plan_status__descriptor, c->plan_status)
-                                      : NULL};
+                                      : NULL,
+                       details};
     memcpy(params, v, sizeof v);
-    *step = (db_step_t){"child_insert", 11, params, NULL};
+    *step = (db_step_t){"child_insert", 12, params, NULL};
     return 0;
 }
 
@@ -274,7 +277,8 @@ static parent_t *parent_from_row(arena_t *a, const db_result_t *r, int i) {
         p->address->town = db_str(a, r, i, 7);
         p->address->postcode = db_str(a, r, i, 8);
     }
-    p->preferred_language = db_str(a, r, i, 9);
+    /* Not recorded is said, never guessed (matching reads it so too). */
+    p->preferred_language = db_is_null(r, i, 9) ? INTAKE_LANGUAGE_UNKNOWN : db_str(a, r, i, 9);
     char **needs;
     int n = db_array_parse(a, db_text(r, i, 10), &needs);
     p->communication_needs = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(int));
@@ -299,8 +303,7 @@ static child_t *child_from_row(arena_t *a, const db_result_t *r, int i) {
         c->school->urn = db_str(a, r, i, 4);
         c->school->name = db_str(a, r, i, 5);
     }
-    int n = db_array_parse(a, db_text(r, i, 6), &c->needs);
-    c->n_needs = n > 0 ? (size_t)n : 0;
+    c->needs = intake_needs_from_row(a, r, i, 6, 8, &c->n_needs);
     c->plan_status = svc_enum_value(&parley__intake__v1__plan_status__descriptor, db_text(r, i, 7));
     return c;
 }

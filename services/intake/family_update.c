@@ -267,11 +267,12 @@ static bool same_address(const Parley__Intake__V1__Address *x, const Parley__Int
 
 /* Whether merged parent m at position i is stored parent was, unchanged. */
 static bool same_parent(const parent_in_t *m, const parent_t *was) {
-    /* A removed language is stored as English (families.c). */
-    const char *lang = svc_opt(m->preferred_language) ? m->preferred_language : "en";
+    /* A removed language is not known, and reads back so (families.c). */
+    const char *lang = intake_language_or_null(m->preferred_language);
+    const char *had = intake_language_or_null(was->preferred_language);
     if (!same_str(m->given_name, was->given_name) || !same_str(m->family_name, was->family_name) ||
         !same_str(m->email, was->email) || !same_str(m->phone, was->phone) ||
-        !same_str(lang, was->preferred_language) || !same_str(m->relationship, was->relationship) ||
+        !same_str(lang, had) || !same_str(m->relationship, was->relationship) ||
         m->has_parental_responsibility != was->has_parental_responsibility ||
         !same_address(m->address, was->address) || m->n_communication_needs != was->n_communication_needs)
         return false;
@@ -288,7 +289,9 @@ static bool same_child(const child_in_t *m, const child_t *was) {
         m->n_needs != was->n_needs)
         return false;
     for (size_t k = 0; k < m->n_needs; k++)
-        if (!same_str(m->needs[k], was->needs[k])) return false;
+        if (intake_need_type(m->needs[k]) != intake_need_type(was->needs[k]) ||
+            !same_str(m->needs[k]->detail, was->needs[k]->detail))
+            return false;
     return true;
 }
 

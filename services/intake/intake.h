@@ -222,4 +222,27 @@ const char *intake_partner_client(const bus_request_t *req);
 /* A Timestamp as a statement's microseconds parameter (NULL for NULL). */
 const char *intake_micros(arena_t *a, const Google__Protobuf__Timestamp *t);
 
+/* needs.c: one vocabulary of needs (parley.common.v1.Need), as children and
+ * agencies hold them, and a parent's language when it is not known. */
+struct Parley__Common__V1__Need;
+/* Violations on field ("children[0].needs"): more than max needs, or a need
+ * with neither a type nor words. A need without a type is one sent as a
+ * plain string; it is coded from its detail when written. */
+void intake_check_needs(bus_response_t *res, const char *field, struct Parley__Common__V1__Need *const *needs,
+                        size_t n, size_t max);
+/* The type a need is stored with: its own, else the one its words name
+ * (svc/sen_type.h). */
+int intake_need_type(const struct Parley__Common__V1__Need *need);
+/* The needs as two text[] literals of the same length, in a: the types'
+ * proto names ("SEN_TYPE_ASD") and the details ("" for none). 0 or -1. */
+int intake_needs_literals(arena_t *a, struct Parley__Common__V1__Need *const *needs, size_t n, const char **types,
+                          const char **details);
+/* The needs of row i from its types' and details' columns, in a (*n set). */
+struct Parley__Common__V1__Need **intake_needs_from_row(arena_t *a, const db_result_t *r, int i, int types_col,
+                                                        int details_col, size_t *n);
+/* What a parent's language reads back as when none was recorded. */
+#define INTAKE_LANGUAGE_UNKNOWN "unknown"
+/* A parent's language as stored: NULL when not given or "unknown". */
+const char *intake_language_or_null(const char *tag);
+
 #endif

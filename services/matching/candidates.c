@@ -34,10 +34,8 @@ void candidates_prefs(const Parley__Matching__V1__Preferences *p, request_prefs_
     out->pref_languages = p->languages;
     out->n_pref_languages = p->n_languages;
     out->require_language = p->require_language;
-    for (size_t i = 0; i < p->n_specialisms; i++) {
-        int s = (int)p->specialisms[i];
-        if (s > 0 && s < SPEC_COUNT) out->pref_specialisms |= SPEC_BIT(s);
-    }
+    out->pref_specialisms = pool_bits_of_input((const int *)p->specialisms, p->n_specialisms, (const int *)p->needs,
+                                               p->n_needs);
     out->exclude = p->exclude_supporter_ids;
     out->n_exclude = p->n_exclude_supporter_ids;
 }
@@ -84,9 +82,8 @@ int candidates_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     out->authority_id = p->authority_id;
     out->considered = (int32_t)rk.pool.n;
     if (rk.facts.language_required && rk.facts.n_required > 0) out->required_language = (char *)rk.facts.required[0];
-    out->wanted_specialisms = arena_alloc(a, SPEC_COUNT * sizeof *out->wanted_specialisms);
-    for (int s = 1; s < SPEC_COUNT; s++)
-        if (rk.facts.specialisms & SPEC_BIT(s)) out->wanted_specialisms[out->n_wanted_specialisms++] = s;
+    pool_bits_split(a, rk.facts.specialisms, (int **)&out->wanted_specialisms, &out->n_wanted_specialisms,
+                    (int **)&out->wanted_needs, &out->n_wanted_needs);
     out->items = arena_alloc(a, (n_shown + 1) * sizeof *out->items);
     for (size_t i = 0; i < n_shown; i++) out->items[out->n_items++] = pool_candidate(a, &rk, shown[i], &w);
     res->reply = &out->base;

@@ -22,6 +22,9 @@
 #define TYPICAL_CAPACITY 3
 #define MAX_GROUPS 2000
 
+/* The language of a group whose families' language is not recorded. */
+#define DEMAND_UNKNOWN "und"
+
 static const db_stmt_t stmts[] = {
     {"dem_waiting",
      "SELECT r.authority_id, (extract(epoch FROM now() - r.waiting_since) / 86400)::bigint, p.languages,"
@@ -168,7 +171,8 @@ static int suppress_counts(arena_t *a, Parley__Matching__V1__AuthorityDemand **a
 }
 
 static bool fits_group(const fit_t *f, const group_t *g) {
-    bool speaks = false;
+    /* Until the family's language is known, any supporter may turn out to speak it. */
+    bool speaks = strcmp(g->language, DEMAND_UNKNOWN) == 0;
     for (size_t i = 0; i < f->n_languages && !speaks; i++) speaks = scoring_same_language(f->languages[i], g->language);
     return speaks && (g->spec == 0 || (f->specs & SPEC_BIT(g->spec)));
 }
@@ -209,9 +213,11 @@ int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
         ci.pref_specialisms = pool_specialism_bits(spec, n_spec);
         case_facts_t f;
         scoring_case_facts(&ci, today, &f);
-        const char *language = f.language_required ? f.required[0] : f.n_languages ? f.languages[0] : "en";
+        /* A family whose language is not recorded is counted as such (BCP
+         * 47's "und", undetermined), never as English. */
+        const char *language = f.language_required ? f.required[0] : f.n_languages ? f.languages[0] : DEMAND_UNKNOWN;
         bool any = false;
-        for (int s = 1; s < SPEC_COUNT; s++) {
+        for (int s = 1; s < SCORING_BITS; s++) {
             if (!(f.specialisms & SPEC_BIT(s))) continue;
             group_t *g = group_for(a, groups, &n_groups, authority, language, s);
             if (g) add_wait(a, g, days);

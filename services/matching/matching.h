@@ -157,8 +157,18 @@ void pool_parse_static(arena_t *a, const db_result_t *r, int row, const char *au
 /* The supporter at pool_index of r as a candidate: its score and reasons,
  * or, when a hard rule rules it out, eligible false and ruledOut (in a). */
 Parley__Matching__V1__Candidate *pool_candidate(arena_t *a, const ranking_t *r, size_t pool_index, const weights_t *w);
-/* The specialisms stored as text[] of proto names, as SPEC_BIT()s. */
+/* What is stored as text[] of proto names (specialisms "SPECIALISM_TRIBUNAL"
+ * and types of need "SEN_TYPE_ASD", in one column), as SPEC_BIT()s and
+ * SEN_BIT()s; a deprecated specialism as the types it stands for. */
 unsigned pool_specialism_bits(char *const *names, size_t n);
+/* The same bits as a text[] literal of proto names, in a. */
+char *pool_bits_literal(arena_t *a, unsigned bits);
+/* The bits an API list of specialisms and of types of need stand for. */
+unsigned pool_bits_of_input(const int *specialisms, size_t n_specialisms, const int *needs, size_t n_needs);
+/* The bits as the API's two lists, in a: the specialisms (SPEC_BIT()s) and
+ * the types of need (SEN_BIT()s). */
+void pool_bits_split(arena_t *a, unsigned bits, int **specialisms, size_t *n_specialisms, int **needs,
+                     size_t *n_needs);
 /* Reasons as the JSON stored with an offer. */
 json_t *pool_reasons_json(const Parley__Matching__V1__Candidate *c);
 

@@ -36,13 +36,48 @@ const db_stmt_t *pool_statements(size_t *n) {
     return stmts;
 }
 
+#define SEN_D (&parley__common__v1__sen_type__descriptor)
+#define SPECIALISM_D (&parley__matching__v1__specialism__descriptor)
+
 unsigned pool_specialism_bits(char *const *names, size_t n) {
     unsigned bits = 0;
     for (size_t i = 0; i < n; i++) {
-        int v = svc_enum_value(&parley__matching__v1__specialism__descriptor, names[i]);
-        if (v > 0 && v < SPEC_COUNT) bits |= SPEC_BIT(v);
+        int t = svc_enum_value(SEN_D, names[i]);
+        if (t > 0 && t <= SEN_LAST) bits |= SEN_BIT(t);
+        else bits |= scoring_bits_of_specialism(svc_enum_value(SPECIALISM_D, names[i]));
     }
     return bits;
+}
+
+char *pool_bits_literal(arena_t *a, unsigned bits) {
+    char **names = arena_alloc(a, (SCORING_BITS + 1) * sizeof *names);
+    size_t n = 0;
+    if (names == NULL) return NULL;
+    for (int b = 1; b < SPEC_COUNT; b++)
+        if (bits & SPEC_BIT(b)) names[n++] = (char *)svc_enum_text(SPECIALISM_D, b);
+    for (int t = 1; t <= SEN_LAST; t++)
+        if (bits & SEN_BIT(t)) names[n++] = (char *)svc_enum_text(SEN_D, t);
+    return db_array_literal(a, names, n);
+}
+
+unsigned pool_bits_of_input(const int *specialisms, size_t n_specialisms, const int *needs, size_t n_needs) {
+    unsigned bits = 0;
+    for (size_t i = 0; i < n_specialisms; i++) bits |= scoring_bits_of_specialism(specialisms[i]);
+    for (size_t i = 0; i < n_needs; i++)
+        if (needs[i] > 0 && needs[i] <= SEN_LAST) bits |= SEN_BIT(needs[i]);
+    return bits;
+}
+
+void pool_bits_split(arena_t *a, unsigned bits, int **specialisms, size_t *n_specialisms, int **needs,
+                     size_t *n_needs) {
+    *specialisms = arena_alloc(a, SPEC_COUNT * sizeof **specialisms);
+    *needs = arena_alloc(a, (SEN_LAST + 1) * sizeof **needs);
+    *n_specialisms = *n_needs = 0;
+    if (*specialisms == NULL || *needs == NULL) return;
+    for (int b = 1; b < SPEC_COUNT; b++)
+        if (bits & SPEC_BIT(b)) (*specialisms)[(*n_specialisms)++] = b;
+    for (int t = 1; t <= SEN_LAST; t++)
+        if (bits & SEN_BIT(t)) (*needs)[(*n_needs)++] = t;
 }
 
 /* The first column of every row of statement name, as strings in a. */

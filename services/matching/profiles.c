@@ -224,7 +224,9 @@ static profile_t *from_intake(arena_t *a, const Parley__Intake__V1__Case *c, con
     p->communication_needs = arena_alloc(a, MAX_ITEMS * sizeof *p->communication_needs);
     for (size_t i = 0; i < f->n_parents; i++) {
         const Parley__Intake__V1__Parent *pa = f->parents[i];
-        add_unique(a, p->languages, &p->n_languages, pa->preferred_language);
+        /* "unknown" is intake's word for a language not recorded: no language. */
+        if (strcasecmp(pa->preferred_language ? pa->preferred_language : "", "unknown") != 0)
+            add_unique(a, p->languages, &p->n_languages, pa->preferred_language);
         for (size_t k = 0; k < pa->n_communication_needs; k++)
             add_unique(a, p->communication_needs, &p->n_communication_needs,
                        svc_enum_word(a, &parley__intake__v1__communication_need__descriptor,
@@ -235,8 +237,13 @@ static profile_t *from_intake(arena_t *a, const Parley__Intake__V1__Case *c, con
     for (size_t i = 0; i < f->n_children; i++) {
         const Parley__Intake__V1__Child *ch = f->children[i];
         if (p->child_id == NULL || strcasecmp(ch->id, p->child_id) != 0) continue;
-        p->child_needs = ch->needs;
-        p->n_child_needs = ch->n_needs > MAX_ITEMS ? MAX_ITEMS : ch->n_needs;
+        /* The types' words, as an event carries them ("asd"). */
+        p->n_child_needs = 0;
+        p->child_needs = arena_alloc(a, (MAX_ITEMS + 1) * sizeof *p->child_needs);
+        for (size_t k = 0; p->child_needs && k < ch->n_needs && k < MAX_ITEMS; k++) {
+            const char *w = svc_enum_word(a, &parley__common__v1__sen_type__descriptor, ch->needs[k]->type);
+            if (w) p->child_needs[p->n_child_needs++] = (char *)w;
+        }
         p->has_birth_date = svc_parse_date(ch->date_of_birth, &p->child_born);
     }
     return p;

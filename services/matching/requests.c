@@ -9,7 +9,6 @@
 #include "services/matching/matching.h"
 #include "svc/svc.h"
 
-#define SPEC_D (&parley__matching__v1__specialism__descriptor)
 #define COLUMNS                                                                                                    \
     "r.id, r.consortium_id, r.authority_id, r.case_id, r.family_id, r.status, r.pref_languages,"                  \
     " r.pref_require_language, r.pref_specialisms, r.pref_exclude, " DB_MICROS("r.waiting_since") ", r.version, " \
@@ -110,9 +109,8 @@ static int load(db_t *db, arena_t *a, const char *id, match_request_t **out) {
     p->languages = row->prefs.pref_languages;
     p->n_languages = row->prefs.n_pref_languages;
     p->require_language = row->prefs.require_language;
-    p->specialisms = arena_alloc(a, SPEC_COUNT * sizeof *p->specialisms);
-    for (int s = 1; s < SPEC_COUNT; s++)
-        if (row->prefs.pref_specialisms & SPEC_BIT(s)) p->specialisms[p->n_specialisms++] = s;
+    pool_bits_split(a, row->prefs.pref_specialisms, (int **)&p->specialisms, &p->n_specialisms, (int **)&p->needs,
+                    &p->n_needs);
     p->exclude_supporter_ids = row->prefs.exclude;
     p->n_exclude_supporter_ids = row->prefs.n_exclude;
     m->preferences = p;
@@ -176,10 +174,6 @@ int requests_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
             bus_response_problem(res, BUS_PROBLEM_CASE_HAS_SUPPORTER, "the case already has a supporter (assignment %s)", assigned);
         return -1;
     }
-    char **spec = arena_alloc(a, SPEC_COUNT * sizeof *spec);
-    size_t n_spec = 0;
-    for (int s = 1; s < SPEC_COUNT; s++)
-        if (prefs.pref_specialisms & SPEC_BIT(s)) spec[n_spec++] = (char *)svc_enum_text(SPEC_D, s);
     const char *params[] = {id,
                             matching_consortium_id(req),
                             p->authority_id,
@@ -187,7 +181,7 @@ int requests_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             p->family_id,
                             db_array_literal(a, prefs.pref_languages, prefs.n_pref_languages),
                             prefs.require_language ? "true" : "false",
-                            db_array_literal(a, spec, n_spec),
+                            pool_bits_literal(a, prefs.pref_specialisms),
                             db_array_literal(a, prefs.exclude, prefs.n_exclude),
                             "api",
                             matching_client_id(req)};

@@ -19,7 +19,15 @@ static const char *const spec_words[SPEC_COUNT] = {
     "speech_language", "learning", "early_years", "post_16", "exclusions", "tribunal",
 };
 
-const char *scoring_specialism_word(int spec) { return spec > 0 && spec < SPEC_COUNT ? spec_words[spec] : NULL; }
+static const char *const sen_words[SEN_LAST + 1] = {
+    NULL, "spld", "mld", "sld", "pmld", "semh", "slcn", "hi", "vi", "msi", "pd", "asd", "oth", "nsa",
+};
+
+const char *scoring_specialism_word(int bit) {
+    if (bit > 0 && bit < SPEC_COUNT) return spec_words[bit];
+    if (bit > SEN_SHIFT && bit <= SEN_SHIFT + SEN_LAST) return sen_words[bit - SEN_SHIFT];
+    return NULL;
+}
 
 static const struct {
     const char *tag, *name;
@@ -66,56 +74,26 @@ static bool listed(char *const *ids, size_t n, const char *id) {
 
 /* ---- needs --------------------------------------------------------------------- */
 
-/* Whole words (a run of letters and digits) that name a specialism, and
- * stems found anywhere in the text. */
-static const struct {
-    const char *word;
-    int spec;
-} need_words[] = {
-    {"asd", SPEC_AUTISM},   {"asc", SPEC_AUTISM},         {"adhd", SPEC_ADHD},        {"add", SPEC_ADHD},
-    {"hi", SPEC_SENSORY},   {"vi", SPEC_SENSORY},         {"msi", SPEC_SENSORY},      {"deaf", SPEC_SENSORY},
-    {"blind", SPEC_SENSORY}, {"pd", SPEC_PHYSICAL},       {"semh", SPEC_SEMH},        {"slcn", SPEC_SPEECH_LANGUAGE},
-    {"salt", SPEC_SPEECH_LANGUAGE}, {"mld", SPEC_LEARNING}, {"sld", SPEC_LEARNING},   {"pmld", SPEC_LEARNING},
-    {"spld", SPEC_LEARNING},
-};
-static const struct {
-    const char *stem;
-    int spec;
-} need_stems[] = {
-    {"autis", SPEC_AUTISM},          {"asperger", SPEC_AUTISM},        {"attention deficit", SPEC_ADHD},
-    {"hyperactiv", SPEC_ADHD},       {"hearing", SPEC_SENSORY},        {"visual", SPEC_SENSORY},
-    {"vision", SPEC_SENSORY},        {"sensory", SPEC_SENSORY},        {"physical", SPEC_PHYSICAL},
-    {"mobility", SPEC_PHYSICAL},     {"cerebral palsy", SPEC_PHYSICAL}, {"wheelchair", SPEC_PHYSICAL},
-    {"emotional", SPEC_SEMH},        {"mental health", SPEC_SEMH},     {"anxiety", SPEC_SEMH},
-    {"behaviour", SPEC_SEMH},        {"behavior", SPEC_SEMH},          {"attachment", SPEC_SEMH},
-    {"speech", SPEC_SPEECH_LANGUAGE}, {"language", SPEC_SPEECH_LANGUAGE}, {"communication", SPEC_SPEECH_LANGUAGE},
-    {"stammer", SPEC_SPEECH_LANGUAGE}, {"learning", SPEC_LEARNING},    {"dyslexi", SPEC_LEARNING},
-    {"dyspraxi", SPEC_LEARNING},     {"dyscalculi", SPEC_LEARNING},    {"down syndrome", SPEC_LEARNING},
-    {"developmental delay", SPEC_LEARNING}, {"exclu", SPEC_EXCLUSIONS}, {"tribunal", SPEC_TRIBUNAL},
-    {"appeal", SPEC_TRIBUNAL},       {"early years", SPEC_EARLY_YEARS}, {"post-16", SPEC_POST_16},
-    {"post 16", SPEC_POST_16},       {"post_16", SPEC_POST_16},        {"further education", SPEC_POST_16},
-    {"speech_language", SPEC_SPEECH_LANGUAGE}, {"early_years", SPEC_EARLY_YEARS},
-};
-
 unsigned scoring_specialisms_of_need(const char *need) {
-    if (need == NULL) return 0;
-    char text[256];
-    size_t n = 0;
-    for (; need[n] && n < sizeof text - 1; n++) text[n] = (char)tolower((unsigned char)need[n]);
-    text[n] = '\0';
-    unsigned bits = 0;
-    for (size_t i = 0; i < sizeof need_stems / sizeof need_stems[0]; i++)
-        if (strstr(text, need_stems[i].stem) != NULL) bits |= SPEC_BIT(need_stems[i].spec);
-    for (size_t i = 0; i < n;) {
-        while (i < n && !isalnum((unsigned char)text[i])) i++;
-        size_t start = i;
-        while (i < n && isalnum((unsigned char)text[i])) i++;
-        size_t len = i - start;
-        for (size_t k = 0; len > 0 && k < sizeof need_words / sizeof need_words[0]; k++)
-            if (strlen(need_words[k].word) == len && memcmp(text + start, need_words[k].word, len) == 0)
-                bits |= SPEC_BIT(need_words[k].spec);
+    if (need == NULL || *need == '\0') return 0;
+    Parley__Common__V1__SenType t = sen_type_of_text(need);
+    if (t == PARLEY__COMMON__V1__SEN_TYPE__SEN_TYPE_OTH || t == PARLEY__COMMON__V1__SEN_TYPE__SEN_TYPE_NSA) return 0;
+    return SEN_BIT(t);
+}
+
+unsigned scoring_bits_of_specialism(int spec) {
+#define SEN(x) SEN_BIT(PARLEY__COMMON__V1__SEN_TYPE__SEN_TYPE_##x)
+    switch (spec) {
+    case SPEC_AUTISM: return SEN(ASD);
+    case SPEC_ADHD:
+    case SPEC_SEMH: return SEN(SEMH);
+    case SPEC_SENSORY: return SEN(HI) | SEN(VI) | SEN(MSI);
+    case SPEC_PHYSICAL: return SEN(PD);
+    case SPEC_SPEECH_LANGUAGE: return SEN(SLCN);
+    case SPEC_LEARNING: return SEN(SPLD) | SEN(MLD) | SEN(SLD);
+    default: return spec > 0 && spec < SPEC_COUNT ? SPEC_BIT(spec) : 0;
     }
-    return bits;
+#undef SEN
 }
 
 void scoring_postcode_parts(const char *postcode, char *district, char *area) {
@@ -189,6 +167,9 @@ void scoring_case_facts(const case_input_t *in, int64_t today, case_facts_t *out
     for (size_t i = 0; i < in->n_child_needs; i++) spec |= scoring_specialisms_of_need(in->child_needs[i]);
     for (size_t i = 0; i < in->n_case_needs; i++)
         if (strcasecmp(in->case_needs[i], "tribunal_support") == 0) spec |= SPEC_BIT(SPEC_TRIBUNAL);
+    /* A deprecated specialism (stored by an older build) is read as its types. */
+    for (int b = 1; b < SPEC_COUNT; b++)
+        if (spec & SPEC_BIT(b)) spec = (spec & ~SPEC_BIT(b)) | scoring_bits_of_specialism(b);
     if (in->has_birth_date && today >= in->child_born) {
         int64_t years = (today - in->child_born) * 4 / 1461; /* 365.25 days a year */
         if (years < 5) spec |= SPEC_BIT(SPEC_EARLY_YEARS);
@@ -329,20 +310,28 @@ int scoring_score(const case_facts_t *c, const supporter_facts_t *s, const weigh
     return sum;
 }
 
-/* "autism, adhd and sensory" for the bits, in a. */
+/* "ASD (autistic spectrum disorder), SLCN (speech, language and
+ * communication needs) and tribunal" for the bits, in a: the types of need
+ * by their DfE codes, then the specialisms. */
 static const char *spec_list(arena_t *a, unsigned bits) {
     const char *text = "";
     int total = popcount(bits), k = 0;
-    for (int s = 1; s < SPEC_COUNT; s++) {
-        if (!(bits & SPEC_BIT(s))) continue;
-        k++;
-        text = arena_printf(a, "%s%s%s", text, k == 1 ? "" : k == total ? " and " : ", ", spec_words[s]);
+    for (int b = 1; b < SCORING_BITS; b++) {
+        int bit = b <= SEN_LAST ? SEN_SHIFT + b : b - SEN_LAST; /* types first */
+        if (bit >= SPEC_COUNT && bit <= SEN_SHIFT) continue;
+        if (!(bits & (1u << bit))) continue;
+        const char *sep = ++k == 1 ? "" : k == total ? " and " : ", ";
+        if (bit > SEN_SHIFT)
+            text = arena_printf(a, "%s%s%s (%s)", text, sep, sen_type_code(bit - SEN_SHIFT),
+                                sen_type_name(bit - SEN_SHIFT));
+        else text = arena_printf(a, "%s%s%s", text, sep, spec_words[bit]);
     }
     return text;
 }
 
 static const char *language_detail(arena_t *a, const case_facts_t *c, const parts_t *p) {
-    if (c->n_languages == 0) return "no language is recorded for the family";
+    if (c->n_languages == 0)
+        return "the family's language is not recorded: ask the family which language they need before offering";
     const char *first = c->languages[0];
     const char *need = c->language_required ? "the family needs" : "the family's first language";
     if (p->language == 1)
@@ -379,7 +368,7 @@ int scoring_explain(arena_t *a, const case_facts_t *c, const supporter_facts_t *
         details[F_SPECIALISM] =
             arena_printf(a, "knows %s, which the child's needs call for", spec_list(a, c->specialisms));
     else
-        details[F_SPECIALISM] = arena_printf(a, "knows %s: %d of the %d specialisms the child's needs call for",
+        details[F_SPECIALISM] = arena_printf(a, "knows %s: %d of the %d the child's needs call for",
                                              spec_list(a, c->specialisms & s->specialisms), p.known, p.wanted);
     details[F_CONTINUITY] = p.previous ? "supported this family before" : "has not supported this family before";
     details[F_PROXIMITY] = proximity_detail(a, c, &p);

@@ -14,7 +14,8 @@
  * rounded to whole points, so a score is exactly the sum of its reasons:
  *   language    weight if the supporter speaks the family's first language,
  *               a third of it for another of the family's languages;
- *   specialism  weight x the share of the wanted specialisms known;
+ *   specialism  weight x the share of the wanted types of need (the
+ *               child's DfE codes) and specialisms (age, case) known;
  *   continuity  weight if the supporter supported this family before;
  *   proximity   weight for the family's postcode district among the areas
  *               served (or the supporter's home district), half for the
@@ -31,6 +32,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "svc/sen_type.h"
 
 typedef struct {
     int language, specialism, continuity, proximity, capacity, fairness;
@@ -58,6 +60,17 @@ enum {
 };
 #define SPEC_BIT(s) (1u << (s))
 
+/* The types of need (parley.common.v1.SenType, 1..SEN_LAST) share the mask
+ * with the specialisms, from bit SEN_SHIFT: what a child's needs call for
+ * and what a supporter knows are one set, compared code for code. The
+ * specialisms autism to learning (1-7) are the words used before the
+ * codes: never set in a mask, read as the types they stand for
+ * (scoring_bits_of_specialism). */
+#define SEN_SHIFT 16
+#define SEN_LAST 13
+#define SEN_BIT(t) (1u << (SEN_SHIFT + (t)))
+#define SCORING_BITS (SEN_SHIFT + SEN_LAST + 1) /* every bit index is below it */
+
 #define SCORING_FACTORS 6
 #define SCORING_MAX_LANGUAGES 8
 #define SCORING_DISTRICT_LEN 8
@@ -69,7 +82,7 @@ typedef struct {
     size_t n_languages;
     char *const *communication_needs; /* "interpreter", "bsl", ... */
     size_t n_communication_needs;
-    char *const *child_needs; /* free text from intake: "autism", "speech and language" */
+    char *const *child_needs; /* types ("asd", "SEN_TYPE_ASD"), or free text from before them ("autism") */
     size_t n_child_needs;
     char *const *case_needs; /* "supporter", "tribunal_support", ... */
     size_t n_case_needs;
@@ -80,7 +93,7 @@ typedef struct {
     char *const *pref_languages;
     size_t n_pref_languages;
     bool require_language;
-    unsigned pref_specialisms; /* SPEC_BIT()s */
+    unsigned pref_specialisms; /* SPEC_BIT()s and SEN_BIT()s */
 } case_input_t;
 
 /* What matching asks of supporters for one case. */
@@ -91,7 +104,7 @@ typedef struct {
     const char *required[SCORING_MAX_LANGUAGES]; /* one of these must be spoken, when language_required */
     size_t n_required;
     bool language_required;
-    unsigned specialisms; /* wanted, SPEC_BIT()s */
+    unsigned specialisms; /* wanted, SPEC_BIT()s and SEN_BIT()s */
     char district[SCORING_DISTRICT_LEN]; /* "SW1A"; "" when the postcode is unknown */
     char area[SCORING_DISTRICT_LEN];     /* "SW" */
     char *const *previous; /* supporters who supported this family before */
@@ -106,7 +119,7 @@ typedef struct {
     size_t n_authority_ids;
     char *const *languages;
     size_t n_languages;
-    unsigned specialisms;
+    unsigned specialisms; /* known: SPEC_BIT()s and SEN_BIT()s */
     char *const *areas; /* postcode districts ("N1") or areas ("N") served */
     size_t n_areas;
     const char *home_postcode; /* may be NULL */
@@ -163,10 +176,17 @@ typedef struct {
 size_t scoring_rank(const case_facts_t *c, const supporter_facts_t *s, size_t n, const weights_t *w, size_t k,
                     scoring_slot_t *tmp, size_t *idx, int *scores);
 
-/* The specialisms a child's need (free text) points to: SPEC_BIT()s, 0 for
- * none. Reads words: "autism" and "ASD", "speech and language", "hearing
- * impairment" ... */
+/* What a child's need calls for: the SEN_BIT() of its type, read as
+ * svc/sen_type.h reads words ("asd", "SEN_TYPE_ASD" and, from an event
+ * written before the codes, "autism"); 0 for oth and nsa, which call for
+ * no particular knowledge. */
 unsigned scoring_specialisms_of_need(const char *need);
+
+/* The bits a specialism stands for: its SPEC_BIT(), or for autism to
+ * learning the SEN_BIT()s of the types they were (autism asd; adhd and semh
+ * semh; sensory hi, vi and msi; physical pd; speech_language slcn; learning
+ * spld, mld and sld); 0 for an unknown value. */
+unsigned scoring_bits_of_specialism(int spec);
 
 /* Whether two language tags share their primary language ("pl" and
  * "pl-PL"), ignoring case. */
@@ -175,8 +195,9 @@ bool scoring_same_language(const char *a, const char *b);
 /* The English name of a language tag ("Polish" for "pl"), or the tag. */
 const char *scoring_language_name(const char *tag);
 
-/* The API word of a specialism ("speech_language"), NULL if none. */
-const char *scoring_specialism_word(int spec);
+/* The API word of bit index bit: a specialism's ("tribunal") or a type of
+ * need's ("asd"); NULL if none. */
+const char *scoring_specialism_word(int bit);
 
 /* The outward code ("SW1A") and area ("SW") of a UK postcode, upper case;
  * "" when it does not look like one. Each out holds SCORING_DISTRICT_LEN. */

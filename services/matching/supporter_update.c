@@ -12,7 +12,6 @@
 
 typedef Parley__Matching__V1__UpdateSupporterRequest update_t;
 
-#define SPEC_D (&parley__matching__v1__specialism__descriptor)
 #define STATUS_D (&parley__matching__v1__supporter_status__descriptor)
 
 static const db_stmt_t stmts[] = {
@@ -62,6 +61,23 @@ static const char *list_param(arena_t *a, char *const *items, size_t n) {
     return n ? db_array_literal(a, items, n) : NULL;
 }
 
+/* What the supporter knows after the change, as a text[] literal, or NULL
+ * (unchanged) when neither list is sent: needs replaces the types of need,
+ * specialisms the stages and processes; a deprecated specialism (autism ...)
+ * sent replaces the types as well, with those it stands for. */
+static const char *known_param(arena_t *a, const update_t *in, const supporter_t *was) {
+    if (in->n_specialisms == 0 && in->n_needs == 0) return NULL;
+    unsigned old = pool_bits_of_input((const int *)was->specialisms, was->n_specialisms, (const int *)was->needs,
+                                      was->n_needs);
+    unsigned sent_specs = pool_bits_of_input((const int *)in->specialisms, in->n_specialisms, NULL, 0);
+    unsigned types_mask = ~0u << SEN_SHIFT;
+    unsigned specs = in->n_specialisms ? sent_specs & ~types_mask : old & ~types_mask;
+    unsigned types = in->n_needs ? pool_bits_of_input(NULL, 0, (const int *)in->needs, in->n_needs) : 0;
+    types |= sent_specs & types_mask;
+    if (in->n_needs == 0 && (sent_specs & types_mask) == 0) types = old & types_mask;
+    return pool_bits_literal(a, specs | types);
+}
+
 int supporters_update(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
@@ -108,8 +124,7 @@ int supporters_update(void *ctx, const bus_request_t *req, bus_response_t *res) 
         return -1;
     }
 
-    char **spec = arena_alloc(a, (in->n_specialisms + 1) * sizeof *spec);
-    for (size_t i = 0; i < in->n_specialisms; i++) spec[i] = (char *)svc_enum_text(SPEC_D, in->specialisms[i]);
+    const char *known = known_param(a, in, was);
     const char *params[] = {in->id,
                             svc_opt(in->given_name),
                             svc_opt(in->family_name),
@@ -118,7 +133,7 @@ int supporters_update(void *ctx, const bus_request_t *req, bus_response_t *res) 
                             list_param(a, in->authority_ids, in->n_authority_ids),
                             list_param(a, in->areas, in->n_areas),
                             list_param(a, in->languages, in->n_languages),
-                            list_param(a, spec, in->n_specialisms),
+                            known,
                             svc_opt(in->vetting_expires_on),
                             in->status ? svc_enum_text(STATUS_D, in->status) : NULL,
                             svc_opt(in->home_postcode)};

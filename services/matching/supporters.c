@@ -12,7 +12,6 @@
 
 typedef Parley__Matching__V1__CreateSupporterRequest create_t;
 
-#define SPEC_D (&parley__matching__v1__specialism__descriptor)
 #define STATUS_D (&parley__matching__v1__supporter_status__descriptor)
 #define COLUMNS                                                                                                  \
     "s.id, s.given_name, s.family_name, s.email, s.phone, s.authority_ids, s.areas, s.languages, s.specialisms," \
@@ -35,7 +34,7 @@ static const db_stmt_t stmts[] = {
      " AND ($2::text IS NULL OR s.status = $2)"
      " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM unnest(s.languages) AS l"
      "      WHERE lower(split_part(l, '-', 1)) = lower(split_part($3, '-', 1))))"
-     " AND ($4::text IS NULL OR $4 = ANY (s.specialisms))"
+     " AND ($4::text[] IS NULL OR s.specialisms @> $4::text[])"
      " AND ($5::bigint IS NULL OR (s.created_at, s.id) >"
      "      (" DB_FROM_MICROS("$5") ", $6::uuid))"
      " ORDER BY s.created_at, s.id LIMIT $7"},
@@ -66,11 +65,8 @@ static supporter_t *from_row(arena_t *a, const db_result_t *r, int i) {
     s->languages = parse_list(a, r, i, 7, &s->n_languages);
     size_t n_spec;
     char **spec = parse_list(a, r, i, 8, &n_spec);
-    s->specialisms = arena_alloc(a, (n_spec + 1) * sizeof *s->specialisms);
-    for (size_t k = 0; k < n_spec; k++) {
-        int v = svc_enum_value(SPEC_D, spec[k]);
-        if (v) s->specialisms[s->n_specialisms++] = v;
-    }
+    pool_bits_split(a, pool_specialism_bits(spec, n_spec), (int **)&s->specialisms, &s->n_specialisms,
+                    (int **)&s->needs, &s->n_needs);
     s->capacity = (int32_t)db_int(r, i, 9);
     s->vetting_expires_on = db_is_null(r, i, 10) ? "" : db_str(a, r, i, 10);
     s->status = svc_enum_value(STATUS_D, db_text(r, i, 11));
@@ -164,13 +160,6 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     check_postcode(res, in->home_postcode);
 }
 
-/* The specialisms as a text[] literal of their proto names, in a. */
-static char *specialisms_literal(arena_t *a, const int *values, size_t n) {
-    char **names = arena_alloc(a, (n + 1) * sizeof *names);
-    for (size_t i = 0; i < n; i++) names[i] = (char *)svc_enum_text(SPEC_D, values[i]);
-    return db_array_literal(a, names, n);
-}
-
 int supporters_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
@@ -196,7 +185,8 @@ int supporters_create(void *ctx, const bus_request_t *req, bus_response_t *res) 
                             db_array_literal(a, in->authority_ids, in->n_authority_ids),
                             db_array_literal(a, in->areas, in->n_areas),
                             db_array_literal(a, in->languages, in->n_languages),
-                            specialisms_literal(a, (const int *)in->specialisms, in->n_specialisms),
+                            pool_bits_literal(a, pool_bits_of_input((const int *)in->specialisms, in->n_specialisms,
+                                                                    (const int *)in->needs, in->n_needs)),
                             svc_opt(in->vetting_expires_on),
                             svc_enum_text(STATUS_D, status),
                             svc_opt(in->home_postcode),
@@ -235,6 +225,17 @@ int supporters_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     return 0;
 }
 
+/* The specialism and need filters as the names a supporter must know
+ * (a text[] literal), or NULL for neither. */
+static const char *known_filter(arena_t *a, const Parley__Matching__V1__ListSupportersRequest *in) {
+    int spec = (int)in->specialism, need = (int)in->need;
+    unsigned bits = pool_bits_of_input(&spec, spec ? 1 : 0, &need, need ? 1 : 0);
+    /* A deprecated specialism that stood for several types (sensory) finds
+     * a supporter who knows any of them: its first is asked for here. */
+    if (spec && !need && (bits & (bits - 1))) bits &= ~(bits - 1);
+    return bits ? pool_bits_literal(a, bits) : NULL;
+}
+
 int supporters_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     arena_t *a = res->arena;
@@ -249,7 +250,7 @@ int supporters_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const char *params[] = {svc_opt(in->authority_id),
                             in->status ? svc_enum_text(STATUS_D, in->status) : NULL,
                             svc_opt(in->language),
-                            in->specialism ? svc_enum_text(SPEC_D, in->specialism) : NULL,
+                            known_filter(a, in),
                             page_cursor_micros(a, &cur),
                             page_cursor_id(&cur),
                             arena_printf(a, "%d", size + 1)};

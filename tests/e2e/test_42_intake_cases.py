@@ -17,7 +17,7 @@ def test_a_new_case_wanting_a_supporter_emits_opened_and_supporter_requested(cw_
     assert data["familyId"] == family_a["id"] and data["childId"] == family_a["children"][0]["id"]
     assert data["languages"] == ["so", "en"]
     assert sorted(data["communicationNeeds"]) == ["easy_read", "interpreter"]
-    assert data["childNeeds"] == ["autism", "speech and language"]
+    assert data["childNeeds"] == ["asd", "slcn"]  # the types of "autism", "speech and language"
     assert data["childDateOfBirth"] == "2016-03-14"
     assert data["postcode"] == "W1 1AA"
     assert data["requestedAt"].endswith("Z")

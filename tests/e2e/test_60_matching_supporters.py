@@ -18,7 +18,7 @@ def test_supporter_created_reads_back_and_is_eligible(tenant, db):
     assert s["eligible"] is True and s["ineligibleReasons"] == []
     assert s["status"] == "active"
     assert s["areas"] == ["N1", "E2"]
-    assert s["specialisms"] == ["autism", "post_16"]
+    assert s["specialisms"] == ["post_16"] and s["needs"] == ["asd"]  # autism is the need asd now
     assert (s["capacity"], s["activeAssignments"], s["pendingOffers"], s["freePlaces"]) == (4, 0, 0, 4)
     assert tenant.cw_x.get(f"/v1/supporters/{s['id']}").json() == s
     assert count(db, "SELECT capacity FROM matching.supporter_places WHERE supporter_id = %s", s["id"]) == 4

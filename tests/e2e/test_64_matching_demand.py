@@ -26,13 +26,13 @@ def test_waiting_families_are_counted_by_language_and_need_with_the_supporters_s
     assert r.status_code == 200, r.text
     got = r.json()
     groups = _groups(got, tenant.x)
-    assert set(groups) == {("pl", "autism"), ("pl", "adhd"), ("so", "general")}
-    pl_autism = groups[("pl", "autism")]
+    assert set(groups) == {("pl", "asd"), ("pl", "semh"), ("so", "general")}
+    pl_autism = groups[("pl", "asd")]
     assert pl_autism["waitingFamilies"] == 3
     assert pl_autism["longestWaitDays"] == 21 and pl_autism["medianWaitDays"] == 0
     assert (pl_autism["fittingSupporters"], pl_autism["freePlaces"]) == (0, 0)
     assert (pl_autism["placesShort"], pl_autism["supportersShort"]) == (3, 1)  # typical capacity 4
-    pl_adhd = groups[("pl", "adhd")]
+    pl_adhd = groups[("pl", "semh")]
     assert pl_adhd["fittingSupporters"] == 1 and pl_adhd["freePlaces"] == 0  # `full` has no place
     assert groups[("so", "general")]["waitingFamilies"] == 1
     (summary,) = [a for a in got["authorities"] if a["authorityId"] == tenant.x]
@@ -49,7 +49,7 @@ def test_waiting_families_are_counted_by_language_and_need_with_the_supporters_s
     # An analyst sees groups of fewer than five families suppressed.
     r = tenant.analyst_x.get("/v1/matching/unmet-demand", params={"authorityId": tenant.x})
     assert r.status_code == 200
-    suppressed = _groups(r.json(), tenant.x)[("pl", "autism")]
+    suppressed = _groups(r.json(), tenant.x)[("pl", "asd")]
     assert suppressed["suppressed"] is True and suppressed["waitingFamilies"] == 0
     assert tenant.supporter_x.get("/v1/matching/unmet-demand").status_code == 403
 

@@ -67,7 +67,7 @@ def test_a_parent_now_preferring_polish_puts_the_polish_speaker_first_and_a_rede
     assert (data["familyId"], data["authorityId"], data["familyVersion"]) == (fam["id"], tenant.x, fam["version"] + 1)
     assert data["languages"] == ["pl"] and data["communicationNeeds"] == ["interpreter"]
     assert data["postcode"] == "N1 7AA"
-    assert data["children"] == [{"childId": fam["children"][0]["id"], "needs": ["autism", "adhd"],
+    assert data["children"] == [{"childId": fam["children"][0]["id"], "needs": ["asd", "semh"],
                                  "dateOfBirth": fam["children"][0]["dateOfBirth"]}]
 
     def polish_first():
@@ -84,7 +84,7 @@ def test_a_parent_now_preferring_polish_puts_the_polish_speaker_first_and_a_rede
     assert [c["supporterId"] for c in got["items"]] == [far_polish["id"], near_english["id"]]
     assert got["items"][1]["ruledOut"] == ["does not speak Polish (pl), which the family needs"]
     profile = _profile(db, case["id"])
-    assert profile[:4] == (["pl"], ["interpreter"], ["autism", "adhd"], fam["version"] + 1)
+    assert profile[:4] == (["pl"], ["interpreter"], ["asd", "semh"], fam["version"] + 1)
 
     # A redelivery (the relay retrying after a lost answer) changes nothing.
     assert wait_for(lambda: _delivery(db, fam["id"]) == [(1, True)], timeout=10), _delivery(db, fam["id"])

@@ -121,7 +121,7 @@ def test_an_item_changes_by_json_merge_patch(cw_a, authority_a):
     p, c = got["parents"][0], got["children"][0]
     assert "email" not in p and p["address"] == dict(parent["address"], town="Leeds")
     assert without(p, "email", "address") == without(parent, "email", "address")
-    assert "school" not in c and c["needs"] == ["hearing"]
+    assert "school" not in c and c["needs"] == [{"type": "hi", "detail": "hearing"}]
     assert without(c, "school", "needs") == without(child, "school", "needs")
     # A required field cannot be removed.
     r = patch(cw_a, f"/v1/families/{fam['id']}", {"parents": [{"id": parent["id"], "givenName": None}]})

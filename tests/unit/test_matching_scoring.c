@@ -292,18 +292,35 @@ static void test_language_tags_match_on_their_primary_subtag(void **state) {
 
 /* ---- the soft score ------------------------------------------------------------ */
 
-static void test_child_needs_read_as_specialisms(void **state) {
+#define SEN(x) SEN_BIT(PARLEY__COMMON__V1__SEN_TYPE__SEN_TYPE_##x)
+
+static void test_child_needs_read_as_their_types(void **state) {
     (void)state;
-    assert_int_equal(scoring_specialisms_of_need("Autism Spectrum Condition"), SPEC_BIT(SPEC_AUTISM));
-    assert_int_equal(scoring_specialisms_of_need("ASD"), SPEC_BIT(SPEC_AUTISM));
-    assert_int_equal(scoring_specialisms_of_need("speech and language"), SPEC_BIT(SPEC_SPEECH_LANGUAGE));
-    assert_int_equal(scoring_specialisms_of_need("SEMH"), SPEC_BIT(SPEC_SEMH));
-    assert_int_equal(scoring_specialisms_of_need("hearing impairment"), SPEC_BIT(SPEC_SENSORY));
-    assert_int_equal(scoring_specialisms_of_need("ADHD and anxiety"), SPEC_BIT(SPEC_ADHD) | SPEC_BIT(SPEC_SEMH));
-    assert_int_equal(scoring_specialisms_of_need("dyslexia"), SPEC_BIT(SPEC_LEARNING));
-    assert_int_equal(scoring_specialisms_of_need("fixed-term exclusion"), SPEC_BIT(SPEC_EXCLUSIONS));
-    assert_int_equal(scoring_specialisms_of_need("haddock"), 0); /* "add" only as a whole word */
+    /* As events carry them, as intake answers them, and as events written
+     * before the codes carried them. */
+    assert_int_equal(scoring_specialisms_of_need("asd"), SEN(ASD));
+    assert_int_equal(scoring_specialisms_of_need("SEN_TYPE_SLCN"), SEN(SLCN));
+    assert_int_equal(scoring_specialisms_of_need("Autism Spectrum Condition"), SEN(ASD));
+    assert_int_equal(scoring_specialisms_of_need("speech and language"), SEN(SLCN));
+    assert_int_equal(scoring_specialisms_of_need("hearing impairment"), SEN(HI));
+    assert_int_equal(scoring_specialisms_of_need("ADHD and anxiety"), SEN(SEMH));
+    assert_int_equal(scoring_specialisms_of_need("dyslexia"), SEN(SPLD));
+    /* oth and nsa call for no particular knowledge. */
+    assert_int_equal(scoring_specialisms_of_need("oth"), 0);
+    assert_int_equal(scoring_specialisms_of_need("sleep"), 0);
+    assert_int_equal(scoring_specialisms_of_need("nsa"), 0);
     assert_int_equal(scoring_specialisms_of_need(NULL), 0);
+}
+
+static void test_deprecated_specialisms_stand_for_types(void **state) {
+    (void)state;
+    assert_int_equal(scoring_bits_of_specialism(SPEC_AUTISM), SEN(ASD));
+    assert_int_equal(scoring_bits_of_specialism(SPEC_SENSORY), SEN(HI) | SEN(VI) | SEN(MSI));
+    assert_int_equal(scoring_bits_of_specialism(SPEC_LEARNING), SEN(SPLD) | SEN(MLD) | SEN(SLD));
+    assert_int_equal(scoring_bits_of_specialism(SPEC_TRIBUNAL), SPEC_BIT(SPEC_TRIBUNAL));
+    assert_int_equal(scoring_bits_of_specialism(99), 0);
+    assert_string_equal(scoring_specialism_word(SEN_SHIFT + PARLEY__COMMON__V1__SEN_TYPE__SEN_TYPE_ASD), "asd");
+    assert_string_equal(scoring_specialism_word(SPEC_POST_16), "post_16");
 }
 
 static void test_age_and_case_needs_add_specialisms(void **state) {
@@ -332,11 +349,15 @@ static void test_specialism_points_are_the_share_known(void **state) {
     case_facts_t c;
     scoring_case_facts(&in, TODAY, &c);
     supporter_facts_t s = supporter("11111111-0000-4000-8000-000000000001");
-    s.specialisms = SPEC_BIT(SPEC_AUTISM) | SPEC_BIT(SPEC_ADHD) | SPEC_BIT(SPEC_PHYSICAL);
+    char *more[] = {"autism", "speech and language", "dyslexia"};
+    in.child_needs = more;
+    scoring_case_facts(&in, TODAY, &c);
+    s.specialisms = SEN(ASD) | SEN(SPLD) | SEN(PD);
     reason_t r[SCORING_FACTORS];
     scoring_explain(arena, &c, &s, &SCORING_DEFAULT_WEIGHTS, r);
     assert_int_equal(reason(r, "specialism")->points, 17); /* 25 x 2/3, rounded */
-    assert_non_null(strstr(reason(r, "specialism")->detail, "autism and adhd: 2 of the 3"));
+    assert_non_null(strstr(reason(r, "specialism")->detail,
+                           "knows SpLD (specific learning difficulty) and ASD (autistic spectrum disorder): 2 of the 3"));
 }
 
 static void test_continuity_proximity_capacity_and_fairness(void **state) {
@@ -494,7 +515,8 @@ int main(void) {
         cmocka_unit_test(test_bsl_need_requires_british_sign_language),
         cmocka_unit_test(test_a_request_may_require_one_of_its_own_languages),
         cmocka_unit_test(test_language_tags_match_on_their_primary_subtag),
-        cmocka_unit_test(test_child_needs_read_as_specialisms),
+        cmocka_unit_test(test_child_needs_read_as_their_types),
+        cmocka_unit_test(test_deprecated_specialisms_stand_for_types),
         cmocka_unit_test(test_age_and_case_needs_add_specialisms),
         cmocka_unit_test(test_specialism_points_are_the_share_known),
         cmocka_unit_test(test_continuity_proximity_capacity_and_fairness),

@@ -561,7 +561,7 @@ static void test_field_rules_and_comments_reach_the_document(void **state) {
     assert_int_equal(json_integer_value(json_object_get(property(doc, "Supporter", "capacity"), "maximum")), 50);
     /* Descriptions: a field's comment, each enum value's. */
     assert_non_null(strstr(json_string_value(json_object_get(property(doc, "ChildInput", "needs"), "description")),
-                           "specialisms"));
+                           "supporters' needs"));
     const char *stages = json_string_value(json_object_get(schema(doc, "SenStage"), "description"));
     assert_non_null(stages);
     assert_non_null(strstr(stages, "- `statutory_assessment`: 2001 code"));

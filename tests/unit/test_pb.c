@@ -385,12 +385,41 @@ static void test_intake_request_round_trips(void **state) {
     (void)state;
     const char *in = "{\"authorityId\":\"" AUTHORITY "\",\"parents\":[{" NAMES ",\"address\":{\"postcode\":\"N1\"},"
                      "\"communicationNeeds\":[\"large_print\",\"bsl\"],\"hasParentalResponsibility\":true}],"
-                     "\"children\":[{" CHILD ",\"needs\":[\"asd\"],\"planStatus\":\"ehc_plan\"}]}";
+                     "\"children\":[{" CHILD ",\"needs\":[{\"type\":\"asd\",\"detail\":\"diagnosed\"}],"
+                     "\"planStatus\":\"ehc_plan\"}]}";
     Parley__Intake__V1__CreateFamilyRequest *r = decode_ok(FAMILY_REQ, in);
     assert_int_equal(r->n_parents, 1);
     assert_int_equal(r->parents[0]->communication_needs[1], PARLEY__INTAKE__V1__COMMUNICATION_NEED__COMMUNICATION_NEED_BSL);
     assert_int_equal(r->children[0]->plan_status, PARLEY__INTAKE__V1__PLAN_STATUS__PLAN_STATUS_EHC_PLAN);
     assert_json(r, in);
+}
+
+/* A field with a text_field rule takes a string for the message (the form
+ * older clients sent), and is always written back as the object. */
+static void test_a_message_given_as_a_string_is_its_text_field(void **state) {
+    (void)state;
+    Parley__Intake__V1__CreateFamilyRequest *r = decode_ok(
+        FAMILY_REQ, "{\"authorityId\":\"" AUTHORITY "\",\"parents\":[{" NAMES ",\"hasParentalResponsibility\":true}],"
+                    "\"children\":[{" CHILD ",\"needs\":[\"speech and language\",{\"type\":\"hi\"}]}]}");
+    assert_int_equal(r->children[0]->n_needs, 2);
+    assert_int_equal(r->children[0]->needs[0]->type, 0); /* coded by intake from its words */
+    assert_string_equal(r->children[0]->needs[0]->detail, "speech and language");
+    assert_int_equal(r->children[0]->needs[1]->type, PARLEY__COMMON__V1__SEN_TYPE__SEN_TYPE_HI);
+    char long_text[260];
+    memset(long_text, 'a', 201);
+    long_text[201] = '\0';
+    char body[600];
+    snprintf(body, sizeof body,
+             "{\"authorityId\":\"" AUTHORITY "\",\"parents\":[{" NAMES "}],\"children\":[{" CHILD
+             ",\"needs\":[\"%s\",\"\",{\"type\":\"autism\"},{\"detail\":\"x\"},7]}]}",
+             long_text);
+    assert_int_equal(decode_fails(FAMILY_REQ, body), 5);
+    assert_true(has_error("children[0].needs[0]", "must be at most 200 characters"));
+    assert_true(has_error("children[0].needs[1]", "must not be empty"));
+    assert_true(has_error("children[0].needs[2].type",
+                          "expected one of: spld, mld, sld, pmld, semh, slcn, hi, vi, msi, pd, asd, oth, nsa"));
+    assert_true(has_error("children[0].needs[3].type", "is required"));
+    assert_true(has_error("children[0].needs[4]", "expected an object"));
 }
 
 static void test_unknown_field_is_reported_on_its_path(void **state) {
@@ -853,7 +882,7 @@ static void test_the_table_has_each_fields_description_and_each_messages_example
     assert_non_null(f);
     assert_string_equal(f->name, "preferred_language");
     assert_non_null(strstr(f->description, "BCP 47"));
-    assert_int_equal(f->rules.format, PB_FORMAT_LANGUAGE_TAG);
+    assert_non_null(strstr(f->rules.pattern, "unknown")); /* a language not recorded says so */
     /* A reply's field shows the limits of the request field that sets it. */
     const ProtobufCMessageDescriptor *p = &parley__intake__v1__parent__descriptor;
     f = pb_field_doc(p, protobuf_c_message_descriptor_get_field_by_name(p, "given_name"));
@@ -892,6 +921,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_oneof_with_two_members_set_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_and_repeated_errors_name_their_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intake_request_round_trips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_message_given_as_a_string_is_its_text_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field_is_reported_on_its_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_types_are_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_means_unset, setup, teardown),

@@ -6,8 +6,12 @@
 -- gave the case (kept here), so that nothing staff do afterwards shows.
 ALTER TABLE cases ADD COLUMN consent_withdrawn_version integer;
 -- Cases withdrawn before this: the version they have now is the best known.
+-- The owner updates every authority's rows past row-level security for this
+-- statement only (within the migration's transaction).
+ALTER TABLE cases NO FORCE ROW LEVEL SECURITY;
 UPDATE cases SET consent_withdrawn_version = version
  WHERE consent_withdrawn_at IS NOT NULL AND consent_withdrawn_version IS NULL;
+ALTER TABLE cases FORCE ROW LEVEL SECURITY;
 -- A partner's sync of its referrals pages on (the partner's updatedAt, id).
 CREATE INDEX cases_client_created ON cases (created_by_client, created_at, id);
 
@@ -18,5 +22,9 @@ CREATE INDEX cases_client_created ON cases (created_by_client, created_at, id);
 -- the best known.
 ALTER TABLE children ADD COLUMN created_by_client uuid
     DEFAULT nullif(current_setting('parley.client_id', true), '')::uuid;
+ALTER TABLE children NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE families NO FORCE ROW LEVEL SECURITY;
 UPDATE children c SET created_by_client = f.created_by_client
   FROM families f WHERE f.id = c.family_id AND c.created_by_client IS NULL;
+ALTER TABLE families FORCE ROW LEVEL SECURITY;
+ALTER TABLE children FORCE ROW LEVEL SECURITY;
