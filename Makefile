@@ -131,6 +131,8 @@ TEST_DEPS_test_bus_policy := $(BROKER_LIB_O) $(BUILD)/lib/libbus.a $(BUILD)/lib/
 TEST_DEPS_test_routes := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_openapi := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_deadlines := $(BUILD)/obj/services/intake/deadlines.o $(LIBS_ALL)
+TEST_DEPS_test_young_age := $(BUILD)/obj/services/intake/young_age.o $(BUILD)/obj/services/intake/deadlines.o \
+    $(LIBS_ALL)
 TEST_DEPS_test_matching_scoring := $(BUILD)/obj/services/matching/scoring.o \
     $(BUILD)/obj/services/matching/eligibility.o $(LIBS_ALL)
 TEST_DEPS_test_matching_assign := $(BUILD)/obj/services/matching/assign.o $(LIBS_ALL)

@@ -7,6 +7,8 @@ void intake_register_statements(db_t *db) {
         families_statements,  family_update_statements, cases_statements,    case_actions_statements,
         views_statements,     stages_statements,        timeline_statements, agencies_statements,
         signposts_statements, resources_statements,     events_statements,   referrals_statements,
+        /* young people as clients */
+        young_people_statements, young_person_parents_statements, young_person_views_statements,
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
