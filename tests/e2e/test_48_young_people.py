@@ -59,6 +59,9 @@ def test_a_17_year_old_opens_a_case_in_their_own_right_with_a_timeline_signposts
     kinds = {d["kind"]: d for d in timeline.json()["deadlines"]}
     assert kinds["assessment_decision"]["dueOn"] == (london_today() + datetime.timedelta(days=22)).isoformat()
     assert "final_plan" in kinds
+    # A stage cannot be dated before she was born.
+    r = cw.post(f"/v1/cases/{case['id']}/stages", {"stage": "sen_support", "on": "2001-01-01"})
+    assert r.status_code == 400 and _fields(r) == ["on"] and "date of birth" in r.json()["errors"][0]["message"], r.text
 
     # Signposting: automatic when the draft plan is issued (by her needs and her language), and by hand.
     speaks_pt = _created(cw, "/v1/agencies", agency_body([tenant.x], needs=["autism"], languages=["pt"]))
