@@ -4,10 +4,11 @@ parents only with their agreement; the statutory timeline, signposting,
 matching (post-16 experience) and partner referrals work for them as for a
 family; another authority sees nothing."""
 import datetime
+import subprocess
 
 import pytest
 
-from conftest import london_today, wait_for
+from conftest import ENV, ROOT, london_today, wait_for
 from intake_helpers import agency_body
 from matching_helpers import candidates, make_supporter, patch, tenant  # noqa: F401 (tenant: a fixture)
 from young_helpers import LINK_BODY, born_years_ago, young_case_body, young_person_body
@@ -112,6 +113,34 @@ def test_a_supporter_requested_by_a_young_person_reaches_matching_as_theirs(tena
         c.execute("SELECT data->>'youngPersonId', data->'familyId', data->'languages' FROM intake.outbox"
                   " WHERE subject_id = %s AND type = 'case.supporter_requested'", (case["id"],))
         assert c.fetchone() == (yp["id"], None, ["cy"])
+
+
+@pytest.mark.timeout(240)
+def test_the_deadline_sweep_tells_a_young_person_in_their_own_language(cw_a, authority_a, db):
+    yp = _young_person(cw_a, authority_a)
+    case = _created(cw_a, "/v1/cases", young_case_body(authority_a, yp))
+    requested = (london_today() - datetime.timedelta(days=40)).isoformat()  # the decision is due in 2 days
+    _created(cw_a, f"/v1/cases/{case['id']}/stages", {"stage": "assessment_requested", "on": requested})
+
+    def announced():
+        with db.cursor() as c:
+            c.execute("SELECT data FROM intake.outbox WHERE subject_id = %s AND type = 'case.deadline_due'",
+                      (case["id"],))
+            return [r[0] for r in c.fetchall()]
+    # A second instance sweeping every 100 ms (the first sweeps hourly).
+    try:
+        subprocess.run([str(ROOT / "scripts" / "stack"), "scale", "intake", "2"], cwd=ROOT,
+                       env={**ENV, "PARLEY_DEADLINE_SWEEP_MS": "100"}, check=True, capture_output=True, text=True,
+                       timeout=180)
+        events = wait_for(announced, timeout=30)
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "stack"), "scale", "intake", "1"], cwd=ROOT, env=ENV, check=True,
+                       capture_output=True, text=True, timeout=180)
+    assert len(events) == 1, events
+    e = events[0]
+    assert (e["kind"], e["daysRemaining"], e["youngPersonId"], e["familyId"]) == \
+        ("assessment_decision", 2, yp["id"], None), e
+    assert e["languages"] == ["pt"] and e["communicationNeeds"] == ["easy_read"], e
 
 
 @pytest.mark.parametrize("years, days, ok", [
@@ -249,6 +278,8 @@ def test_a_partner_opens_a_case_only_for_a_young_person_it_registered(partner_a,
     assert [y["id"] for y in partner_a.get("/v1/young-people").json()["items"]] == [mine["id"]]
     r = partner_a.post("/v1/cases", young_case_body(authority_a, mine, source="voluntary"))
     assert r.status_code == 201 and not {"youngPersonId", "summary", "consent", "familyId"} & set(r.json()), r.text
+    referral = partner_a.get(f"/v1/referrals/{r.json()['id']}")
+    assert referral.status_code == 200 and referral.json()["status"] == "open", referral.text
     theirs = _young_person(cw_a, authority_a)
     assert partner_a.get(f"/v1/young-people/{theirs['id']}").status_code == 404
     r = partner_a.post("/v1/cases", young_case_body(authority_a, theirs))
