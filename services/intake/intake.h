@@ -127,7 +127,8 @@ int resources_list_due(void *ctx, const bus_request_t *req, bus_response_t *res)
 /* events.c: adds event type about case_id to the outbox, in the open
  * transaction, for the type's subscribers, in one statement. Its data is
  * the case's facts (caseId, authorityId, familyId, childId, languages,
- * communicationNeeds; see docs/events.md) merged with extra_json (a JSON
+ * communicationNeeds, and youngPersonId for a young person's own case;
+ * see docs/events.md) merged with extra_json (a JSON
  * object's text, or NULL). Type family.updated is about a family instead:
  * case_id is the family's id and its data the family's facts (extra_json
  * unused). 0 or a DB_ERR_* (also when there is no such case or family). */
@@ -163,14 +164,15 @@ struct Parley__Intake__V1__CreateYoungPersonRequest;
  * Europe/London), for a date of birth kept as stored. */
 void young_people_check_fields(bus_response_t *res, const struct Parley__Intake__V1__CreateYoungPersonRequest *in,
                                bool birth_range);
-/* The young person of row i of a result of YP_COLUMNS (young_people.c). */
+/* The young person of row i of a result of YP_COLUMNS (young_people.c),
+ * allocated in a (freed with the request's arena); r stays the caller's. */
 struct Parley__Intake__V1__YoungPerson *young_person_from_row(arena_t *a, const db_result_t *r, int i);
 /* Reads young person id with stmt ("yp_get", or "yp_lock" to lock it too)
- * into *out: 1 found, 0 not, or a DB_ERR_*. */
+ * into *out (in a): 1 found, 0 not, or a DB_ERR_*. */
 int young_people_read(db_t *db, arena_t *a, const char *id, const char *stmt,
                       struct Parley__Intake__V1__YoungPerson **out);
 /* Writes in's fields over young person was (its version bumped) and reads
- * it back into *now. 0 or a DB_ERR_*. */
+ * it back into *now (in a). 0 or a DB_ERR_*. */
 int young_people_write(db_t *db, arena_t *a, const struct Parley__Intake__V1__YoungPerson *was,
                        const struct Parley__Intake__V1__CreateYoungPersonRequest *in,
                        struct Parley__Intake__V1__YoungPerson **now);
