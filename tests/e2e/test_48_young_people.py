@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ENV, ROOT, london_today, wait_for
 from intake_helpers import agency_body
-from matching_helpers import candidates, make_supporter, patch, tenant  # noqa: F401 (tenant: a fixture)
+from matching_helpers import candidates, make_supporter, patch, request_match, tenant  # noqa: F401 (tenant: a fixture)
 from young_helpers import LINK_BODY, born_years_ago, young_case_body, young_person_body
 
 
@@ -95,6 +95,9 @@ def test_a_17_year_old_opens_a_case_in_their_own_right_with_a_timeline_signposts
         c.execute("SELECT young_person, family_id, languages, child_needs FROM matching.case_profiles"
                   " WHERE case_id = %s", (case["id"],))
         assert c.fetchone() == (True, yp["id"], ["pt"], ["autism"])
+    # And asked for, that supporter is offered to her.
+    mr = request_match(cw, case["id"])
+    assert mr["currentOffer"]["supporterId"] == post16["id"], mr
 
 
 @pytest.mark.timeout(60)
