@@ -137,6 +137,8 @@ TEST_DEPS_test_routes := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_openapi := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_deadlines := $(BUILD)/obj/services/intake/deadlines.o $(LIBS_ALL)
 TEST_DEPS_test_review := $(BUILD)/obj/services/intake/review.o $(BUILD)/obj/services/intake/deadlines.o $(LIBS_ALL)
+TEST_DEPS_test_young_age := $(BUILD)/obj/services/intake/young_age.o $(BUILD)/obj/services/intake/deadlines.o \
+    $(LIBS_ALL)
 TEST_DEPS_test_matching_scoring := $(BUILD)/obj/services/matching/scoring.o \
     $(BUILD)/obj/services/matching/eligibility.o $(LIBS_ALL)
 TEST_DEPS_test_matching_assign := $(BUILD)/obj/services/matching/assign.o $(LIBS_ALL)

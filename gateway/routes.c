@@ -44,6 +44,21 @@ static const route_t route_table[] = {
     {"POST", "/v1/children/{id}/views", "intake", INTAKE, "CreateChildView", STAFF, 201},
     {"GET", "/v1/children/{id}/views", "intake", INTAKE, "ListChildViews", STAFF, 200},
     {"GET", "/v1/children/{id}/views/{viewId}", "intake", INTAKE, "GetChildView", STAFF, 200},
+    /* Young people aged 16 to 25 as clients in their own right. A partner
+     * agency registers them and reads back only those its own client
+     * registered (services/intake/young_people.c); their parents and their
+     * views are staff's. */
+    {"POST", "/v1/young-people", "intake", INTAKE, "CreateYoungPerson", STAFF | ROLE_PARTNER_AGENCY, 201},
+    {"GET", "/v1/young-people", "intake", INTAKE, "ListYoungPeople", STAFF | ROLE_PARTNER_AGENCY, 200},
+    {"GET", "/v1/young-people/{id}", "intake", INTAKE, "GetYoungPerson", STAFF | ROLE_PARTNER_AGENCY, 200},
+    {"PATCH", "/v1/young-people/{id}", "intake", INTAKE, "UpdateYoungPerson", STAFF, 200},
+    {"POST", "/v1/young-people/{id}/parents", "intake", INTAKE, "LinkParent", STAFF, 201},
+    {"GET", "/v1/young-people/{id}/parents", "intake", INTAKE, "ListLinkedParents", STAFF, 200},
+    {"GET", "/v1/young-people/{id}/parents/{parentId}", "intake", INTAKE, "GetLinkedParent", STAFF, 200},
+    {"DELETE", "/v1/young-people/{id}/parents/{parentId}", "intake", INTAKE, "UnlinkParent", STAFF, 200},
+    {"POST", "/v1/young-people/{id}/views", "intake", INTAKE, "CreateYoungPersonView", STAFF, 201},
+    {"GET", "/v1/young-people/{id}/views", "intake", INTAKE, "ListYoungPersonViews", STAFF, 200},
+    {"GET", "/v1/young-people/{id}/views/{viewId}", "intake", INTAKE, "GetYoungPersonView", STAFF, 200},
     {"POST", "/v1/cases/{id}/consent/withdraw", "intake", INTAKE, "WithdrawConsent", STAFF, 200},
     {"POST", "/v1/cases/{id}/close", "intake", INTAKE, "CloseCase", STAFF, 200},
     {"POST", "/v1/cases/{id}/stages", "intake", INTAKE, "RecordStage", STAFF, 201},

@@ -34,7 +34,12 @@ void db_destroy(db_t **self) {
 }
 
 int db_register(db_t *self, const db_stmt_t *stmts, size_t n) {
-    if (self->n_sets == DB_MAX_STMT_SETS) return -1;
+    if (self->n_sets == DB_MAX_STMT_SETS) {
+        /* Loud: a set not registered is a handler whose every call fails. */
+        log_error(NULL, "db_register: more than %d statement sets; raise DB_MAX_STMT_SETS (%s not registered)",
+                  DB_MAX_STMT_SETS, n > 0 ? stmts[0].name : "an empty set");
+        return -1;
+    }
     self->sets[self->n_sets].stmts = stmts;
     self->sets[self->n_sets].n = n;
     self->n_sets++;

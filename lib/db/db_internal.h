@@ -9,7 +9,7 @@
 #include "core/ids.h"
 #include "db/db.h"
 
-#define DB_MAX_STMT_SETS 16
+#define DB_MAX_STMT_SETS 64
 #define DB_AUDIT_PARAMS 14
 
 /* The request being served on this handle, for its audit row (audit.c). */

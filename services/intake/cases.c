@@ -1,9 +1,11 @@
 /* Cases, from referral to closure: open, read, list; the row lock every
- * change to a case takes.
+ * change to a case takes. A case's client is a family's child (familyId
+ * and childId) or a young person aged 16 to 25 in their own right
+ * (youngPersonId, young_people.c): exactly one.
  *
  * A partner agency (a key with partner_agency and no staff role) opens
- * cases only on families its own API client registered: any other family
- * is answered exactly as a random id is. Its answer is what a referrer sees
+ * cases only on families (or young people) its own API client registered:
+ * any other is answered exactly as a random id is. Its answer is what a referrer sees
  * (services/intake/referrals.c): the case's id, authority, status, stage,
  * version and dates, nothing read from the family or the child; once the
  * family withdraws consent to share, not even the status or stage. */
@@ -25,11 +27,14 @@ typedef Parley__Intake__V1__CreateCaseRequest create_case_t;
     "id, authority_id, family_id, child_id, source, referrer_agency_id, needs, wants_supporter, summary,"     \
     " consent_share, consent_basis, consent_given_by, " DB_MICROS("consent_given_at") ","                        \
     " status, version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ","                                   \
-    " stage, EXISTS (SELECT 1 FROM child_views v WHERE v.child_id = cases.child_id),"                       \
-    " (SELECT to_char(max(v.recorded_on), 'YYYY-MM-DD') FROM child_views v WHERE v.child_id = cases.child_id)," \
+    " stage, EXISTS (SELECT 1 FROM child_views v WHERE v.child_id = cases.child_id)"                        \
+    "  OR EXISTS (SELECT 1 FROM young_person_views v WHERE v.young_person_id = cases.young_person_id),"       \
+    " coalesce((SELECT to_char(max(v.recorded_on), 'YYYY-MM-DD') FROM child_views v WHERE v.child_id = cases.child_id)," \
+    "  (SELECT to_char(max(v.recorded_on), 'YYYY-MM-DD') FROM young_person_views v"                          \
+    "   WHERE v.young_person_id = cases.young_person_id)),"                                                   \
     " outcome, close_reason, " DB_MICROS("closed_at") ", " DB_MICROS("consent_withdrawn_at") ","                    \
     " consent_withdrawal_reason, consent_withdrawn_by,"                                                          \
-    " CASE WHEN created_by_client = caller_client() THEN external_reference END"
+    " CASE WHEN created_by_client = caller_client() THEN external_reference END, young_person_id"
 
 /* The case's object for the request's audit row (deploy/bootstrap.sql). */
 #define CASE_TOUCH "audit.touch(id::text, authority_id)"
@@ -44,16 +49,22 @@ static const db_stmt_t stmts[] = {
     {"case_insert",
      "INSERT INTO cases (id, authority_id, family_id, child_id, source, referrer_agency_id, needs,"
      " wants_supporter, summary, consent_share, consent_basis, consent_given_by, created_by_client,"
-     " external_reference)"
+     " external_reference, young_person_id)"
      " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::uuid, $7::text[], $8::boolean, $9::text,"
-     " $10::boolean, $11::text, $12::text, $13::uuid, $15::text"
+     " $10::boolean, $11::text, $12::text, $13::uuid, $15::text, $16::uuid"
      " WHERE CASE"
-     "  WHEN NOT EXISTS (SELECT 1 FROM families f WHERE f.id = $3::uuid AND f.authority_id = $2::uuid"
+     "  WHEN $16::uuid IS NULL AND NOT EXISTS (SELECT 1 FROM families f WHERE f.id = $3::uuid AND f.authority_id = $2::uuid"
      "       AND f.authority_id = ANY (current_authorities()) AND ($14::uuid IS NULL OR f.created_by_client = $14::uuid))"
      "   THEN svc_violation('familyId', 'no such family in this authority')"
-     "  WHEN NOT EXISTS (SELECT 1 FROM children ch WHERE ch.id = $4::uuid AND ch.family_id = $3::uuid"
+     "  WHEN $16::uuid IS NULL AND NOT EXISTS (SELECT 1 FROM children ch WHERE ch.id = $4::uuid AND ch.family_id = $3::uuid"
      "       AND ch.authority_id = ANY (current_authorities()) AND ($14::uuid IS NULL OR ch.created_by_client = $14::uuid))"
      "   THEN svc_violation('childId', 'no such child in this family')"
+     /* Young people as clients: the young person (in this authority, and
+      * the partner's own when $14 is set), as a family is. */
+     "  WHEN $16::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM young_people y WHERE y.id = $16::uuid"
+     "       AND y.authority_id = $2::uuid AND y.authority_id = ANY (current_authorities())"
+     "       AND ($14::uuid IS NULL OR y.created_by_client = $14::uuid))"
+     "   THEN svc_violation('youngPersonId', 'no such young person in this authority')"
      "  WHEN $6::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agencies g WHERE g.id = $6::uuid"
      "       AND $2::uuid = ANY (g.authority_ids) AND g.authority_ids && current_authorities())"
      "   THEN svc_violation('referrerAgencyId', 'no such agency in the directory for this authority')"
@@ -106,8 +117,17 @@ const db_stmt_t *cases_statements(size_t *n) {
 
 static void validate(const bus_request_t *req, bus_response_t *res, const create_case_t *in) {
     svc_check_authority(req, res, "authorityId", in->authority_id);
-    svc_check_uuid(res, "familyId", in->family_id, true);
-    svc_check_uuid(res, "childId", in->child_id, true);
+    /* One client: a family's child, or a young person in their own right. */
+    if (svc_opt(in->young_person_id) && (svc_opt(in->family_id) || svc_opt(in->child_id))) {
+        bus_response_violation(res, "youngPersonId",
+                               "a case has one client: a young person (youngPersonId) or a family's child "
+                               "(familyId and childId), not both");
+    } else if (svc_opt(in->young_person_id)) {
+        svc_check_uuid(res, "youngPersonId", in->young_person_id, true);
+    } else {
+        svc_check_uuid(res, "familyId", in->family_id, true);
+        svc_check_uuid(res, "childId", in->child_id, true);
+    }
     svc_check_uuid(res, "referrerAgencyId", in->referrer_agency_id, false);
     if (in->source == 0) bus_response_violation(res, "source", "is required");
     if (in->n_needs == 0) bus_response_violation(res, "needs", "at least one need is required");
@@ -160,6 +180,7 @@ static case_t *case_from_row(arena_t *a, const db_result_t *r, int i) {
     c->consent->withdrawn_by = db_str(a, r, i, 25);
     c->external_reference = db_str(a, r, i, 26);
     c->consent_withdrawn = c->consent->withdrawn_at != NULL;
+    c->young_person_id = db_str(a, r, i, 27);
     return c;
 }
 
@@ -205,16 +226,16 @@ int cases_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
         needs[k] = (char *)svc_enum_text(&parley__intake__v1__case_need__descriptor, in->needs[k]);
     const Parley__Common__V1__Principal *p = req->header->principal;
     const char *partner = intake_partner_client(req);
-    const char *params[] = {id, in->authority_id, in->family_id, in->child_id,
+    const char *params[] = {id, in->authority_id, svc_opt(in->family_id), svc_opt(in->child_id),
                             svc_enum_text(&parley__intake__v1__case_source__descriptor, in->source),
                             svc_opt(in->referrer_agency_id), db_array_literal(a, needs, in->n_needs),
                             in->wants_supporter ? "true" : "false", svc_opt(in->summary),
                             in->consent->share_with_agencies ? "true" : "false",
                             svc_enum_text(&parley__intake__v1__lawful_basis__descriptor, in->consent->lawful_basis),
                             svc_opt(in->consent->given_by), (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL,
-                            partner, svc_opt(in->external_reference)};
+                            partner, svc_opt(in->external_reference), svc_opt(in->young_person_id)};
     /* The case, its events and its audit row: one round trip. */
-    db_step_t steps[3] = {{"case_insert", 15, params, NULL}};
+    db_step_t steps[3] = {{"case_insert", 16, params, NULL}};
     size_t n = 1;
     int rc = events_step(a, "case.opened", id, NULL, &steps[n++]);
     if (rc == 0 && in->wants_supporter) rc = events_step(a, "case.supporter_requested", id, NULL, &steps[n++]);

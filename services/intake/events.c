@@ -34,6 +34,16 @@
     "'caseId', c.id, 'authorityId', c.authority_id, 'familyId', c.family_id, 'childId', c.child_id,"           \
     PARENT_FACTS("c.family_id")
 
+/* Young people as clients: a young person's case carries youngPersonId,
+ * and the languages and communication needs are the young person's own
+ * (never a linked parent's), over FAMILY_FACTS' (empty for them). */
+#define YOUNG_PERSON_FACTS                                                                                      \
+    " || coalesce((SELECT jsonb_build_object('youngPersonId', y.id, 'languages', CASE WHEN y.preferred_language IS NULL" \
+    "   THEN '[]'::jsonb ELSE jsonb_build_array(y.preferred_language) END," \
+    "   'communicationNeeds', (SELECT coalesce(jsonb_agg(" WORD("n", "COMMUNICATION_NEED_") "), '[]')"             \
+    "     FROM unnest(y.communication_needs) AS n))"                                                                \
+    "   FROM young_people y WHERE y.id = c.young_person_id), '{}')"
+
 /* Each statement adds one event, its data built from the rows it is about,
  * and its deliveries, in one go (OUTBOX_ADD_FROM: $1 the event's id, $2 its
  * subscribers, $3 its type, $4 the case's or family's id, $5 what the event
@@ -41,20 +51,22 @@
 static const db_stmt_t stmts[] = {
     {"event_case_add",
      OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, c.authority_id, c.id,"
-                     " jsonb_build_object(" FAMILY_FACTS ") || coalesce($5::jsonb, '{}')"
+                     " jsonb_build_object(" FAMILY_FACTS ")" YOUNG_PERSON_FACTS " || coalesce($5::jsonb, '{}')"
                      " FROM cases c WHERE c.id = $4")},
     /* What matching needs to find a supporter (and nothing else of the child). */
     {"event_supporter_add",
      OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, c.authority_id, c.id,"
                      " jsonb_build_object(" FAMILY_FACTS ","
-                     " 'childNeeds', " CHILD_NEEDS("ch") ","
-                     " 'childDateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD'),"
-                     " 'postcode', " FIRST_POSTCODE("c.family_id") ","
+                     /* The child's needs, or the young person's: the other is empty. */
+                     " 'childNeeds', " CHILD_NEEDS("ch") " || " CHILD_NEEDS("yp") ","
+                     " 'childDateOfBirth', to_char(coalesce(ch.date_of_birth, yp.date_of_birth), 'YYYY-MM-DD'),"
+                     " 'postcode', coalesce(" FIRST_POSTCODE("c.family_id") ", yp.postcode),"
                      " 'familyVersion', (SELECT f.version FROM families f WHERE f.id = c.family_id),"
                      " 'caseNeeds', (SELECT coalesce(jsonb_agg(" WORD("n", "CASE_NEED_") "), '[]') FROM unnest(c.needs) AS n),"
                      " 'requestedAt', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))"
-                     " || coalesce($5::jsonb, '{}')"
-                     " FROM cases c LEFT JOIN children ch ON ch.id = c.child_id WHERE c.id = $4")},
+                     YOUNG_PERSON_FACTS " || coalesce($5::jsonb, '{}')"
+                     " FROM cases c LEFT JOIN children ch ON ch.id = c.child_id"
+                     " LEFT JOIN young_people yp ON yp.id = c.young_person_id WHERE c.id = $4")},
     /* family.updated: what matching keeps of a family's cases. familyVersion
      * (the family's version, bumped by each change under its row lock) lets
      * a subscriber tell an older event from a newer one. */

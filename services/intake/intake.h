@@ -184,7 +184,8 @@ int deadlines_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 /* events.c: adds event type about case_id to the outbox, in the open
  * transaction, for the type's subscribers, in one statement. Its data is
  * the case's facts (caseId, authorityId, familyId, childId, languages,
- * communicationNeeds; see docs/events.md) merged with extra_json (a JSON
+ * communicationNeeds, and youngPersonId for a young person's own case;
+ * see docs/events.md) merged with extra_json (a JSON
  * object's text, or NULL). Type family.updated is about a family instead:
  * case_id is the family's id and its data the family's facts (extra_json
  * unused). 0 or a DB_ERR_* (also when there is no such case or family). */
@@ -195,6 +196,43 @@ int events_step(arena_t *a, const char *type, const char *case_id, const char *e
 /* obj's compact text in a; takes obj's reference (decrefs it). NULL when
  * obj is NULL or out of memory. */
 char *events_json(arena_t *a, json_t *obj);
+
+/* young_people.c, young_person_update.c, young_person_parents.c,
+ * young_person_views.c: young people aged 16 to 25 as clients in their own
+ * right. */
+const db_stmt_t *young_people_statements(size_t *n);
+const db_stmt_t *young_person_parents_statements(size_t *n);
+const db_stmt_t *young_person_views_statements(size_t *n);
+int young_people_create(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_people_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_people_update(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_people_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_person_parents_link(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_person_parents_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_person_parents_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_person_parents_unlink(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_person_views_create(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_person_views_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+int young_person_views_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+struct Parley__Intake__V1__YoungPerson;
+struct Parley__Intake__V1__CreateYoungPersonRequest;
+/* Field checks of a young person (violations named as the API names them);
+ * birth_range false leaves out the age check against today (16 to 25 in
+ * Europe/London), for a date of birth kept as stored. */
+void young_people_check_fields(bus_response_t *res, const struct Parley__Intake__V1__CreateYoungPersonRequest *in,
+                               bool birth_range);
+/* The young person of row i of a result of YP_COLUMNS (young_people.c),
+ * allocated in a (freed with the request's arena); r stays the caller's. */
+struct Parley__Intake__V1__YoungPerson *young_person_from_row(arena_t *a, const db_result_t *r, int i);
+/* Reads young person id with stmt ("yp_get", or "yp_lock" to lock it too)
+ * into *out (in a): 1 found, 0 not, or a DB_ERR_*. */
+int young_people_read(db_t *db, arena_t *a, const char *id, const char *stmt,
+                      struct Parley__Intake__V1__YoungPerson **out);
+/* Writes in's fields over young person was (its version bumped) and reads
+ * it back into *now (in a). 0 or a DB_ERR_*. */
+int young_people_write(db_t *db, arena_t *a, const struct Parley__Intake__V1__YoungPerson *was,
+                       const struct Parley__Intake__V1__CreateYoungPersonRequest *in,
+                       struct Parley__Intake__V1__YoungPerson **now);
 
 /* sweep.c: the deadline sweep, a relay task (see svc/relay.h); ctx is a
  * sweep_config_t (sweep.h). */

@@ -58,6 +58,18 @@ SVC_AUDITED(intake_t, resources_retire)
 SVC_AUDITED(intake_t, agencies_update)
 SVC_AUDITED(intake_t, agencies_retire)
 SVC_AUDITED(intake_t, deadlines_list)
+/* young people as clients */
+SVC_AUDITED(intake_t, young_people_create)
+SVC_AUDITED(intake_t, young_people_get)
+SVC_AUDITED(intake_t, young_people_update)
+SVC_AUDITED(intake_t, young_people_list)
+SVC_AUDITED(intake_t, young_person_parents_link)
+SVC_AUDITED(intake_t, young_person_parents_get)
+SVC_AUDITED(intake_t, young_person_parents_list)
+SVC_AUDITED(intake_t, young_person_parents_unlink)
+SVC_AUDITED(intake_t, young_person_views_create)
+SVC_AUDITED(intake_t, young_person_views_list)
+SVC_AUDITED(intake_t, young_person_views_get)
 
 static const bus_method_t methods[] = {
     {"CreateFamily", IN(create_family_request), families_create__audited},
@@ -95,6 +107,18 @@ static const bus_method_t methods[] = {
     {"UpdateAgency", IN(patch_agency_request), agencies_update__audited},
     {"RetireAgency", IN(retire_agency_request), agencies_retire__audited},
     {"ListDeadlines", IN(list_deadlines_request), deadlines_list__audited},
+    /* young people as clients */
+    {"CreateYoungPerson", IN(create_young_person_request), young_people_create__audited},
+    {"GetYoungPerson", IN(get_young_person_request), young_people_get__audited},
+    {"UpdateYoungPerson", IN(patch_young_person_request), young_people_update__audited},
+    {"ListYoungPeople", IN(list_young_people_request), young_people_list__audited},
+    {"LinkParent", IN(link_parent_request), young_person_parents_link__audited},
+    {"GetLinkedParent", IN(get_linked_parent_request), young_person_parents_get__audited},
+    {"ListLinkedParents", IN(list_linked_parents_request), young_person_parents_list__audited},
+    {"UnlinkParent", IN(get_linked_parent_request), young_person_parents_unlink__audited},
+    {"CreateYoungPersonView", IN(create_young_person_view_request), young_person_views_create__audited},
+    {"ListYoungPersonViews", IN(list_young_person_views_request), young_person_views_list__audited},
+    {"GetYoungPersonView", IN(get_young_person_view_request), young_person_views_get__audited},
 };
 
 /* One handler thread's context: a connection with every statement on it. */

@@ -1,4 +1,5 @@
-/* Signposting: which agencies a family was told about, when and how. A
+/* Signposting: which agencies a family (or a young person, whose own needs
+ * and language count) was told about, when and how. A
  * caseworker records what they did (letter, email, phone, in person,
  * leaflet); the service signposts automatically when a draft plan or
  * proposed statement is issued (stages.c calls signposts_automatic in the
@@ -50,10 +51,13 @@ static const db_stmt_t stmts[] = {
      * with whether it works in a parent's language: one that does not may
      * still be the help the family needs, with an interpreter. */
     {"signpost_automatic",
-     "WITH c AS (SELECT c.id, c.authority_id, ch.needs,"
+     "WITH c AS (SELECT c.id, c.authority_id, coalesce(ch.needs, y.needs) AS needs,"
+     "   CASE WHEN y.id IS NOT NULL THEN ARRAY[lower(split_part(y.preferred_language, '-', 1))] ELSE"
      "   (SELECT coalesce(array_agg(lower(split_part(p.preferred_language, '-', 1))), '{}') FROM parents p"
-     "    WHERE p.family_id = c.family_id) AS langs"
-     "   FROM cases c JOIN children ch ON ch.id = c.child_id WHERE c.id = $1),"
+     "    WHERE p.family_id = c.family_id) END AS langs"
+     /* A young person's case: their own needs and language. */
+     "   FROM cases c LEFT JOIN children ch ON ch.id = c.child_id LEFT JOIN young_people y ON y.id = c.young_person_id"
+     "   WHERE c.id = $1 AND (ch.id IS NOT NULL OR y.id IS NOT NULL)),"
      " m AS (SELECT g.id, EXISTS (SELECT 1 FROM unnest(g.languages) l"
      "         WHERE lower(split_part(l, '-', 1)) = ANY (c.langs)) AS speaks"
      "   FROM agencies g, c WHERE c.authority_id = ANY (g.authority_ids) AND g.status = 'LISTING_STATUS_ACTIVE'"

@@ -44,7 +44,9 @@ static const db_stmt_t stmts[] = {
      "          AND id IS DISTINCT FROM $2::uuid AND stage IN " REQUESTS "),"
      " (SELECT min(" DAYS("\"on\"") ") FROM case_stages WHERE case_id = $1"
      "          AND id IS DISTINCT FROM $2::uuid AND stage NOT IN " REQUESTS " AND stage <> 'SEN_STAGE_SEN_SUPPORT'),"
-     " (SELECT " DAYS("ch.date_of_birth") " FROM cases c JOIN children ch ON ch.id = c.child_id WHERE c.id = $1)"},
+     " (SELECT " DAYS("coalesce(ch.date_of_birth, y.date_of_birth)") " FROM cases c"
+     "  LEFT JOIN children ch ON ch.id = c.child_id LEFT JOIN young_people y ON y.id = c.young_person_id"
+     "  WHERE c.id = $1)"},
     {"stage_insert",
      "INSERT INTO case_stages (id, authority_id, case_id, stage, \"on\", created_by_client)"
      " VALUES ($1, $2, $3, $4, $5, $6)"},

@@ -9,6 +9,8 @@ void intake_register_statements(db_t *db) {
         signposts_statements, resources_statements,     events_statements,   referrals_statements,
         /* library */
         resource_update_statements, agency_update_statements, deadline_list_statements,
+        /* young people as clients */
+        young_people_statements, young_person_parents_statements, young_person_views_statements,
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;

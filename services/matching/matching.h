@@ -84,6 +84,9 @@ typedef struct {
     int64_t child_born; /* days since 1970-01-01 */
     bool closed;        /* intake says the case is closed (fetched, or told by case.closed) */
     int family_version; /* the intake family version the facts are from; 0 unknown */
+    /* A young person aged 16-25 is the client: family_id holds their id
+     * (the client, for continuity), and the case wants post-16 experience. */
+    bool young_person;
 } profile_t;
 
 /* Loads the stored profile of case_id: 1, 0 or a DB_ERR_*. */

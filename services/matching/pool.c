@@ -186,6 +186,9 @@ int pool_facts(db_t *db, arena_t *a, const profile_t *p, const request_prefs_t *
         in.require_language = prefs->require_language;
         in.pref_specialisms = prefs->pref_specialisms;
     }
+    /* A young person in their own right wants a supporter who knows post-16
+     * and transition, whatever their needs say. */
+    if (p->young_person) in.pref_specialisms |= SPEC_BIT(SPEC_POST_16);
     scoring_case_facts(&in, svc_today_days(), out);
 
     char **previous = NULL, **excluded = NULL;

@@ -1,6 +1,7 @@
 /* What matching knows of a case: the facts ranking needs, from intake's
  * case.supporter_requested event, or fetched from intake (GetCase and
- * GetFamily) with the caller's principal, so that intake's tenancy decides
+ * GetFamily, or GetYoungPerson for a young person's own case) with the
+ * caller's principal, so that intake's tenancy decides
  * what the caller may match. Stored in case_profiles, one row a case, and
  * refreshed by intake's family.updated (events.c): family_version orders
  * the copies, so older facts never replace newer ones. */
@@ -24,18 +25,19 @@
 static const db_stmt_t stmts[] = {
     {"prof_get",
      "SELECT case_id, authority_id, family_id, child_id, languages, communication_needs, child_needs, case_needs,"
-     " child_date_of_birth - date '1970-01-01', postcode, closed_at IS NOT NULL"
+     " child_date_of_birth - date '1970-01-01', postcode, closed_at IS NOT NULL, young_person"
      " FROM case_profiles WHERE case_id = $1 AND authority_id = ANY (current_authorities())"},
     {"prof_upsert",
      "INSERT INTO case_profiles (case_id, authority_id, family_id, child_id, languages, communication_needs,"
-     " child_needs, case_needs, child_date_of_birth, postcode, source, family_version)"
+     " child_needs, case_needs, child_date_of_birth, postcode, source, family_version, young_person)"
      " VALUES ($1, $2, $3, $4, $5::text[], $6::text[], $7::text[], $8::text[],"
-     "   date '1970-01-01' + $9::integer, $10, $11, $12::integer)"
+     "   date '1970-01-01' + $9::integer, $10, $11, $12::integer, $13::boolean)"
      " ON CONFLICT (case_id) DO UPDATE SET family_id = excluded.family_id, child_id = excluded.child_id,"
      " languages = excluded.languages, communication_needs = excluded.communication_needs,"
      " child_needs = excluded.child_needs, case_needs = excluded.case_needs,"
      " child_date_of_birth = excluded.child_date_of_birth, postcode = excluded.postcode,"
-     " source = excluded.source, family_version = excluded.family_version, updated_at = now()"
+     " source = excluded.source, family_version = excluded.family_version, young_person = excluded.young_person,"
+     " updated_at = now()"
      " WHERE case_profiles.authority_id = excluded.authority_id"
      " AND (case_profiles.family_version IS NULL OR excluded.family_version IS NULL"
      "      OR case_profiles.family_version <= excluded.family_version)"},
@@ -93,6 +95,7 @@ int profiles_load(db_t *db, arena_t *a, const char *case_id, profile_t **out) {
     p->child_born = db_int(r, 0, 8);
     p->postcode = db_str(a, r, 0, 9);
     p->closed = db_bool(r, 0, 10);
+    p->young_person = db_bool(r, 0, 11);
     db_result_free(&r);
     *out = p;
     return 1;
@@ -110,8 +113,9 @@ int profiles_save(db_t *db, arena_t *a, const profile_t *p, const char *source) 
                             p->has_birth_date ? arena_printf(a, "%lld", (long long)p->child_born) : NULL,
                             svc_opt(p->postcode),
                             source,
-                            p->family_version > 0 ? arena_printf(a, "%d", p->family_version) : NULL};
-    int rc = db_exec(db, "prof_upsert", 12, params, NULL);
+                            p->family_version > 0 ? arena_printf(a, "%d", p->family_version) : NULL,
+                            p->young_person ? "true" : "false"};
+    int rc = db_exec(db, "prof_upsert", 13, params, NULL);
     return rc == 0 ? profiles_apply_family(db, p->family_id) : rc;
 }
 
@@ -152,6 +156,12 @@ profile_t *profiles_from_event(arena_t *a, const char *data_json, const char **w
     p->family_id = json_text(a, d, "familyId");
     p->child_id = json_text(a, d, "childId");
     p->postcode = json_text(a, d, "postcode");
+    /* A young person's case: the young person is the client. */
+    char *young = json_text(a, d, "youngPersonId");
+    if (p->family_id == NULL && ids_is_uuid(young)) {
+        p->family_id = young;
+        p->young_person = true;
+    }
     if (!ids_is_uuid(p->case_id) || !ids_is_uuid(p->authority_id) || !ids_is_uuid(p->family_id) ||
         (p->child_id && !ids_is_uuid(p->child_id))) {
         *why = "the event lacks caseId, authorityId or familyId";
@@ -249,6 +259,40 @@ static profile_t *from_intake(arena_t *a, const Parley__Intake__V1__Case *c, con
     return p;
 }
 
+/* A young person's case: their own language, communication needs, needs,
+ * birth and postcode (never a linked parent's). */
+static profile_t *from_young_person(arena_t *a, const Parley__Intake__V1__Case *c,
+                                    const Parley__Intake__V1__YoungPerson *y) {
+    profile_t *p = arena_alloc(a, sizeof *p);
+    p->case_id = c->id;
+    p->authority_id = c->authority_id;
+    p->family_id = y->id;
+    p->young_person = true;
+    p->closed = c->status == PARLEY__INTAKE__V1__CASE_STATUS__CASE_STATUS_CLOSED;
+    p->case_needs = arena_alloc(a, (c->n_needs + 1) * sizeof *p->case_needs);
+    for (size_t i = 0; i < c->n_needs; i++)
+        add_unique(a, p->case_needs, &p->n_case_needs,
+                   svc_enum_word(a, &parley__intake__v1__case_need__descriptor, c->needs[i]));
+    p->languages = arena_alloc(a, MAX_ITEMS * sizeof *p->languages);
+    p->communication_needs = arena_alloc(a, MAX_ITEMS * sizeof *p->communication_needs);
+    /* "unknown" is intake's word for a language not recorded: no language. */
+    if (strcasecmp(y->preferred_language ? y->preferred_language : "", "unknown") != 0)
+        add_unique(a, p->languages, &p->n_languages, y->preferred_language);
+    for (size_t k = 0; k < y->n_communication_needs; k++)
+        add_unique(a, p->communication_needs, &p->n_communication_needs,
+                   svc_enum_word(a, &parley__intake__v1__communication_need__descriptor, y->communication_needs[k]));
+    if (y->address && svc_opt(y->address->postcode)) p->postcode = y->address->postcode;
+    /* The types' words, as an event carries them ("asd"). */
+    p->n_child_needs = 0;
+    p->child_needs = arena_alloc(a, (MAX_ITEMS + 1) * sizeof *p->child_needs);
+    for (size_t k = 0; p->child_needs && k < y->n_needs && k < MAX_ITEMS; k++) {
+        const char *w = svc_enum_word(a, &parley__common__v1__sen_type__descriptor, y->needs[k]->type);
+        if (w) p->child_needs[p->n_child_needs++] = (char *)w;
+    }
+    p->has_birth_date = svc_parse_date(y->date_of_birth, &p->child_born);
+    return p;
+}
+
 /* Fetches case_id's case and family from intake: 1 with *out, or -1 with res set. */
 static int fetch(matching_t *m, const bus_request_t *req, bus_response_t *res, const char *case_id, profile_t **out) {
     arena_t *a = res->arena;
@@ -257,7 +301,12 @@ static int fetch(matching_t *m, const bus_request_t *req, bus_response_t *res, c
     ProtobufCMessage *got = NULL;
     bus_code_t code = intake_call(m, req, a, "GetCase", &gc.base, &parley__intake__v1__case__descriptor, &got);
     const Parley__Intake__V1__Case *c = (const void *)got;
-    if (code == CODE(OK)) {
+    bool young = code == CODE(OK) && svc_opt(c->young_person_id) != NULL;
+    if (young) {
+        Parley__Intake__V1__GetYoungPersonRequest gy = PARLEY__INTAKE__V1__GET_YOUNG_PERSON_REQUEST__INIT;
+        gy.id = c->young_person_id;
+        code = intake_call(m, req, a, "GetYoungPerson", &gy.base, &parley__intake__v1__young_person__descriptor, &got);
+    } else if (code == CODE(OK)) {
         Parley__Intake__V1__GetFamilyRequest gf = PARLEY__INTAKE__V1__GET_FAMILY_REQUEST__INIT;
         gf.id = c->family_id;
         code = intake_call(m, req, a, "GetFamily", &gf.base, &parley__intake__v1__family__descriptor, &got);
@@ -268,7 +317,8 @@ static int fetch(matching_t *m, const bus_request_t *req, bus_response_t *res, c
         res->status.retry_after_seconds = 1;
         return -1;
     }
-    *out = from_intake(a, c, (const Parley__Intake__V1__Family *)got);
+    *out = young ? from_young_person(a, c, (const Parley__Intake__V1__YoungPerson *)got)
+                 : from_intake(a, c, (const Parley__Intake__V1__Family *)got);
     return 1;
 }
 

@@ -20,6 +20,7 @@ import warnings
 import pytest
 
 from conftest import ENV, ROOT, Api, case_body, family_body, spawn_env
+from young_helpers import LINK_BODY, young_person_body
 
 # Paths with a parameter that were routed when the sweep was written. One of
 # these without a REGISTRY prefix fails the test; a path routed later that no
@@ -118,6 +119,19 @@ class Owner:
         assert mr.get("currentOffer"), f"no offer for the sweep's match request: {mr}"
         return mr
 
+    # Young people as clients (tests/e2e/test_48_young_people.py).
+    def young_person(self):
+        return self.once("young person", lambda: self.created(self.cw, "/v1/young-people", young_person_body(self.a)))
+
+    def linked_parent(self):
+        return self.once("linked parent", lambda: self.created(
+            self.cw, f"/v1/young-people/{self.young_person()['id']}/parents", LINK_BODY))
+
+    def young_person_view(self):
+        return self.once("young person view", lambda: self.created(
+            self.cw, f"/v1/young-people/{self.young_person()['id']}/views",
+            {"recordedOn": "2024-01-10", "method": "conversation", "summary": "Sweep.", "recordedBy": "A"}))
+
     def match_request(self):
         return self.once("match request", self._offered)
 
@@ -148,6 +162,11 @@ REGISTRY = {
     "/v1/match-requests/{id}": lambda o: {"id": o.match_request()["id"]},
     "/v1/offers/{id}": lambda o: {"id": o.match_request()["currentOffer"]["id"]},
     "/v1/assignments/{id}": lambda o: {"id": o.assignment()["id"]},
+    "/v1/young-people/{id}": lambda o: {"id": o.young_person()["id"]},
+    "/v1/young-people/{id}/parents/{parentId}": lambda o: {"id": o.young_person()["id"],
+                                                          "parentId": o.linked_parent()["id"]},
+    "/v1/young-people/{id}/views/{viewId}": lambda o: {"id": o.young_person()["id"],
+                                                      "viewId": o.young_person_view()["id"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.
@@ -160,6 +179,10 @@ BODIES = {
     ("POST", "/v1/cases/{id}/close"): {"outcome": "resolved", "reason": "tenancy sweep"},
     ("POST", "/v1/cases/{id}/consent/withdraw"): {"reason": "tenancy sweep", "withdrawnBy": "B"},
     ("POST", "/v1/cases/{id}/signposts"): {"agencyId": str(uuid.uuid4()), "on": "2024-01-10", "method": "email"},
+    ("POST", "/v1/young-people/{id}/parents"): LINK_BODY,
+    ("POST", "/v1/young-people/{id}/views"): {"recordedOn": "2024-01-10", "method": "conversation",
+                                              "summary": "Wants to stay at college.", "recordedBy": "B"},
+    ("PATCH", "/v1/young-people/{id}"): {"phone": "07700 900111"},
 }
 
 METHODS = ("get", "put", "post", "delete", "patch")

@@ -19,6 +19,7 @@ import pytest
 
 from conftest import ENV, case_body, family_body, wait_for
 from intake_helpers import agency_body
+from young_helpers import LINK_BODY, young_case_body, young_person_body
 
 # Tables without row-level security, and why. Everything else in a service
 # schema must have it.
@@ -151,6 +152,17 @@ def _make_one_of_everything(cw_a, authority_a, db):
     parents[1]["preferredLanguage"] = "ar"
     r = cw_a.s.patch(cw_a.base + f"/v1/families/{fam['id']}", json={"parents": parents}, timeout=10)
     assert r.status_code == 200, r.text
+    # Young people as clients: their record, a linked parent, their views, their case.
+    yp = cw_a.post("/v1/young-people", young_person_body(authority_a))
+    assert yp.status_code == 201, yp.text
+    yp = yp.json()
+    for path, body in ((f"/v1/young-people/{yp['id']}/parents", LINK_BODY),
+                       (f"/v1/young-people/{yp['id']}/views",
+                        {"recordedOn": "2024-01-10", "method": "conversation", "summary": "Likes college.",
+                         "recordedBy": "Caseworker"}),
+                       ("/v1/cases", young_case_body(authority_a, yp))):
+        r = cw_a.post(path, body)
+        assert r.status_code == 201, r.text
 
     missing = []
 

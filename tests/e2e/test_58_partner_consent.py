@@ -11,6 +11,7 @@ import pytest
 
 from conftest import Api, case_body, family_body
 from intake_helpers import agency_body, patch
+from young_helpers import young_person_body
 
 SECRET_VIEW = "Wants the quiet room at break"
 # "view" or "views" as a word of a camelCase name: viewsSought, childViews
@@ -185,8 +186,10 @@ def test_no_views_field_reaches_a_partner_on_any_route_it_may_call(partner_a, cw
         "language": "en", "format": "standard", "body": "How views are sought.", "reviewDueOn": "2030-01-01",
         "authorityIds": [authority_a]})
     assert resource.status_code == 201, resource.text
+    young = partner_a.post("/v1/young-people", young_person_body(authority_a))
+    assert young.status_code == 201, young.text
     ids = {"families": family["id"], "cases": case["id"], "referrals": case["id"],
-           "agencies": agency.json()["id"], "resources": resource.json()["id"]}
+           "agencies": agency.json()["id"], "resources": resource.json()["id"], "young-people": young.json()["id"]}
 
     doc = Api(None).get("/v1/openapi.json").json()
     walked = []
@@ -211,6 +214,8 @@ def test_no_views_field_reaches_a_partner_on_any_route_it_may_call(partner_a, cw
                     check(method, path, partner_a.post(path, family_body(authority_a)))
                 elif method == "post" and template == "/v1/cases":
                     check(method, path, partner_a.post(path, case_body(authority_a, family)))
+                elif method == "post" and template == "/v1/young-people":
+                    check(method, path, partner_a.post(path, young_person_body(authority_a)))
                 else:
                     pytest.fail(f"{method} {template} is open to partners: give this test a request for it")
         if state == "consent given":

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import ENV, family_body
 from intake_helpers import outbox, patch
+from young_helpers import young_person_body
 
 
 def read(api, path):
@@ -197,15 +198,22 @@ def _weights(cw_a, authority_a):
     return "/v1/matching/weights", "/v1/matching/weights", "customised"
 
 
-@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency],
-                         ids=["family", "stage", "supporter", "weights", "resource", "agency"])
+def _young_person(cw_a, authority_a):
+    r = cw_a.post("/v1/young-people", young_person_body(authority_a))
+    assert r.status_code == 201, r.text
+    return r.headers["Location"], r.headers["Location"], "createdAt"
+
+
+@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency, _young_person],
+                         ids=["family", "stage", "supporter", "weights", "resource", "agency", "young person"])
 def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_read_only_field(
         make, cw_a, admin, authority_a, anon):
     doc = anon.get("/v1/openapi.json").json()
     replaced = {(p, m) for p, item in doc["paths"].items() for m in item if m in ("patch", "put")}
     assert replaced == {("/v1/families/{id}", "patch"), ("/v1/cases/{id}/stages/{stageId}", "patch"),
                         ("/v1/supporters/{id}", "patch"), ("/v1/matching/weights", "put"),
-                        ("/v1/resources/{id}", "patch"), ("/v1/agencies/{id}", "patch")}, \
+                        ("/v1/resources/{id}", "patch"), ("/v1/agencies/{id}", "patch"),
+                        ("/v1/young-people/{id}", "patch")}, \
         f"a PATCH or PUT route without a case here: {sorted(replaced)}"
     api = admin if make is _weights else cw_a
     get_path, put_path, field = make(cw_a, authority_a)

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import Api, case_body, family_body, make_client
 from intake_helpers import agency_body
+from young_helpers import LINK_BODY, young_person_body
 
 
 def created(api, path, body):
@@ -48,6 +49,11 @@ def test_the_location_of_every_kind_of_201_gets_the_new_object(cw_a, admin, auth
     code = "E0%07d" % (uuid.uuid4().int % 10**7)
     make(admin, "/v1/authorities", {"code": code, "name": f"Location test {code}"})
     make(admin, "/v1/clients", {"name": "location test", "roles": ["caseworker"], "authorityIds": [authority_a]})
+    yp, _ = make(cw_a, "/v1/young-people", young_person_body(authority_a))
+    make(cw_a, f"/v1/young-people/{yp['id']}/parents", LINK_BODY, "/v1/young-people/{id}/parents")
+    make(cw_a, f"/v1/young-people/{yp['id']}/views", {"recordedOn": "2024-01-10", "method": "conversation",
+                                                      "summary": "College.", "recordedBy": "B"},
+         "/v1/young-people/{id}/views")
     assert made == creates, f"a route answering 201 without a case here: {sorted(creates - made)}"
 
 
