@@ -40,11 +40,13 @@ static const db_stmt_t stmts[] = {
      "SELECT id FROM offers WHERE id = $1 AND status = 'pending' AND expires_at <= clock_timestamp()"
      " FOR UPDATE SKIP LOCKED"},
     {"sw_batch_lock", "SELECT pg_try_advisory_xact_lock(hashtext('parley.matching.batch'))"},
-    /* Due: new, marked due (its family changed, a retry), capacity
-     * appeared since its last try, a lapsed offer's cool-off ended since,
-     * or an hour passed. Those marked due first, then the least recently
-     * tried: however many wait, each is tried in turn (longest-waiting
-     * first would leave the newest never tried behind a full batch). */
+    /* Due: new, marked due (its family or a supporter of its authority
+     * changed), capacity appeared since its last try, a lapsed offer's
+     * cool-off ended since, or an hour passed. The least recently tried
+     * first, whatever made them due: however many wait, each is tried in
+     * turn, within ceil(due / batch) passes (longest-waiting first, or
+     * marked-due first, would leave some never tried behind a full batch
+     * that is due again every pass). */
     {"sw_waiting",
      "SELECT r.id FROM match_requests r WHERE r.status = 'waiting'"
      " AND (r.last_attempt_at IS NULL OR r.due_at <= now()"
@@ -53,7 +55,7 @@ static const db_stmt_t stmts[] = {
      "      OR EXISTS (SELECT 1 FROM offers o WHERE o.match_request_id = r.id AND o.status = 'expired'"
      "                 AND o.answered_at + $2::bigint * interval '1 second' <= now()"
      "                 AND o.answered_at + $2::bigint * interval '1 second' > r.last_attempt_at))"
-     " ORDER BY r.due_at IS NULL, r.last_attempt_at NULLS FIRST, r.waiting_since, r.id"
+     " ORDER BY r.last_attempt_at NULLS FIRST, r.waiting_since, r.id"
      " LIMIT $1 FOR UPDATE OF r SKIP LOCKED"},
 };
 

@@ -246,6 +246,41 @@ def backlog(db, tenant):
                   " WHERE id = ANY (%s::uuid[])", (ids,))
 
 
+def _churn(api, supporter):
+    """Changes supporter's areas every 0.2 s until the returned event is set:
+    capacity 'appears' all the time, so every pass finds every family due."""
+    stop = threading.Event()
+
+    def run():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            patch(api, f"/v1/supporters/{supporter['id']}", {"areas": [f"E{n % 20 + 1}"]})
+            stop.wait(0.2)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return stop, t
+
+
+def test_a_new_supporter_is_offered_the_newest_family_however_many_wait_longer(tenant, backlog):
+    """No family is marked due here (a new supporter only signals capacity):
+    the passes take the least recently tried first, so the newest family is
+    tried within a few passes, not never."""
+    busy = make_supporter(tenant.cw_y, [tenant.y], languages=["kw"])
+    case = make_case(tenant.cw_x, tenant.x, language="pl", comm=["interpreter"])
+    mr = request_match(tenant.cw_x, case["id"])
+    assert mr["status"] == "waiting"
+    stop, t = _churn(tenant.cw_y, busy)
+    try:
+        polish = make_supporter(tenant.cw_x, [tenant.x], languages=["pl"])
+        got = wait_for(lambda: _get(tenant.cw_x, mr["id"]).get("currentOffer"), timeout=30)
+    finally:
+        stop.set()
+        t.join(timeout=10)
+    assert got and got["supporterId"] == polish["id"], _get(tenant.cw_x, mr["id"])
+
+
 def test_a_supporter_patch_re_matches_within_the_sweep_interval_however_many_wait(tenant, backlog):
     """More families wait than a pass takes (PARLEY_MATCHING_BATCH, 100), and
     capacity keeps appearing (another supporter's areas change all the
@@ -257,17 +292,7 @@ def test_a_supporter_patch_re_matches_within_the_sweep_interval_however_many_wai
     mr = request_match(tenant.cw_x, case["id"])
     assert mr["status"] == "waiting"
 
-    stop = threading.Event()
-
-    def churn():
-        n = 0
-        while not stop.is_set():
-            n += 1
-            patch(tenant.cw_y, f"/v1/supporters/{busy['id']}", {"areas": [f"E{n % 20 + 1}"]})
-            stop.wait(0.2)
-
-    t = threading.Thread(target=churn, daemon=True)
-    t.start()
+    stop, t = _churn(tenant.cw_y, busy)
     try:
         r = patch(tenant.cw_x, f"/v1/supporters/{english['id']}", {"languages": ["en", "pl"]})
         assert r.status_code == 200, r.text

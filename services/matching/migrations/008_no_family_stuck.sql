@@ -1,10 +1,10 @@
 -- No family stuck (issue 12, item 1).
 --
--- due_at: a waiting request to be tried on the sweeper's next pass,
--- whatever else it has to do (a family.updated that changed the family's
--- facts, a caseworker's retry that found no one). The sweeper clears it
--- when it tries the request, and takes waiting requests least recently
--- tried first, so that however many wait, each is tried in turn.
+-- due_at: a waiting request to be tried on the sweeper's next passes
+-- (a family.updated that changed the family's facts, a supporter of its
+-- authority changed). The sweeper clears it when it tries the request, and
+-- takes due requests least recently tried first, so that however many wait,
+-- each is tried in turn.
 ALTER TABLE match_requests ADD COLUMN due_at timestamptz;
 CREATE INDEX waiting_by_attempt ON match_requests (last_attempt_at NULLS FIRST, waiting_since, id)
     WHERE status = 'waiting';
