@@ -32,13 +32,6 @@ static const db_stmt_t stmts[] = {
      " home_postcode = coalesce($12, home_postcode), version = version + 1, updated_at = now()"
      " WHERE id = $1"},
     {"sup_capacity", "UPDATE supporter_places SET capacity = $2 WHERE supporter_id = $1"},
-    /* A change that may make the supporter fit someone marks the waiting
-     * requests of the authorities the supporter now serves (of the
-     * caller's) due: the sweeper's next passes try them, in turn (issue 12). */
-    {"sup_requests_due",
-     "UPDATE match_requests SET due_at = now() WHERE status = 'waiting' AND due_at IS NULL"
-     " AND authority_id = ANY ((SELECT authority_ids FROM supporters WHERE id = $1)::uuid[])"
-     " AND authority_id = ANY (current_authorities())"},
 };
 
 const db_stmt_t *supporter_update_statements(size_t *n) {
@@ -134,10 +127,6 @@ int supporters_update(void *ctx, const bus_request_t *req, bus_response_t *res) 
         const char *cap[] = {in->id, arena_printf(a, "%d", in->capacity->value)};
         rc = db_exec(db, "sup_capacity", 2, cap, NULL);
     }
-    bool fit_may_change = in->capacity || in->n_authority_ids || in->n_areas || in->n_languages ||
-                          in->n_specialisms || svc_opt(in->vetting_expires_on) || in->status ||
-                          svc_opt(in->home_postcode);
-    if (rc == 0 && fit_may_change) rc = db_exec(db, "sup_requests_due", 1, id, NULL);
     supporter_t *s = NULL;
     if (rc == 0) {
         int found = supporters_load(db, a, in->id, &s);

@@ -40,15 +40,16 @@ static const db_stmt_t stmts[] = {
      "SELECT id FROM offers WHERE id = $1 AND status = 'pending' AND expires_at <= clock_timestamp()"
      " FOR UPDATE SKIP LOCKED"},
     {"sw_batch_lock", "SELECT pg_try_advisory_xact_lock(hashtext('parley.matching.batch'))"},
-    /* Due: new, marked due (its family or a supporter of its authority
-     * changed), capacity appeared since its last try, a lapsed offer's
+    /* Due: new, marked due (its family changed), capacity appeared since
+     * its last try (a supporter added, changed or freed), a lapsed offer's
      * cool-off ended since, or an hour passed. The least recently tried
      * first, whatever made them due: however many wait, each is tried in
      * turn, within ceil(due / batch) passes (longest-waiting first, or
      * marked-due first, would leave some never tried behind a full batch
-     * that is due again every pass). */
+     * that is due again every pass). Within the batch, longest-waiting
+     * first, as batch assignment breaks its ties (assign.h). */
     {"sw_waiting",
-     "SELECT r.id FROM match_requests r WHERE r.status = 'waiting'"
+     "WITH picked AS (SELECT r.id, r.waiting_since FROM match_requests r WHERE r.status = 'waiting'"
      " AND (r.last_attempt_at IS NULL OR r.due_at <= now()"
      "      OR r.last_attempt_at < (SELECT changed_at FROM capacity_signal)"
      "      OR r.last_attempt_at < now() - interval '1 hour'"
@@ -56,7 +57,8 @@ static const db_stmt_t stmts[] = {
      "                 AND o.answered_at + $2::bigint * interval '1 second' <= now()"
      "                 AND o.answered_at + $2::bigint * interval '1 second' > r.last_attempt_at))"
      " ORDER BY r.last_attempt_at NULLS FIRST, r.waiting_since, r.id"
-     " LIMIT $1 FOR UPDATE OF r SKIP LOCKED"},
+     " LIMIT $1 FOR UPDATE OF r SKIP LOCKED)"
+     " SELECT id FROM picked ORDER BY waiting_since, id"},
 };
 
 const db_stmt_t *sweeper_statements(size_t *n) {

@@ -1,8 +1,8 @@
 -- No family stuck (issue 12, item 1).
 --
 -- due_at: a waiting request to be tried on the sweeper's next passes
--- (a family.updated that changed the family's facts, a supporter of its
--- authority changed). The sweeper clears it when it tries the request, and
+-- (a family.updated that changed the family's facts; a supporter's change
+-- signals capacity_signal, which makes every waiting request due). The sweeper clears it when it tries the request, and
 -- takes due requests least recently tried first, so that however many wait,
 -- each is tried in turn.
 ALTER TABLE match_requests ADD COLUMN due_at timestamptz;
