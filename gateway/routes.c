@@ -91,6 +91,10 @@ static const route_t route_table[] = {
     {"POST", "/v1/cases/{id}/candidates", "matching", MATCHING, "ListCandidates", STAFF, 200},
     {"POST", "/v1/match-requests", "matching", MATCHING, "CreateMatchRequest", STAFF, 201},
     {"GET", "/v1/match-requests/{id}", "matching", MATCHING, "GetMatchRequest", STAFF, 200},
+    /* No family stuck (issue 12, item 1). */
+    {"GET", "/v1/match-requests", "matching", MATCHING, "ListMatchRequests", STAFF, 200},
+    {"POST", "/v1/match-requests/{id}/cancel", "matching", MATCHING, "CancelMatchRequest", STAFF, 200},
+    {"POST", "/v1/match-requests/{id}/retry", "matching", MATCHING, "RetryMatchRequest", STAFF, 200},
     {"POST", "/v1/offers/{id}/accept", "matching", MATCHING, "AcceptOffer", STAFF | ROLE_SUPPORTER, 200},
     {"POST", "/v1/offers/{id}/decline", "matching", MATCHING, "DeclineOffer", STAFF | ROLE_SUPPORTER, 200},
     {"GET", "/v1/assignments", "matching", MATCHING, "ListAssignments", STAFF | ROLE_SUPPORTER, 200},

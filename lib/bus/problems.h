@@ -81,6 +81,12 @@
       "The API client already holds the most authorities a key may hold, so it cannot create another.")            \
     X(MATCH_REQUEST_OPEN, "match_request_open", 6, 409, false, "the case already has an open match request",       \
       "The case already has an open match request; `detail` names it.")                                            \
+    X(MATCH_REQUEST_ENDED, "match_request_ended", 10, 409, false, "the match request has ended",                   \
+      "The match request was matched or cancelled (`detail` says which): it cannot be cancelled, and a matched "   \
+      "or case-closed one cannot be retried.")                                                                       \
+    X(MATCH_REQUEST_OFFERED, "match_request_offered", 10, 409, false, "an offer of the match request awaits an answer",\
+      "The match request's current offer awaits the supporter's answer (`detail` names it): retry only a waiting "  \
+      "or cancelled request; cancel it to end it.")                                                                  \
     X(CASE_HAS_SUPPORTER, "case_has_supporter", 6, 409, false, "the case already has a supporter",                  \
       "The case already has an active assignment to a supporter; `detail` names it.")                               \
     X(OFFER_NOT_PENDING, "offer_not_pending", 10, 409, false, "the offer is no longer open",                        \

@@ -38,8 +38,8 @@ static const db_stmt_t stmts[] = {
      "UPDATE case_profiles SET closed_at = coalesce(closed_at, now()), updated_at = now()"
      " WHERE case_id = $1 AND authority_id = ANY (current_authorities())"},
     {"ev_cancel_requests",
-     "UPDATE match_requests SET status = 'cancelled', cancel_reason = $2, version = version + 1, updated_at = now()"
-     " WHERE case_id = $1 AND status IN ('offered', 'waiting') AND authority_id = ANY (current_authorities())"},
+     "UPDATE match_requests SET status = 'cancelled', cancel_reason = $2, cancelled_by = 'case_closed',"
+     " version = version + 1, updated_at = now() WHERE case_id = $1 AND status IN ('offered', 'waiting') AND authority_id = ANY (current_authorities())"},
     /* The newest family.updated per family; an older one arriving late
      * leaves it as it is. */
     {"ev_family_keep",

@@ -40,6 +40,9 @@ SVC_AUDITED(matching_t, weights_get)
 SVC_AUDITED(matching_t, weights_put)
 SVC_AUDITED(matching_t, demand_get)
 SVC_AUDITED(matching_t, events_deliver)
+SVC_AUDITED(matching_t, requests_list)
+SVC_AUDITED(matching_t, requests_cancel)
+SVC_AUDITED(matching_t, requests_retry)
 
 static const bus_method_t methods[] = {
     {"CreateSupporter", IN(create_supporter_request), supporters_create__audited},
@@ -57,6 +60,9 @@ static const bus_method_t methods[] = {
     {"PutWeights", IN(put_weights_request), weights_put__audited},
     {"GetUnmetDemand", IN(unmet_demand_request), demand_get__audited},
     {"Deliver", &parley__events__v1__event__descriptor, events_deliver__audited},
+    {"ListMatchRequests", IN(list_match_requests_request), requests_list__audited},
+    {"CancelMatchRequest", IN(cancel_match_request_request), requests_cancel__audited},
+    {"RetryMatchRequest", IN(retry_match_request_request), requests_retry__audited},
 };
 
 typedef struct {
@@ -102,6 +108,8 @@ int main(void) {
     matching_config.sweep_ms = config_long("PARLEY_MATCHING_SWEEP_MS", 2000, 100, 3600000);
     matching_config.batch = (int)config_long("PARLEY_MATCHING_BATCH", 100, 1, 500);
     matching_config.intake_timeout_ms = (int)config_long("PARLEY_MATCHING_INTAKE_TIMEOUT_MS", 1500, 100, 10000);
+    matching_config.offer_cooloff_s =
+        config_long("PARLEY_MATCHING_OFFER_COOLOFF_SECONDS", 2 * 86400, 0, 365L * 86400);
 
     const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_matching");
     char endpoint[256];

@@ -30,6 +30,7 @@ typedef struct {
     int64_t sweep_ms;         /* PARLEY_MATCHING_SWEEP_MS, default 2000 */
     int batch;                /* PARLEY_MATCHING_BATCH: waiting requests matched together, default 100 */
     int intake_timeout_ms;    /* PARLEY_MATCHING_INTAKE_TIMEOUT_MS, default 1500 */
+    int64_t offer_cooloff_s;  /* PARLEY_MATCHING_OFFER_COOLOFF_SECONDS: a lapsed offer's supporter is kept out of the request this long, default 2 days */
 } matching_config_t;
 extern matching_config_t matching_config;
 
@@ -119,7 +120,7 @@ typedef struct {
 
 /* The request's side of ranking (NULL for the candidates route). */
 typedef struct {
-    const char *id; /* exclusions: supporters who declined or let an offer lapse */
+    const char *id; /* exclusions: supporters who declined, or let an offer lapse within the cool-off */
     char **pref_languages;
     size_t n_pref_languages;
     bool require_language;
@@ -172,6 +173,10 @@ unsigned pool_bits_of_input(const int *specialisms, size_t n_specialisms, const 
  * the types of need (SEN_BIT()s). */
 void pool_bits_split(arena_t *a, unsigned bits, int **specialisms, size_t *n_specialisms, int **needs,
                      size_t *n_needs);
+/* The supporters an earlier offer of request_id keeps out of it now (a
+ * decline for good, a lapse during its cool-off: scoring_offer_excludes),
+ * strings in a. 0 or a DB_ERR_*. */
+int pool_excluded(db_t *db, arena_t *a, const char *request_id, char ***out, size_t *n);
 /* Reasons as the JSON stored with an offer. */
 json_t *pool_reasons_json(const Parley__Matching__V1__Candidate *c);
 
@@ -203,12 +208,18 @@ int weights_load(db_t *db, const char *consortium_id, weights_t *out);
 /* ---- requests.c, offering.c -------------------------------------------------------- */
 int requests_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int requests_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+/* GET /v1/match-requests, POST /v1/match-requests/{id}/cancel and .../retry. */
+int requests_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+int requests_cancel(void *ctx, const bus_request_t *req, bus_response_t *res);
+int requests_retry(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 typedef struct {
     char *id, *consortium_id, *authority_id, *case_id, *family_id, *status;
     request_prefs_t prefs;
     int64_t waiting_since_us;
     bool attempted; /* matched at least once (a new request has not been) */
+    int version;
+    char *cancelled_by; /* "api", "case_closed" or NULL */
 } request_row_t;
 
 /* Locks match request id (FOR UPDATE): 1 with *out, 0 or a DB_ERR_*. */

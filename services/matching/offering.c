@@ -17,10 +17,10 @@ static const db_stmt_t stmts[] = {
      " clock_timestamp() + $8::bigint * interval '1 second')"
      " RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"},
     {"req_offered",
-     "UPDATE match_requests SET status = 'offered', last_attempt_at = now(), version = version + 1,"
+     "UPDATE match_requests SET status = 'offered', last_attempt_at = now(), due_at = NULL, version = version + 1,"
      " updated_at = now() WHERE id = $1"},
     {"req_waiting",
-     "UPDATE match_requests SET status = 'waiting', last_attempt_at = now(),"
+     "UPDATE match_requests SET status = 'waiting', last_attempt_at = now(), due_at = NULL,"
      " version = version + CASE WHEN status = 'waiting' THEN 0 ELSE 1 END,"
      " updated_at = CASE WHEN status = 'waiting' THEN updated_at ELSE now() END WHERE id = $1"
      " RETURNING to_char(waiting_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"},

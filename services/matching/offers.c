@@ -93,6 +93,10 @@ static offer_t *from_row(arena_t *a, const db_result_t *r, int i) {
     o->offered_at = svc_timestamp(a, db_int(r, i, 8));
     o->expires_at = svc_timestamp(a, db_int(r, i, 9));
     if (!db_is_null(r, i, 10)) o->answered_at = svc_timestamp(a, db_int(r, i, 10));
+    /* A lapse keeps its supporter out of the request only for the cool-off. */
+    if (!db_is_null(r, i, 10) && strcmp(db_text(r, i, 5), "expired") == 0)
+        o->may_offer_again_at =
+            svc_timestamp(a, scoring_cooloff_end_us(db_int(r, i, 10), matching_config.offer_cooloff_s));
     o->answer_reason = db_is_null(r, i, 11) ? "" : db_str(a, r, i, 11);
     o->assignment_id = db_is_null(r, i, 12) ? "" : db_str(a, r, i, 12);
     return o;

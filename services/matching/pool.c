@@ -25,9 +25,12 @@ static const db_stmt_t stmts[] = {
     {"pool_previous",
      "SELECT DISTINCT supporter_id FROM assignments"
      " WHERE family_id = $1 AND authority_id = ANY (current_authorities())"},
+    /* The request's declined and lapsed offers: scoring_offer_excludes
+     * decides which still keep their supporter out (a lapse only during
+     * its cool-off), on the database's clock, as the sweeper's due test. */
     {"pool_excluded",
-     "SELECT DISTINCT supporter_id FROM offers"
-     " WHERE match_request_id = $1 AND status IN ('declined', 'expired')"
+     "SELECT supporter_id, status, " DB_MICROS("answered_at") ", " DB_MICROS("now()") " FROM offers"
+     " WHERE match_request_id = $1 AND status IN ('declined', 'expired') AND answered_at IS NOT NULL"
      " AND authority_id = ANY (current_authorities())"},
 };
 
@@ -90,6 +93,22 @@ static int column(db_t *db, arena_t *a, const char *name, const char *param, cha
     *out = arena_alloc(a, ((size_t)rows + 1) * sizeof **out);
     for (int i = 0; i < rows; i++) (*out)[i] = db_str(a, r, i, 0);
     *n = (size_t)rows;
+    db_result_free(&r);
+    return 0;
+}
+
+int pool_excluded(db_t *db, arena_t *a, const char *request_id, char ***out, size_t *n) {
+    db_result_t *r = NULL;
+    const char *params[] = {request_id};
+    int rc = db_exec(db, "pool_excluded", 1, params, &r);
+    if (rc != 0) return rc;
+    int rows = db_rows(r);
+    *out = arena_alloc(a, ((size_t)rows + 1) * sizeof **out);
+    *n = 0;
+    for (int i = 0; i < rows; i++)
+        if (scoring_offer_excludes(db_text(r, i, 1), db_int(r, i, 2), db_int(r, i, 3),
+                                   matching_config.offer_cooloff_s))
+            (*out)[(*n)++] = db_str(a, r, i, 0);
     db_result_free(&r);
     return 0;
 }
@@ -194,7 +213,7 @@ int pool_facts(db_t *db, arena_t *a, const profile_t *p, const request_prefs_t *
     char **previous = NULL, **excluded = NULL;
     size_t n_previous = 0, n_excluded = 0;
     int rc = column(db, a, "pool_previous", p->family_id, &previous, &n_previous);
-    if (rc == 0 && prefs && prefs->id) rc = column(db, a, "pool_excluded", prefs->id, &excluded, &n_excluded);
+    if (rc == 0 && prefs && prefs->id) rc = pool_excluded(db, a, prefs->id, &excluded, &n_excluded);
     if (rc != 0) return rc;
     if (prefs && prefs->n_exclude) {
         char **all_ex = arena_alloc(a, (n_excluded + prefs->n_exclude + 1) * sizeof *all_ex);
@@ -234,6 +253,24 @@ int pool_rank(db_t *db, arena_t *a, pool_cache_t *cache, const profile_t *p, con
     return 0;
 }
 
+/* s's score for the ranking's case and its reasons, into *reasons (in a). */
+static int explain(arena_t *a, const ranking_t *r, const supporter_facts_t *s, const weights_t *w,
+                   pb_reason_t ***reasons, size_t *n_reasons) {
+    reason_t parts[SCORING_FACTORS];
+    int score = scoring_explain(a, &r->facts, s, w, parts);
+    *reasons = arena_alloc(a, SCORING_FACTORS * sizeof **reasons);
+    *n_reasons = 0;
+    for (int k = 0; k < SCORING_FACTORS; k++) {
+        pb_reason_t *x = arena_alloc(a, sizeof *x);
+        parley__matching__v1__reason__init(x);
+        x->factor = (char *)parts[k].factor;
+        x->points = parts[k].points;
+        x->detail = (char *)parts[k].detail;
+        (*reasons)[(*n_reasons)++] = x;
+    }
+    return score;
+}
+
 Parley__Matching__V1__Candidate *pool_candidate(arena_t *a, const ranking_t *r, size_t i, const weights_t *w) {
     const supporter_facts_t *s = &r->pool.facts[i];
     Parley__Matching__V1__Candidate *c = arena_alloc(a, sizeof *c);
@@ -260,19 +297,12 @@ Parley__Matching__V1__Candidate *pool_candidate(arena_t *a, const ranking_t *r, 
             }
             c->ruled_out[c->n_ruled_out++] = texts[k];
         }
+        /* What they would have scored, so a caseworker sees what the rule
+         * costs the family (a near-perfect fit whose vetting lapsed). */
+        c->would_have_scored = explain(a, r, s, w, &c->would_have_reasons, &c->n_would_have_reasons);
         return c;
     }
-    reason_t reasons[SCORING_FACTORS];
-    c->score = scoring_explain(a, &r->facts, s, w, reasons);
-    c->reasons = arena_alloc(a, SCORING_FACTORS * sizeof *c->reasons);
-    for (int k = 0; k < SCORING_FACTORS; k++) {
-        pb_reason_t *x = arena_alloc(a, sizeof *x);
-        parley__matching__v1__reason__init(x);
-        x->factor = (char *)reasons[k].factor;
-        x->points = reasons[k].points;
-        x->detail = (char *)reasons[k].detail;
-        c->reasons[c->n_reasons++] = x;
-    }
+    c->score = explain(a, r, s, w, &c->reasons, &c->n_reasons);
     return c;
 }
 

@@ -43,8 +43,10 @@ static const db_stmt_t stmts[] = {
      "      OR case_profiles.family_version <= excluded.family_version)"},
     /* The newest family.updated kept for family $1 (family_facts), onto
      * each of its cases' profiles whose facts are older. */
+    /* The family's waiting requests are due for the sweeper's next pass:
+     * changed facts may make a supporter fit (or stop fitting). */
     {"prof_family_apply",
-     "UPDATE case_profiles p SET"
+     "WITH changed AS (UPDATE case_profiles p SET"
      " languages = ARRAY(SELECT jsonb_array_elements_text(" ARR("f.data->'languages'") ")),"
      " communication_needs = ARRAY(SELECT jsonb_array_elements_text(" ARR("f.data->'communicationNeeds'") ")),"
      " postcode = f.data->>'postcode',"
@@ -58,7 +60,9 @@ static const db_stmt_t stmts[] = {
      " FROM family_facts f"
      " WHERE f.family_id = $1 AND p.family_id = f.family_id AND p.authority_id = f.authority_id"
      " AND (p.family_version IS NULL OR p.family_version < f.family_version)"
-     " AND p.authority_id = ANY (current_authorities())"},
+     " AND p.authority_id = ANY (current_authorities()) RETURNING p.case_id)"
+     " UPDATE match_requests SET due_at = now() WHERE status = 'waiting'"
+     " AND case_id IN (SELECT case_id FROM changed) AND authority_id = ANY (current_authorities())"},
 };
 
 const db_stmt_t *profiles_statements(size_t *n) {

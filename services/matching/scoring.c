@@ -214,8 +214,8 @@ size_t scoring_rule_texts(arena_t *a, const case_facts_t *c, unsigned bits, char
     if ((bits & RULE_LANGUAGE) && n < cap)
         out[n++] = arena_printf(a, "does not speak %s, which the family needs", required_names(a, c));
     if ((bits & RULE_EXCLUDED) && n < cap)
-        out[n++] = arena_strdup(a, "not to be offered for this request (declined it, let an offer lapse, "
-                                   "or the family asked not to have them)");
+        out[n++] = arena_strdup(a, "not to be offered for this request (declined it, let an offer lapse "
+                                   "less than the cool-off ago, or the family asked not to have them)");
     return n;
 }
 
@@ -418,4 +418,37 @@ size_t scoring_rank(const case_facts_t *c, const supporter_facts_t *s, size_t n,
         if (scores) scores[i] = tmp[i].score;
     }
     return kept;
+}
+
+/* ---- no family stuck, unmet demand by area ------------------------------------------ */
+
+int64_t scoring_cooloff_end_us(int64_t answered_us, int64_t cooloff_s) {
+    if (cooloff_s < 0) cooloff_s = 0;
+    if (cooloff_s > INT64_MAX / 1000000 || answered_us > INT64_MAX - cooloff_s * 1000000) return INT64_MAX;
+    return answered_us + cooloff_s * 1000000;
+}
+
+bool scoring_offer_excludes(const char *status, int64_t answered_us, int64_t now_us, int64_t cooloff_s) {
+    if (status == NULL) return false;
+    if (strcmp(status, "declined") == 0) return true;
+    if (strcmp(status, "expired") == 0) return now_us < scoring_cooloff_end_us(answered_us, cooloff_s);
+    return false;
+}
+
+bool scoring_covers_district(const supporter_facts_t *s, const char *district) {
+    char want_d[SCORING_DISTRICT_LEN], want_a[SCORING_DISTRICT_LEN];
+    scoring_postcode_parts(district, want_d, want_a);
+    if (!want_d[0]) return false;
+    case_facts_t c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.district, want_d, sizeof c.district);
+    memcpy(c.area, want_a, sizeof c.area);
+    for (size_t i = 0; i < s->n_areas; i++)
+        if (area_covers(s->areas[i], &c) == 1) return true;
+    if (s->home_postcode && *s->home_postcode) {
+        char d[SCORING_DISTRICT_LEN], a[SCORING_DISTRICT_LEN];
+        scoring_postcode_parts(s->home_postcode, d, a);
+        if (d[0] && strcmp(d, want_d) == 0) return true;
+    }
+    return false;
 }

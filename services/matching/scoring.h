@@ -203,4 +203,21 @@ const char *scoring_specialism_word(int bit);
  * "" when it does not look like one. Each out holds SCORING_DISTRICT_LEN. */
 void scoring_postcode_parts(const char *postcode, char *district, char *area);
 
+/* ---- no family stuck, unmet demand by area (issue 12, items 1 and 6) ---- */
+
+/* Whether an earlier offer of a request, with status ("declined",
+ * "expired", ...) answered at answered_us, keeps its supporter out of the
+ * request at now_us: a decline does for good; a lapse only during its
+ * cool-off, cooloff_s seconds from when it lapsed (a lapse is not a
+ * refusal: the supporter may simply have been away). Any other status
+ * (accepted, withdrawn, pending) does not. */
+bool scoring_offer_excludes(const char *status, int64_t answered_us, int64_t now_us, int64_t cooloff_s);
+
+/* When a lapse answered at answered_us stops keeping its supporter out. */
+int64_t scoring_cooloff_end_us(int64_t answered_us, int64_t cooloff_s);
+
+/* Whether s serves district (an outward code, "N1"): an area served is the
+ * district itself or its whole postcode area ("N"), or s lives in it. */
+bool scoring_covers_district(const supporter_facts_t *s, const char *district);
+
 #endif

@@ -5,9 +5,12 @@
  *     FOR UPDATE SKIP LOCKED, so instances share the work);
  *   - when capacity has appeared since a waiting request was last tried (an
  *     assignment ended, an offer was answered, a supporter joined or became
- *     eligible or took more families: capacity_signal, kept by triggers), or
- *     an hour has passed, or the request is new, matches the waiting
- *     requests again, longest-waiting first, together: each request's top
+ *     eligible or took more families: capacity_signal, kept by triggers),
+ *     its family changed or a caseworker retried it (due_at), a lapsed
+ *     offer's cool-off ended, an hour has passed, or the request is new,
+ *     matches the waiting requests again, least recently tried first (at
+ *     most PARLEY_MATCHING_BATCH a pass, so each is tried in turn), and
+ *     together: each request's top
  *     candidates go into one assignment problem (assign.h) with its waiting
  *     time weighted in. One instance at a time runs this batch (a
  *     transaction-level advisory lock), and requests are claimed with
@@ -37,11 +40,25 @@ static const db_stmt_t stmts[] = {
      "SELECT id FROM offers WHERE id = $1 AND status = 'pending' AND expires_at <= clock_timestamp()"
      " FOR UPDATE SKIP LOCKED"},
     {"sw_batch_lock", "SELECT pg_try_advisory_xact_lock(hashtext('parley.matching.batch'))"},
+    /* Due: new, marked due (its family changed), capacity appeared since
+     * its last try (a supporter added, changed or freed), a lapsed offer's
+     * cool-off ended since, or an hour passed. The least recently tried
+     * first, whatever made them due: however many wait, each is tried in
+     * turn, within ceil(due / batch) passes (longest-waiting first, or
+     * marked-due first, would leave some never tried behind a full batch
+     * that is due again every pass). Within the batch, longest-waiting
+     * first, as batch assignment breaks its ties (assign.h). */
     {"sw_waiting",
-     "SELECT id FROM match_requests WHERE status = 'waiting'"
-     " AND (last_attempt_at IS NULL OR last_attempt_at < (SELECT changed_at FROM capacity_signal)"
-     "      OR last_attempt_at < now() - interval '1 hour')"
-     " ORDER BY waiting_since, id LIMIT $1 FOR UPDATE SKIP LOCKED"},
+     "WITH picked AS (SELECT r.id, r.waiting_since FROM match_requests r WHERE r.status = 'waiting'"
+     " AND (r.last_attempt_at IS NULL OR r.due_at <= now()"
+     "      OR r.last_attempt_at < (SELECT changed_at FROM capacity_signal)"
+     "      OR r.last_attempt_at < now() - interval '1 hour'"
+     "      OR EXISTS (SELECT 1 FROM offers o WHERE o.match_request_id = r.id AND o.status = 'expired'"
+     "                 AND o.answered_at + $2::bigint * interval '1 second' <= now()"
+     "                 AND o.answered_at + $2::bigint * interval '1 second' > r.last_attempt_at))"
+     " ORDER BY r.last_attempt_at NULLS FIRST, r.waiting_since, r.id"
+     " LIMIT $1 FOR UPDATE OF r SKIP LOCKED)"
+     " SELECT id FROM picked ORDER BY waiting_since, id"},
 };
 
 const db_stmt_t *sweeper_statements(size_t *n) {
@@ -183,12 +200,13 @@ static int batch(db_t *db, arena_t *a, char *const *ids, size_t n, int *offered)
 
 static void match_waiting(db_t *db, arena_t *a, const Parley__Common__V1__Principal *who) {
     db_result_t *r = NULL;
-    const char *limit[] = {arena_printf(a, "%d", matching_config.batch)};
+    const char *limit[] = {arena_printf(a, "%d", matching_config.batch),
+                           arena_printf(a, "%lld", (long long)matching_config.offer_cooloff_s)};
     int rc = db_tx_begin(db, who);
     if (rc == 0) rc = db_exec(db, "sw_batch_lock", 0, NULL, &r);
     bool mine = rc == 0 && db_rows(r) == 1 && db_bool(r, 0, 0);
     db_result_free(&r);
-    if (mine) rc = db_exec(db, "sw_waiting", 1, limit, &r);
+    if (mine) rc = db_exec(db, "sw_waiting", 2, limit, &r);
     int n = mine && rc == 0 ? db_rows(r) : 0;
     int offered = 0;
     if (n > 0) {

@@ -59,4 +59,5 @@ def test_an_authority_with_nobody_waiting_still_reports_its_supporters(tenant):
     got = tenant.cw_x.get("/v1/matching/unmet-demand", params={"authorityId": tenant.x}).json()
     assert got["items"] == []
     assert got["authorities"] == [{"authorityId": tenant.x, "waitingFamilies": 0, "longestWaitDays": 0,
-                                   "eligibleSupporters": 1, "freePlaces": 2, "suppressed": False}]
+                                   "eligibleSupporters": 1, "freePlaces": 2, "suppressed": False,
+                                   "matchingFailures": 0}]

@@ -408,6 +408,50 @@ static void test_postcode_parts(void **state) {
     assert_string_equal(a, "");
 }
 
+/* ---- no family stuck, unmet demand by area (issue 12) ---- */
+
+static void test_a_lapse_keeps_its_supporter_out_only_for_the_cool_off(void **state) {
+    (void)state;
+    const int64_t answered = 1700000000LL * 1000000, day = 86400;
+    /* A decline: for good, however long ago. */
+    assert_true(scoring_offer_excludes("declined", answered, answered + 400 * day * 1000000, 2 * day));
+    /* A lapse: during the cool-off, up to the microsecond before it ends. */
+    assert_true(scoring_offer_excludes("expired", answered, answered, 2 * day));
+    assert_true(scoring_offer_excludes("expired", answered, answered + 2 * day * 1000000 - 1, 2 * day));
+    assert_false(scoring_offer_excludes("expired", answered, answered + 2 * day * 1000000, 2 * day));
+    assert_int_equal(scoring_cooloff_end_us(answered, 2 * day), answered + 2 * day * 1000000);
+    /* No cool-off (0, or a negative setting): a lapse never keeps anyone out. */
+    assert_false(scoring_offer_excludes("expired", answered, answered, 0));
+    assert_int_equal(scoring_cooloff_end_us(answered, -5), answered);
+    /* A cool-off too long to add saturates rather than wrapping into the past. */
+    assert_true(scoring_offer_excludes("expired", answered, INT64_MAX - 1, INT64_MAX / 1000));
+    /* Withdrawn, accepted, pending or unknown: no refusal. */
+    assert_false(scoring_offer_excludes("withdrawn", answered, answered, 2 * day));
+    assert_false(scoring_offer_excludes("accepted", answered, answered, 2 * day));
+    assert_false(scoring_offer_excludes("pending", answered, answered, 2 * day));
+    assert_false(scoring_offer_excludes(NULL, answered, answered, 2 * day));
+}
+
+static void test_a_supporter_covers_a_district_by_area_served_or_home(void **state) {
+    (void)state;
+    char *areas[] = {"SE15", "N"};
+    supporter_facts_t s = {.id = "s", .areas = areas, .n_areas = 2};
+    assert_true(scoring_covers_district(&s, "SE15"));
+    assert_true(scoring_covers_district(&s, "se15"));   /* as the district is written */
+    assert_true(scoring_covers_district(&s, "N1"));     /* the whole area N is served */
+    assert_true(scoring_covers_district(&s, "N19"));
+    assert_false(scoring_covers_district(&s, "SE1"));   /* a district is not its neighbour */
+    assert_false(scoring_covers_district(&s, "NW1"));   /* NW is not N */
+    assert_false(scoring_covers_district(&s, "unknown"));
+    assert_false(scoring_covers_district(&s, ""));
+    s.n_areas = 0;
+    s.home_postcode = "E2 8AA";
+    assert_true(scoring_covers_district(&s, "E2"));
+    assert_false(scoring_covers_district(&s, "E20"));
+    s.home_postcode = NULL;
+    assert_false(scoring_covers_district(&s, "E2"));
+}
+
 static void test_reasons_always_add_up_to_the_score(void **state) {
     (void)state;
     srand(7);
@@ -521,6 +565,8 @@ int main(void) {
         cmocka_unit_test(test_specialism_points_are_the_share_known),
         cmocka_unit_test(test_continuity_proximity_capacity_and_fairness),
         cmocka_unit_test(test_postcode_parts),
+        cmocka_unit_test(test_a_lapse_keeps_its_supporter_out_only_for_the_cool_off),
+        cmocka_unit_test(test_a_supporter_covers_a_district_by_area_served_or_home),
         cmocka_unit_test(test_reasons_always_add_up_to_the_score),
         cmocka_unit_test(test_ties_go_to_the_less_loaded_then_the_smaller_id),
         cmocka_unit_test(test_the_top_k_are_the_first_k_of_a_full_ranking),
