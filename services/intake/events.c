@@ -79,6 +79,21 @@ static const db_stmt_t stmts[] = {
                      "   " CHILD_NEEDS("ch") ", 'dateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD')) ORDER BY ch.position)"
                      "   FROM children ch WHERE ch.family_id = f.id), '[]'))"
                      " FROM families f WHERE f.id = $4")},
+    /* young_person.updated: the same facts for a young person's own cases,
+     * where the young person is the client (matching keys them by the young
+     * person's id as its familyId; their needs and birth are the child's). */
+    {"event_young_person_add",
+     OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, y.authority_id, y.id,"
+                     " jsonb_build_object('familyId', y.id, 'youngPersonId', y.id, 'authorityId', y.authority_id,"
+                     " 'familyVersion', y.version,"
+                     " 'languages', CASE WHEN y.preferred_language IS NULL THEN '[]'::jsonb"
+                     "   ELSE jsonb_build_array(y.preferred_language) END,"
+                     " 'communicationNeeds', (SELECT coalesce(jsonb_agg(" WORD("n", "COMMUNICATION_NEED_") "), '[]')"
+                     "   FROM unnest(y.communication_needs) AS n),"
+                     " 'postcode', y.postcode,"
+                     " 'children', jsonb_build_array(jsonb_build_object('youngPersonId', y.id, 'needs', " CHILD_NEEDS("y") ","
+                     "   'dateOfBirth', to_char(y.date_of_birth, 'YYYY-MM-DD'))))"
+                     " FROM young_people y WHERE y.id = $4")},
 };
 
 const db_stmt_t *events_statements(size_t *n) {
@@ -106,6 +121,8 @@ static const route_t routes[] = {
     /* About a family (subjectId = familyId), not a case: matching refreshes
      * the facts it keeps of the family's cases. */
     {"family.updated", "{matching}", 1},
+    /* About a young person (subjectId = youngPersonId), the same for their own cases. */
+    {"young_person.updated", "{matching}", 1},
 };
 
 static const route_t *route_of(const char *type) {
@@ -120,15 +137,17 @@ int events_step(arena_t *a, const char *type, const char *case_id, const char *e
     const char **params = arena_alloc(a, 5 * sizeof *params);
     if (route == NULL || id == NULL || params == NULL || ids_uuid_new(id) != 0) return DB_ERR_QUERY;
     bool family = strcmp(type, "family.updated") == 0;
+    bool young = strcmp(type, "young_person.updated") == 0;
     params[0] = id;
     params[1] = route->subscribers;
     params[2] = type;
     params[3] = case_id;
     params[4] = extra_json;
     *step = (db_step_t){family                                         ? "event_family_add"
+                        : young                                         ? "event_young_person_add"
                         : strcmp(type, "case.supporter_requested") == 0 ? "event_supporter_add"
                                                                         : "event_case_add",
-                        family ? 4 : 5, params, NULL};
+                        family || young ? 4 : 5, params, NULL};
     return 0;
 }
 

@@ -11,7 +11,9 @@
  * who has turned 26 during their case stays writable.
  *
  * If-Match is honoured when sent (412 stale_version). A PATCH that changes
- * nothing writes nothing: the version stays. */
+ * nothing writes nothing: the version stays. A change emits
+ * young_person.updated in its transaction, so that matching ranks the young
+ * person's cases on their facts as they now are (and tries a waiting one again). */
 #include <string.h>
 
 #include "core/ids.h"
@@ -154,6 +156,8 @@ int young_people_update(void *ctx, const bus_request_t *req, bus_response_t *res
     }
     yp_t *now = NULL;
     rc = young_people_write(db, a, was, m, &now);
+    /* Matching keeps the young person's facts for their cases (as for a family). */
+    if (rc == 0) rc = events_emit(db, a, "young_person.updated", now->id, NULL);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     res->reply = &now->base;

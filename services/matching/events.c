@@ -166,7 +166,8 @@ int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     rc = 0;
     if (first == 1 && strcmp(ev->type, "case.supporter_requested") == 0) rc = supporter_requested(db, res->arena, ev);
     if (first == 1 && strcmp(ev->type, "case.closed") == 0) rc = case_closed(db, res->arena, ev);
-    if (first == 1 && strcmp(ev->type, "family.updated") == 0) rc = family_updated(db, res->arena, ev);
+    if (first == 1 && (strcmp(ev->type, "family.updated") == 0 || strcmp(ev->type, "young_person.updated") == 0))
+        rc = family_updated(db, res->arena, ev);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     Parley__Events__V1__DeliverReply *out = arena_alloc(res->arena, sizeof *out);

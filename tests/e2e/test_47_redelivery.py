@@ -13,11 +13,13 @@ import pytest
 from conftest import (Logs, case_body, consumed, fake_consumer, family_body, scale, stack, wait_for,
                       wait_stack_ready)
 from matching_helpers import make_supporter, tenant  # noqa: F401
+from young_helpers import young_case_body, young_person_body
 
 # (subscriber, event type) pairs a service really consumes: each is
 # redelivered below. A pair some consumer acknowledges that is not listed
 # fails the first test.
-CONSUMED = {("matching", "case.supporter_requested"), ("matching", "case.closed"), ("matching", "family.updated")}
+CONSUMED = {("matching", "case.supporter_requested"), ("matching", "case.closed"), ("matching", "family.updated"),
+            ("matching", "young_person.updated")}
 STUBS = {"notify", "feedback", "scheduling", "training"}  # answer Deliver with UNIMPLEMENTED for now
 
 
@@ -125,6 +127,32 @@ def test_every_consumed_event_delivered_again_or_late_changes_nothing(tenant, db
     _assert_unchanged(before, _matching_state(db, case["id"], fam["id"], s["id"]),
                       "an older family.updated delivered after a newer one")
 
+    # young_person.updated (a young person's own facts, for their cases): twice,
+    # and the older after the newer.
+    yp = tenant.cw_x.post("/v1/young-people", young_person_body(tenant.x))
+    assert yp.status_code == 201, yp.text
+    yp = yp.json()
+    ycase = tenant.cw_x.post("/v1/cases", young_case_body(tenant.x, yp, wantsSupporter=True))
+    assert ycase.status_code == 201, ycase.text
+    ycase = ycase.json()
+    assert wait_for(lambda: _rows(db, "SELECT 1 FROM matching.case_profiles WHERE case_id = %s", ycase["id"]),
+                    timeout=20)
+    for lang in ("ar", "pl"):
+        r = tenant.cw_x.s.patch(tenant.cw_x.base + f"/v1/young-people/{yp['id']}", json={"preferredLanguage": lang},
+                                timeout=10)
+        assert r.status_code == 200, r.text
+    y_older, _ = _event(db, yp["id"], "young_person.updated", 0)
+    y_newer, _ = _event(db, yp["id"], "young_person.updated", 1)
+    assert wait_for(lambda: all(_delivery(db, e, "matching")[1] for e in (y_older, y_newer)), timeout=20)
+    assert _rows(db, "SELECT languages FROM matching.case_profiles WHERE case_id = %s", ycase["id"]) == [(["pl"],)]
+    before = _matching_state(db, ycase["id"], yp["id"], s["id"])
+    _redeliver(db, y_newer)
+    _assert_unchanged(before, _matching_state(db, ycase["id"], yp["id"], s["id"]),
+                      "young_person.updated delivered twice")
+    _redeliver(db, y_older)
+    _assert_unchanged(before, _matching_state(db, ycase["id"], yp["id"], s["id"]),
+                      "an older young_person.updated delivered after a newer one")
+
     # case.closed twice; then case.supporter_requested, older, after it.
     r = tenant.cw_x.post(f"/v1/cases/{case['id']}/close", {"outcome": "resolved"})
     assert r.status_code == 200, r.text
@@ -138,7 +166,7 @@ def test_every_consumed_event_delivered_again_or_late_changes_nothing(tenant, db
                       "case.supporter_requested delivered after the case's case.closed")
     # Each event id is in matching's inbox once.
     assert _rows(db, "SELECT count(*) FROM matching.inbox WHERE event_id = ANY (%s::uuid[])",
-                 [requested, older, newer, closed]) == [(4,)]
+                 [requested, older, newer, closed, y_older, y_newer]) == [(6,)]
 
     # Every (subscriber, type) a real consumer acknowledges, here or in any
     # test before, is one this test redelivers: a new consumed type fails

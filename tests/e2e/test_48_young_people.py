@@ -288,3 +288,24 @@ def test_a_partner_opens_a_case_only_for_a_young_person_it_registered(partner_a,
     r = partner_a.post("/v1/cases", young_case_body(authority_a, theirs))
     assert r.status_code == 400 and _fields(r) == ["youngPersonId"], r.text
     assert partner_a.get(f"/v1/young-people/{mine['id']}/views").status_code == 403
+
+
+def test_a_young_person_patch_that_makes_a_supporter_fit_re_matches_their_waiting_request(tenant, db):
+    """As a family PATCH does (issue 12, item 1): the young person's new
+    facts reach matching (young_person.updated) and their waiting request
+    is tried again within the sweep interval."""
+    cw = tenant.cw_x
+    polish = make_supporter(cw, [tenant.x], languages=["pl"], specialisms=["post_16"])
+    yp = _created(cw, "/v1/young-people", young_person_body(tenant.x, preferredLanguage="so",
+                                                            communicationNeeds=["interpreter"]))
+    case = _created(cw, "/v1/cases", young_case_body(tenant.x, yp))
+    mr = request_match(cw, case["id"])
+    assert mr["status"] == "waiting", mr
+    r = patch(cw, f"/v1/young-people/{yp['id']}", {"preferredLanguage": "pl"})
+    assert r.status_code == 200, r.text
+
+    def offered():
+        got = cw.get(f"/v1/match-requests/{mr['id']}").json()
+        return got.get("currentOffer")
+    got = wait_for(offered, timeout=20)
+    assert got and got["supporterId"] == polish["id"], cw.get(f"/v1/match-requests/{mr['id']}").json()
