@@ -173,7 +173,7 @@ def test_docs_render_in_headless_chromium_without_leaving_localhost(tmp_path, do
     assert p.returncode == 0, p.stderr[-2000:]
     assert shot.exists() and shot.stat().st_size > 20_000, "the screenshot is missing or blank"
     assert_only_localhost(urls, remotes)
-    keep = ROOT / ENV.get("PARLEY_VAR_DIR", "var") / "docs.png"
+    keep = ROOT / ENV.get("PARLEY_VAR_DIR", "var") / "log" / "docs.png"  # with the logs: reset may delete it
     if keep.parent.is_dir():
         shutil.copyfile(shot, keep)
 
