@@ -211,6 +211,8 @@ int young_person_parents_link(void *ctx, const bus_request_t *req, bus_response_
 int young_person_parents_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 int young_person_parents_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int young_person_parents_unlink(void *ctx, const bus_request_t *req, bus_response_t *res);
+/* A young_person_views row (VIEW_COLUMNS of young_person_views.c), in a. */
+struct Parley__Intake__V1__YoungPersonView *young_person_views_from_row(arena_t *a, const db_result_t *r, int i);
 int young_person_views_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int young_person_views_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int young_person_views_get(void *ctx, const bus_request_t *req, bus_response_t *res);

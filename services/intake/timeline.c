@@ -27,6 +27,13 @@ static const db_stmt_t stmts[] = {
      " WHERE c.id = $1 AND v.authority_id = ANY (current_authorities())"
      /* The latest 200, read newest first (so the latest is always there). */
      " ORDER BY v.recorded_on DESC, v.created_at DESC LIMIT 200"},
+    /* A young person's own case: their own views (young_person_views.c's columns). */
+    {"timeline_young_views",
+     "SELECT v.id, v.young_person_id, v.authority_id, to_char(v.recorded_on, 'YYYY-MM-DD'), v.method, v.summary,"
+     " v.wishes, v.recorded_by, " DB_MICROS("v.created_at") " FROM cases c"
+     " JOIN young_person_views v ON v.young_person_id = c.young_person_id"
+     " WHERE c.id = $1 AND v.authority_id = ANY (current_authorities())"
+     " ORDER BY v.recorded_on DESC, v.created_at DESC LIMIT 200"},
 };
 
 const db_stmt_t *timeline_statements(size_t *n) {
@@ -64,17 +71,20 @@ int timeline_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
         db_tx_rollback(db);
         return svc_not_found(res, "case");
     }
-    db_result_t *v = NULL;
+    db_result_t *v = NULL, *y = NULL;
     if ((rc = db_exec(db, "timeline_stages", 1, params, &r)) != 0 ||
-        (rc = db_exec(db, "timeline_views", 1, params, &v)) != 0) {
+        (rc = db_exec(db, "timeline_views", 1, params, &v)) != 0 ||
+        (rc = db_exec(db, "timeline_young_views", 1, params, &y)) != 0) {
         db_result_free(&c);
         db_result_free(&r);
+        db_result_free(&v);
         return svc_db_fail(res, req, db, rc);
     }
     if ((rc = db_tx_commit_read(db)) != 0) {
         db_result_free(&c);
         db_result_free(&r);
         db_result_free(&v);
+        db_result_free(&y);
         return svc_db_fail(res, req, db, rc);
     }
     size_t nv = (size_t)db_rows(v);
@@ -110,6 +120,12 @@ int timeline_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     t->n_views = nv;
     if (nv > 0) t->views_last_recorded_on = t->views[nv - 1]->recorded_on;
     db_result_free(&v);
+    size_t ny = (size_t)db_rows(y);
+    t->young_person_views = arena_alloc(a, (ny + 1) * sizeof *t->young_person_views);
+    for (size_t i = 0; i < ny; i++) t->young_person_views[ny - 1 - i] = young_person_views_from_row(a, y, (int)i);
+    t->n_young_person_views = ny;
+    if (ny > 0) t->views_last_recorded_on = t->young_person_views[ny - 1]->recorded_on;
+    db_result_free(&y);
 
     deadline_t *d = arena_alloc(a, MAX_DEADLINES * sizeof *d);
     size_t nd = deadlines_compute(st, n, today, d, MAX_DEADLINES);

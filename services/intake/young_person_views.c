@@ -41,7 +41,7 @@ const db_stmt_t *young_person_views_statements(size_t *n) {
     return stmts;
 }
 
-static view_t *from_row(arena_t *a, const db_result_t *r, int i) {
+view_t *young_person_views_from_row(arena_t *a, const db_result_t *r, int i) {
     view_t *v = arena_alloc(a, sizeof *v);
     parley__intake__v1__young_person_view__init(v);
     v->id = db_str(a, r, i, 0);
@@ -102,7 +102,7 @@ int young_person_views_create(void *ctx, const bus_request_t *req, bus_response_
     if (rc == 0) {
         const char *get[] = {id};
         rc = db_exec(db, "ypv_get", 1, get, &r);
-        if (rc == 0 && db_rows(r) == 1) v = from_row(a, r, 0);
+        if (rc == 0 && db_rows(r) == 1) v = young_person_views_from_row(a, r, 0);
         else if (rc == 0) rc = DB_ERR_QUERY;
         db_result_free(&r);
     }
@@ -113,7 +113,7 @@ int young_person_views_create(void *ctx, const bus_request_t *req, bus_response_
 }
 
 static ProtobufCMessage *parse_view(arena_t *a, db_result_t *const *results) {
-    return &from_row(a, results[0], 0)->base;
+    return &young_person_views_from_row(a, results[0], 0)->base;
 }
 
 static const svc_get_t get_view = {"view", {"ypv_get_of"}, 1, parse_view};
@@ -156,7 +156,7 @@ int young_person_views_list(void *ctx, const bus_request_t *req, bus_response_t 
     int rows = db_rows(r);
     size_t n = (size_t)(rows > size ? size : rows);
     out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
-    for (size_t i = 0; i < n; i++) out->items[i] = from_row(a, r, (int)i);
+    for (size_t i = 0; i < n; i++) out->items[i] = young_person_views_from_row(a, r, (int)i);
     out->n_items = n;
     if (rows > size) out->next_page_token = page_token_after(a, out->items[n - 1]->created_at, out->items[n - 1]->id);
     db_result_free(&r);

@@ -220,6 +220,10 @@ def test_views_are_recorded_for_the_young_person_and_their_case_shows_them(cw_a,
     got = cw_a.get(f"/v1/cases/{case['id']}").json()
     assert got["viewsSought"] is True and got["viewsLastRecordedOn"] == "2025-09-10"
     assert [v["id"] for v in cw_a.get(f"/v1/young-people/{yp['id']}/views").json()["items"]] == [view["id"]]
+    # On the timeline too: the young person's own voice, with when it was last sought.
+    timeline = cw_a.get(f"/v1/cases/{case['id']}/timeline").json()
+    assert [v["id"] for v in timeline["youngPersonViews"]] == [view["id"]], timeline
+    assert timeline["viewsLastRecordedOn"] == "2025-09-10" and not timeline.get("views"), timeline
     assert cw_a.get(f"/v1/cases/{case_a['id']}").json()["viewsSought"] is False  # a family's case: its child's own
     r = cw_a.post(f"/v1/young-people/{yp['id']}/views",
                   {"recordedOn": "1990-01-01", "method": "conversation", "summary": "x", "recordedBy": "J"})
