@@ -21,14 +21,15 @@ typedef Parley__Intake__V1__CreateAgencyRequest create_agency_t;
 #define MAX_ITEMS 50
 #define AGENCY_COLUMNS                                                                                    \
     "id, name, kind, authority_ids, needs, languages, areas, email, phone, website, address, description," \
-    " version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", status, " DB_MICROS("retired_at") ", need_details"
+    " version, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", status, " DB_MICROS("retired_at") ", need_details, stages"
 #define VISIBLE "authority_ids && current_authorities()"
 
 static const db_stmt_t stmts[] = {
     {"agency_insert",
      "INSERT INTO agencies (id, name, kind, authority_ids, needs, languages, areas, email, phone, website, address,"
-     " description, created_by_client, need_details)"
-     " VALUES ($1, $2, $3, $4::uuid[], $5::text[], $6::text[], $7::text[], $8, $9, $10, $11, $12, $13, $14::text[])"},
+     " description, created_by_client, need_details, stages)"
+     " VALUES ($1, $2, $3, $4::uuid[], $5::text[], $6::text[], $7::text[], $8, $9, $10, $11, $12, $13, $14::text[],"
+     " $15::text[])"},
     /* An agency serves several authorities: its audit rows name none. */
     {"agency_get",
      "SELECT " AGENCY_COLUMNS ", audit.touch(id::text, NULL) FROM agencies WHERE id = $1 AND " VISIBLE},
@@ -88,6 +89,11 @@ void agencies_check(const bus_request_t *req, bus_response_t *res, const create_
     check_words(res, "languages", in->languages, in->n_languages, true);
     check_words(res, "areas", in->areas, in->n_areas, false);
     svc_check_max_len(res, "description", in->description, 4000);
+    if (in->n_stages > 20) bus_response_violation(res, "stages", "at most 20");
+    for (size_t i = 0; i < in->n_stages && i < 20; i++)
+        for (size_t k = 0; k < i; k++)
+            if (in->stages[k] == in->stages[i])
+                bus_response_violation(res, arena_printf(res->arena, "stages[%zu]", i), "is listed twice");
     const Parley__Intake__V1__AgencyContact *c = in->contact;
     if (c) {
         svc_check_email(res, "contact.email", c->email);
@@ -125,7 +131,18 @@ static agency_t *from_row(arena_t *a, const db_result_t *r, int i) {
     g->updated_at = svc_timestamp(a, db_int(r, i, 14));
     g->status = svc_enum_value(&parley__intake__v1__listing_status__descriptor, db_text(r, i, 15));
     if (!db_is_null(r, i, 16)) g->retired_at = svc_timestamp(a, db_int(r, i, 16));
+    char **stages;
+    n = db_array_parse(a, db_text(r, i, 18), &stages);
+    g->stages = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof *g->stages);
+    for (int k = 0; k < n; k++) g->stages[g->n_stages++] = svc_enum_value(&parley__intake__v1__sen_stage__descriptor, stages[k]);
     return g;
+}
+
+const char *agencies_stages_literal(arena_t *a, const void *values, size_t n) {
+    const Parley__Intake__V1__SenStage *stages = values;
+    char **words = arena_alloc(a, (n + 1) * sizeof *words);
+    for (size_t i = 0; i < n; i++) words[i] = (char *)svc_enum_text(&parley__intake__v1__sen_stage__descriptor, stages[i]);
+    return db_array_literal(a, words, n);
 }
 
 int agencies_load(db_t *db, arena_t *a, const char *id, const char *stmt, agency_t **out) {
@@ -157,10 +174,11 @@ int agencies_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             db_array_literal(a, in->areas, in->n_areas), c ? svc_opt(c->email) : NULL,
                             c ? svc_opt(c->phone) : NULL, c ? svc_opt(c->website) : NULL,
                             c ? svc_opt(c->address) : NULL, svc_opt(in->description),
-                            (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL, details};
+                            (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL, details,
+                            agencies_stages_literal(a, in->stages, in->n_stages)};
     int rc = db_tx_begin(db, p);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
-    rc = db_exec(db, "agency_insert", 14, params, NULL);
+    rc = db_exec(db, "agency_insert", 15, params, NULL);
     agency_t *g = NULL;
     if (rc == 0) {
         int found = agencies_load(db, a, id, "agency_get", &g);

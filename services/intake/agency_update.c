@@ -42,7 +42,8 @@ static const db_stmt_t stmts[] = {
     {"agency_update",
      "UPDATE agencies SET name = $2, kind = $3, authority_ids = $4::uuid[], needs = $5::text[],"
      " languages = $6::text[], areas = $7::text[], email = $8, phone = $9, website = $10, address = $11,"
-     " description = $12, need_details = $13::text[], version = version + 1, updated_at = now() WHERE id = $1"},
+     " description = $12, need_details = $13::text[], stages = $14::text[], version = version + 1,"
+     " updated_at = now() WHERE id = $1"},
     {"agency_retired",
      "UPDATE agencies SET status = 'LISTING_STATUS_RETIRED', retired_at = now(), version = version + 1,"
      " updated_at = now() WHERE id = $1"},
@@ -155,6 +156,7 @@ static create_agency_t *merge(const bus_request_t *req, bus_response_t *res, con
     LIST(needs, "needs");
     LIST(languages, "languages");
     LIST(areas, "areas");
+    LIST(stages, "stages");
 #undef LIST
     contact_t *c = arena_alloc(res->arena, sizeof *c);
     parley__intake__v1__agency_contact__init(c);
@@ -190,7 +192,8 @@ static bool is_unchanged(const create_agency_t *m, const agency_t *g) {
            same_list(m->authority_ids, m->n_authority_ids, g->authority_ids, g->n_authority_ids) &&
            same_needs(m->needs, m->n_needs, g->needs, g->n_needs) &&
            same_list(m->languages, m->n_languages, g->languages, g->n_languages) &&
-           same_list(m->areas, m->n_areas, g->areas, g->n_areas) && same(c->email, w ? w->email : NULL) &&
+           same_list(m->areas, m->n_areas, g->areas, g->n_areas) && m->n_stages == g->n_stages &&
+           (m->n_stages == 0 || memcmp(m->stages, g->stages, m->n_stages * sizeof *m->stages) == 0) && same(c->email, w ? w->email : NULL) &&
            same(c->phone, w ? w->phone : NULL) && same(c->website, w ? w->website : NULL) &&
            same(c->address, w ? w->address : NULL);
 }
@@ -229,8 +232,9 @@ int agencies_update(void *ctx, const bus_request_t *req, bus_response_t *res) {
                             db_array_literal(a, m->authority_ids, m->n_authority_ids), types,
                             db_array_literal(a, m->languages, m->n_languages),
                             db_array_literal(a, m->areas, m->n_areas), svc_opt(c->email), svc_opt(c->phone),
-                            svc_opt(c->website), svc_opt(c->address), svc_opt(m->description), details};
-    if ((rc = db_exec(db, "agency_update", 13, params, NULL)) != 0) return svc_db_fail(res, req, db, rc);
+                            svc_opt(c->website), svc_opt(c->address), svc_opt(m->description), details,
+                            agencies_stages_literal(a, m->stages, m->n_stages)};
+    if ((rc = db_exec(db, "agency_update", 14, params, NULL)) != 0) return svc_db_fail(res, req, db, rc);
     return reply(db, req, res, g->id);
 }
 

@@ -174,6 +174,9 @@ struct Parley__Intake__V1__Agency;
  * false, authorityIds is left to the caller. */
 void agencies_check(const bus_request_t *req, bus_response_t *res,
                     const struct Parley__Intake__V1__CreateAgencyRequest *in, bool authorities);
+/* n SenStage values (an agency's stages) as a text[] literal of their proto
+ * names, in a. */
+const char *agencies_stages_literal(arena_t *a, const void *stages, size_t n);
 /* Loads agency id (visible) into *out with stmt ("agency_get" or
  * "agency_lock"): 1 found, 0 not, or a DB_ERR_*. */
 int agencies_load(db_t *db, arena_t *a, const char *id, const char *stmt, struct Parley__Intake__V1__Agency **out);

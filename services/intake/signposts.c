@@ -47,7 +47,8 @@ static const db_stmt_t stmts[] = {
      "      (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY s.created_at, s.id LIMIT $4"},
     /* Every active agency serving the case's authority whose needs meet the
-     * child's (an agency listing no needs is for every family), each marked
+     * child's (an agency listing no needs is for every family) and whose
+     * stages include the one reached ($3; listing none: every stage), each marked
      * with whether it works in a parent's language: one that does not may
      * still be the help the family needs, with an interpreter. */
     {"signpost_automatic",
@@ -61,6 +62,7 @@ static const db_stmt_t stmts[] = {
      " m AS (SELECT g.id, EXISTS (SELECT 1 FROM unnest(g.languages) l"
      "         WHERE lower(split_part(l, '-', 1)) = ANY (c.langs)) AS speaks"
      "   FROM agencies g, c WHERE c.authority_id = ANY (g.authority_ids) AND g.status = 'LISTING_STATUS_ACTIVE'"
+     "   AND (g.stages = '{}' OR $3 = ANY (g.stages))"
      "   AND (g.needs = '{}' OR EXISTS (SELECT 1 FROM unnest(g.needs) n, unnest(c.needs) cn"
      "        WHERE lower(n) = lower(cn)))),"
      " s AS (INSERT INTO signposts (id, authority_id, case_id, agency_id, \"on\", method, trigger_stage,"

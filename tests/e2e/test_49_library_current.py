@@ -205,3 +205,35 @@ def test_automatic_signposts_name_agencies_not_serving_the_language_marked_and_f
     assert patch(cw_a, f"/v1/cases/{case['id']}/stages/{stage['id']}", {"on": "2025-05-15"}).status_code == 200
     dates = {s["agencyId"]: s["on"] for s in cw_a.get(f"/v1/cases/{case['id']}/signposts").json()["items"]}
     assert dates == {somali["id"]: "2025-05-15", english["id"]: "2025-05-15", other["id"]: "2025-05-01"}
+
+
+def test_automatic_signposts_offer_the_agencies_relevant_to_the_stage(admin, cw_a, authority_a):
+    """Relevant to the child's needs and to the stage (issue 12, item 4): an
+    agency naming the stages it helps with is signposted only at those; one
+    naming none, at every stage."""
+    body = family_body(authority_a)
+    body["children"][0]["needs"] = [{"type": "hi", "detail": "cochlear implant"}]
+    fam = cw_a.post("/v1/families", body).json()
+    case = cw_a.post("/v1/cases", case_body(authority_a, fam)).json()
+
+    def agency(**over):
+        r = admin.post("/v1/agencies", agency_body([authority_a], needs=["hi"], **over))
+        assert r.status_code == 201, r.text
+        return r.json()
+    drafts = agency(stages=["draft_plan_issued", "proposed_statement_issued"])
+    tribunal = agency(stages=["tribunal_appeal"])
+    always = agency()
+    assert drafts["stages"] == ["draft_plan_issued", "proposed_statement_issued"] and not always.get("stages")
+    r = admin.post("/v1/agencies", agency_body([authority_a], stages=["mediation", "mediation"]))
+    assert r.status_code == 400 and "stages[1]" in {e["field"] for e in r.json()["errors"]}, r.text
+
+    r = cw_a.post(f"/v1/cases/{case['id']}/stages", {"stage": "draft_plan_issued", "on": "2025-05-12"})
+    assert r.status_code == 201, r.text
+    got = {s["agencyId"] for s in cw_a.get(f"/v1/cases/{case['id']}/signposts").json()["items"]}
+    assert got == {drafts["id"], always["id"]}, got
+
+    # The stages are kept current like the rest of the agency.
+    r = cw_a.get(f"/v1/agencies/{tribunal['id']}")
+    r = patch(cw_a, f"/v1/agencies/{tribunal['id']}", {"stages": ["tribunal_appeal", "draft_plan_issued"]},
+              **{"If-Match": r.headers["ETag"]})
+    assert r.status_code == 200 and r.json()["stages"] == ["tribunal_appeal", "draft_plan_issued"], r.text
