@@ -121,6 +121,26 @@ class Owner:
     def match_request(self):
         return self.once("match request", self._offered)
 
+    def template(self):
+        return self.once("template", lambda: self._put(
+            f"/v1/templates/sweep-{uuid.uuid4().hex[:8]}",
+            {"authorityId": self.a, "translations": [{"language": "en", "subject": "S ((name))", "body": "B"}]}))
+
+    def notification(self):
+        return self.once("notification", lambda: self._sent(
+            {"authorityId": self.a, "template": self.template()["key"], "data": {"name": "Sweep"},
+             "recipient": {"email": "sweep@example.org"}, "category": "sweep"}))
+
+    def _put(self, path, body):
+        r = self.cw.s.put(self.cw.base + path, json=body, timeout=10)
+        assert r.status_code == 200, f"making an object of authority A: PUT {path}: {r.status_code} {r.text}"
+        return r.json()
+
+    def _sent(self, body):
+        r = self.cw.post("/v1/notifications", body, headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert r.status_code == 202, f"making an object of authority A: POST /v1/notifications: {r.status_code} {r.text}"
+        return r.json()
+
     def assignment(self):
         def make():
             offer = self._offered()["currentOffer"]["id"]
@@ -148,6 +168,8 @@ REGISTRY = {
     "/v1/match-requests/{id}": lambda o: {"id": o.match_request()["id"]},
     "/v1/offers/{id}": lambda o: {"id": o.match_request()["currentOffer"]["id"]},
     "/v1/assignments/{id}": lambda o: {"id": o.assignment()["id"]},
+    "/v1/templates/{key}": lambda o: {"key": o.template()["key"]},
+    "/v1/notifications/{id}": lambda o: {"id": o.notification()["id"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.
@@ -160,6 +182,7 @@ BODIES = {
     ("POST", "/v1/cases/{id}/close"): {"outcome": "resolved", "reason": "tenancy sweep"},
     ("POST", "/v1/cases/{id}/consent/withdraw"): {"reason": "tenancy sweep", "withdrawnBy": "B"},
     ("POST", "/v1/cases/{id}/signposts"): {"agencyId": str(uuid.uuid4()), "on": "2024-01-10", "method": "email"},
+    ("PUT", "/v1/templates/{key}"): {"translations": [{"language": "en", "subject": "S", "body": "B"}]},
 }
 
 METHODS = ("get", "put", "post", "delete", "patch")

@@ -182,18 +182,28 @@ def _weights(cw_a, authority_a):
     return "/v1/matching/weights", "/v1/matching/weights", "customised"
 
 
-@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights], ids=["family", "stage", "supporter", "weights"])
+def _template(cw_a, authority_a):
+    path = f"/v1/templates/round-trip-{uuid.uuid4().hex[:8]}"
+    r = cw_a.s.put(cw_a.base + path, json={"translations": [{"language": "en", "subject": "S", "body": "B"}]},
+                   timeout=10)
+    assert r.status_code == 200, r.text
+    return path, path, "createdAt"
+
+
+@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _template],
+                         ids=["family", "stage", "supporter", "weights", "template"])
 def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_read_only_field(
         make, cw_a, admin, authority_a, anon):
     doc = anon.get("/v1/openapi.json").json()
     replaced = {(p, m) for p, item in doc["paths"].items() for m in item if m in ("patch", "put")}
     assert replaced == {("/v1/families/{id}", "patch"), ("/v1/cases/{id}/stages/{stageId}", "patch"),
-                        ("/v1/supporters/{id}", "patch"), ("/v1/matching/weights", "put")}, \
+                        ("/v1/supporters/{id}", "patch"), ("/v1/matching/weights", "put"),
+                        ("/v1/templates/{key}", "put")}, \
         f"a PATCH or PUT route without a case here: {sorted(replaced)}"
     api = admin if make is _weights else cw_a
     get_path, put_path, field = make(cw_a, authority_a)
     get_path, put_path = urlsplit(get_path).path, urlsplit(put_path).path
-    method = "PUT" if make is _weights else "PATCH"
+    method = "PUT" if make in (_weights, _template) else "PATCH"
     now, etag = read(api, get_path)
     r = api.s.request(method, api.base + put_path, json=now, headers={"If-Match": etag}, timeout=10)
     assert r.status_code == 200, r.text
