@@ -1,6 +1,7 @@
 /* parley-notify: the notify service's process: PARLEY_WORKER_THREADS
  * handler threads (lib/svc/runtime.h), each with its own database
- * connection, and a sender thread (sender.h) delivering what is due. */
+ * connection and bus client, and a sender thread (sender.h) delivering
+ * what is due. */
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "parley/events/v1/events.pb-c.h"
 #include "services/notify/notify.h"
 #include "services/notify/sender.h"
 #include "svc/runtime.h"
@@ -26,6 +28,7 @@ SVC_AUDITED(notify_t, templates_get)
 SVC_AUDITED(notify_t, notifications_create)
 SVC_AUDITED(notify_t, notifications_get)
 SVC_AUDITED(notify_t, notifications_list)
+SVC_AUDITED(notify_t, events_deliver)
 
 static const bus_method_t methods[] = {
     {"PutTemplate", NO(put_template_request), templates_put__audited},
@@ -33,10 +36,11 @@ static const bus_method_t methods[] = {
     {"CreateNotification", NO(create_notification_request), notifications_create__audited},
     {"GetNotification", NO(get_notification_request), notifications_get__audited},
     {"ListNotifications", NO(list_notifications_request), notifications_list__audited},
+    {"Deliver", &parley__events__v1__event__descriptor, events_deliver__audited},
 };
 
 void notify_register_statements(db_t *db) {
-    const db_stmt_t *(*const sets[])(size_t *) = {templates_statements, notifications_statements};
+    const db_stmt_t *(*const sets[])(size_t *) = {templates_statements, notifications_statements, events_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);
@@ -50,7 +54,7 @@ typedef struct {
 } ctx_args_t;
 
 /* One handler thread's context: a connection with every statement on it,
- * and a bus client for the calls a handler makes. */
+ * and a bus client for the calls a handler makes (intake, for contacts). */
 static void *notify_ctx_new(void *arg) {
     const ctx_args_t *args = arg;
     notify_t *t = calloc(1, sizeof *t);

@@ -26,6 +26,10 @@ void notify_register_statements(db_t *db);
 
 const db_stmt_t *templates_statements(size_t *n);
 const db_stmt_t *notifications_statements(size_t *n);
+const db_stmt_t *events_statements(size_t *n);
+
+/* events.c: Events.Deliver (case.opened: the parents are told). */
+int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* templates.c */
 int templates_put(void *ctx, const bus_request_t *req, bus_response_t *res);
