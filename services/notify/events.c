@@ -122,7 +122,7 @@ static int acknowledge(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev
         bus_response_t scratch = {.arena = a};
         parley__common__v1__status__init(&scratch.status);
         char id[IDS_UUID_LEN + 1];
-        int rc = notifications_insert(db, &scratch, &in, ev->id, NULL, id);
+        int rc = notifications_insert(db, &scratch, &in, ev->id, NULL, id, NULL);
         if (rc == 1) {
             /* The template asks for what an acknowledgement cannot give: its author must fix it. */
             const char *why = scratch.status.n_violations ? scratch.status.violations[0]->description : "";

@@ -25,13 +25,16 @@ typedef Parley__Notify__V1__CreateNotificationRequest create_t;
 
 static const db_stmt_t stmts[] = {
     {"n_template", "SELECT translations::text FROM templates WHERE authority_id = $1 AND key = $2"},
+    /* The notification and its place in the send queue, in one statement,
+     * answering the row as n_get reads it. */
     {"n_insert",
-     "INSERT INTO notifications (id, authority_id, template_key, case_id, category, critical, channel, email,"
-     " requested_language, requested_format, language, language_fallback, format, format_fallback, subject, body,"
-     " html, created_by_client, source_event)"
+     "WITH n AS (INSERT INTO notifications (id, authority_id, template_key, case_id, category, critical, channel,"
+     " email, requested_language, requested_format, language, language_fallback, format, format_fallback, subject,"
+     " body, html, created_by_client, source_event)"
      " VALUES ($1, $2, $3, $4, $5, $6::boolean, 'CHANNEL_EMAIL', $7, $8, $9, $10, $11::boolean, $12, $13::boolean,"
-     " $14, $15, $16, $17, $18) RETURNING audit.touch(id::text, authority_id)"},
-    {"n_enqueue", "INSERT INTO send_queue (notification_id, authority_id) VALUES ($1, $2)"},
+     " $14, $15, $16, $17, $18) RETURNING *),"
+     " q AS (INSERT INTO send_queue (notification_id, authority_id) SELECT id, authority_id FROM n)"
+     " SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM n"},
     {"n_get", "SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM notifications WHERE id = $1"},
     {"n_list",
      "SELECT " COLUMNS " FROM notifications WHERE case_id = $1"
@@ -178,7 +181,7 @@ static int choose(arena_t *a, const char *json_text, const Parley__Notify__V1__R
 }
 
 int notifications_insert(db_t *db, bus_response_t *res, const create_t *in, const char *source_event,
-                         const char *client_id, char *id) {
+                         const char *client_id, char *id, db_result_t **row) {
     arena_t *a = res->arena;
     const Parley__Notify__V1__Recipient *to = in->recipient;
     db_result_t *r = NULL;
@@ -221,10 +224,7 @@ int notifications_insert(db_t *db, bus_response_t *res, const create_t *in, cons
                             html,
                             client_id,
                             source_event};
-    const char *queued[] = {id, in->authority_id};
-    rc = db_exec(db, "n_insert", 18, params, NULL);
-    if (rc == 0) rc = db_exec(db, "n_enqueue", 2, queued, NULL);
-    return rc;
+    return db_exec(db, "n_insert", 18, params, row);
 }
 
 int notifications_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
@@ -237,14 +237,12 @@ int notifications_create(void *ctx, const bus_request_t *req, bus_response_t *re
     char id[IDS_UUID_LEN + 1];
     int rc = db_tx_begin(db, p);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
-    rc = notifications_insert(db, res, in, NULL, (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL, id);
+    db_result_t *r = NULL;
+    rc = notifications_insert(db, res, in, NULL, (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL, id, &r);
     if (rc == 1) {
         db_tx_rollback(db);
         return -1;
     }
-    db_result_t *r = NULL;
-    const char *one[] = {id};
-    if (rc == 0) rc = db_exec(db, "n_get", 1, one, &r);
     notification_t *x = rc == 0 && db_rows(r) == 1 ? from_row(a, r, 0) : NULL;
     db_result_free(&r);
     if (rc == 0 && x == NULL) rc = DB_ERR_QUERY;

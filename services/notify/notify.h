@@ -47,11 +47,12 @@ int notifications_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 int notifications_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 /* Renders and queues the notification in (checked as the codec and the
  * handler check a request) in the open transaction on db, its new id into
- * id (IDS_UUID_LEN + 1 bytes); source_event (the event it answers) and
- * client_id (who made it) may be NULL. 0; 1 when the template or data
- * refuse it (a violation on res); or a DB_ERR_*. */
+ * id (IDS_UUID_LEN + 1 bytes) and, when row is not NULL, its row as GET
+ * reads it into *row (the caller frees it); source_event (the event it
+ * answers) and client_id (who made it) may be NULL. 0; 1 when the template
+ * or data refuse it (a violation on res); or a DB_ERR_*. */
 int notifications_insert(db_t *db, bus_response_t *res, const Parley__Notify__V1__CreateNotificationRequest *in,
-                         const char *source_event, const char *client_id, char *id);
+                         const char *source_event, const char *client_id, char *id, db_result_t **row);
 
 /* The API's word of a MessageFormat ("large_print"), and back (0 unknown). */
 const char *notify_format_word(int format);

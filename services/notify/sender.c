@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/ticker.h"
 #include "db/db.h"
@@ -161,16 +162,18 @@ static int send_one(sender_t *s) {
     return 1;
 }
 
-/* Up to batch notifications; asks for no pause when the batch was full. */
+/* Up to batch notifications, for at most a second, so that a stop waits
+ * for one send at most; asks for no pause when there may be more. */
 static int tick(void *arg) {
     sender_t *s = arg;
-    int sent = 0;
-    for (; sent < s->cfg.batch; sent++) {
+    int64_t until = clock_mono_ms() + 1000;
+    for (int sent = 0; sent < s->cfg.batch; sent++) {
         int rc = send_one(s);
         arena_reset(s->arena);
-        if (rc <= 0) break;
+        if (rc <= 0) return 0;
+        if (clock_mono_ms() >= until) return 1;
     }
-    return sent >= s->cfg.batch;
+    return 1;
 }
 
 static void teardown(void *arg) {

@@ -2,6 +2,7 @@
 recipient, and email delivered through a real SMTP server (aiosmtpd on
 loopback) that the tests read the messages from."""
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -211,3 +212,32 @@ def test_a_cases_notifications_are_listed_for_its_caseworker(mail, cw_a, cw_b, a
     assert [x["id"] for x in page["items"] + rest["items"]] == ids
     assert cw_b.get(f"/v1/notifications?caseId={case_a['id']}").json()["items"] == []
     assert cw_a.get("/v1/notifications").status_code == 400
+
+
+def test_concurrent_puts_of_one_version_change_it_once(cw_a, authority_a):
+    key = f"race-{uuid.uuid4().hex[:8]}"
+    made = put_template(cw_a, authority_a, key)
+
+    def put(i):
+        body = dict(made, translations=[dict(made["translations"][0], subject=f"Version {i}")] +
+                    made["translations"][1:])
+        return cw_a.s.put(f"{cw_a.base}/v1/templates/{key}", json=body, headers={"If-Match": '"1"'}, timeout=20)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(put, range(8)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200] + [412] * 7, [(r.status_code, r.text[:200]) for r in answers]
+    winner = next(r for r in answers if r.status_code == 200).json()
+    assert cw_a.get(f"/v1/templates/{key}").json() == winner and winner["version"] == 2
+
+
+def test_concurrent_puts_making_one_template_make_it_once(cw_a, authority_a, db):
+    key = f"new-race-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: cw_a.s.put(f"{cw_a.base}/v1/templates/{key}", json=TEMPLATE, timeout=20),
+                                range(8)))
+    # Each either made it, replaced it, or met a concurrent change (409, retryable); never an error.
+    assert {r.status_code for r in answers} <= {200, 409}, [(r.status_code, r.text[:200]) for r in answers]
+    assert any(r.status_code == 200 for r in answers)
+    with db.cursor() as c:
+        c.execute("SELECT count(*) FROM notify.templates WHERE authority_id = %s AND key = %s", (authority_a, key))
+        assert c.fetchone()[0] == 1
