@@ -116,8 +116,14 @@ int main(void) {
     };
     /* Without an SMTP server nothing is sent: notifications wait, queued. */
     sender_t *sender = NULL;
-    if (*sc.smtp.url == '\0') log_warn(NULL, "notify: PARLEY_SMTP_URL is not set; notifications wait unsent");
-    else if ((sender = sender_start(&sc)) == NULL) return 1;
+    if (*sc.smtp.url == '\0') {
+        log_warn(NULL, "notify: PARLEY_SMTP_URL is not set; notifications wait unsent");
+    } else if (smtp_tls_for(sc.smtp.url, config_str("PARLEY_SMTP_TLS", ""), &sc.smtp.starttls) != 0) {
+        log_error(NULL, "notify: PARLEY_SMTP_URL must be smtp:// or smtps://, and PARLEY_SMTP_TLS required, off or unset");
+        return 1;
+    } else if ((sender = sender_start(&sc)) == NULL) {
+        return 1;
+    }
 
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);

@@ -26,7 +26,7 @@ static const db_stmt_t stmts[] = {
     /* The claimed notification's authority, for its row-level security. */
     {"s_scope", "SELECT set_config('parley.authority_ids', '{' || $1::uuid || '}', true)"},
     {"s_load",
-     "SELECT email, subject, body, html, category, critical FROM notifications"
+     "SELECT email, subject, body, html, category, critical, language FROM notifications"
      " WHERE id = $1 AND status = 'NOTIFICATION_STATUS_PENDING'"},
     {"s_delivered",
      "UPDATE notifications SET status = 'NOTIFICATION_STATUS_DELIVERED', delivered_at = now(), updated_at = now(),"
@@ -101,7 +101,8 @@ static int claim(sender_t *s, smtp_mail_t *m, char **authority, int *tries) {
                            db_str(a, n, 0, 2),
                            db_str(a, n, 0, 3),
                            db_str(a, n, 0, 4),
-                           db_bool(n, 0, 5)};
+                           db_bool(n, 0, 5),
+                           db_str(a, n, 0, 6)};
         rc = db_exec(db, "s_lease", 2, lease, NULL);
     } else if (rc == 0) {
         rc = db_exec(db, "s_done", 1, one, NULL); /* ended already: nothing to send */

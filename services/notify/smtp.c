@@ -1,8 +1,10 @@
 #include "services/notify/smtp.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "services/notify/render.h"
@@ -11,6 +13,49 @@ struct smtp {
     const smtp_config_t *cfg;
     CURL *curl;
 };
+
+/* Whether host (len bytes, IPv6 without its brackets) is loopback. */
+static bool loopback(const char *host, size_t len) {
+    char text[64];
+    if (len == 0 || len >= sizeof text) return false;
+    memcpy(text, host, len);
+    text[len] = '\0';
+    if (strcasecmp(text, "localhost") == 0) return true;
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, text, &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, text, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+int smtp_tls_for(const char *url, const char *setting, bool *starttls) {
+    const char *rest;
+    if (strncasecmp(url, "smtps://", 8) == 0) rest = NULL;
+    else if (strncasecmp(url, "smtp://", 7) == 0) rest = url + 7;
+    else return -1;
+    bool required = strcmp(setting, "required") == 0, off = strcmp(setting, "off") == 0;
+    if (!required && !off && *setting != '\0') return -1;
+    if (rest == NULL) {
+        *starttls = false;
+        return 0;
+    }
+    /* The authority: [userinfo@]host[:port], up to the path. */
+    size_t end = strcspn(rest, "/?#");
+    const char *at = memchr(rest, '@', end);
+    const char *host = at ? at + 1 : rest;
+    size_t n = end - (size_t)(host - rest);
+    size_t len;
+    if (n > 0 && host[0] == '[') {
+        const char *close = memchr(host, ']', n);
+        if (close == NULL) return -1;
+        host++;
+        len = (size_t)(close - host);
+    } else {
+        const char *colon = memchr(host, ':', n);
+        len = colon ? (size_t)(colon - host) : n;
+    }
+    *starttls = required || (!off && !loopback(host, len));
+    return 0;
+}
 
 smtp_t *smtp_new(const smtp_config_t *cfg) {
     smtp_t *self = calloc(1, sizeof *self);
@@ -41,7 +86,8 @@ static struct curl_slist *add(struct curl_slist *list, const char *line, bool *f
 
 /* The mail's headers, or NULL (with *error) when one cannot be made safely. */
 static struct curl_slist *headers(const smtp_config_t *cfg, arena_t *a, const smtp_mail_t *m, const char **error) {
-    if (!header_safe(m->to) || !header_safe(m->subject) || !header_safe(m->id) || !header_safe(m->category)) {
+    if (!header_safe(m->to) || !header_safe(m->subject) || !header_safe(m->id) || !header_safe(m->category) ||
+        !header_safe(m->language)) {
         *error = "a header value holds a line break";
         return NULL;
     }
@@ -58,6 +104,8 @@ static struct curl_slist *headers(const smtp_config_t *cfg, arena_t *a, const sm
     h = add(h, arena_printf(a, "To: <%s>", m->to), &failed);
     h = add(h, arena_printf(a, "Subject: %s", render_header_text(a, m->subject)), &failed);
     h = add(h, arena_printf(a, "Message-ID: <%s@%s>", m->id, domain), &failed);
+    /* So a mail client and a screen reader read it in its language. */
+    h = add(h, arena_printf(a, "Content-Language: %s", m->language), &failed);
     if (!m->critical)
         h = add(h, arena_printf(a, "List-Unsubscribe: <mailto:%s?subject=unsubscribe%%20%s>", cfg->unsubscribe,
                                 m->category), &failed);
@@ -115,6 +163,9 @@ smtp_outcome_t smtp_send(smtp_t *self, arena_t *a, const smtp_mail_t *m, const c
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, cfg->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    /* STARTTLS when required: no falling back to plain text, and the
+     * server's certificate verified (curl's default). */
+    curl_easy_setopt(c, CURLOPT_USE_SSL, cfg->starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, cfg->timeout_ms < 5000 ? cfg->timeout_ms : 5000L);

@@ -16,6 +16,7 @@ typedef struct {
     const char *from_name;   /* PARLEY_NOTIFY_FROM_NAME: its display name (UTF-8) */
     const char *unsubscribe; /* PARLEY_NOTIFY_UNSUBSCRIBE: the mailto address of List-Unsubscribe */
     long timeout_ms;         /* one message's deadline */
+    bool starttls;           /* STARTTLS required (smtp_tls_for) */
 } smtp_config_t;
 
 typedef struct {
@@ -26,7 +27,16 @@ typedef struct {
     const char *html; /* NULL: plain text only */
     const char *category;
     bool critical;
+    const char *language; /* the translation's (BCP 47): Content-Language */
 } smtp_mail_t;
+
+/* Whether mail to url must go over STARTTLS, by setting (PARLEY_SMTP_TLS):
+ * "required" always, "off" never, "" (unset): required unless the URL's
+ * host is loopback (127.0.0.0/8, ::1, localhost), where a local relay or a
+ * test server need not speak TLS. smtps:// is TLS from the start, so never
+ * STARTTLS. 0 with *starttls set, or -1 for another setting or a URL that
+ * is not smtp:// or smtps://. */
+int smtp_tls_for(const char *url, const char *setting, bool *starttls);
 
 typedef enum { SMTP_SENT, SMTP_TEMPORARY, SMTP_PERMANENT } smtp_outcome_t;
 

@@ -18,6 +18,17 @@ from aiosmtpd.controller import Controller
 from conftest import pids, scale, stack, wait_for
 
 
+def outside_address():
+    """This machine's address on a network (not loopback), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent, a route is chosen
+            addr = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if addr.startswith("127.") else addr
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -44,15 +55,16 @@ class _Handler:
 
 
 class MailSink:
-    def __init__(self):
+    def __init__(self, host="127.0.0.1"):
+        self.host = host
         self.port = free_port()
-        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.url = f"smtp://{host}:{self.port}"
         self.messages = []
         self.lock = threading.Lock()
         self.controller = None
 
     def start(self):
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(_Handler(self), hostname=self.host, port=self.port)
         self.controller.start()
 
     def stop(self):

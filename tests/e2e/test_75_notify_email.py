@@ -31,6 +31,7 @@ def test_a_polish_reading_parent_gets_the_polish_template(mail, cw_a, authority_
     assert (n["status"], n["language"], n["languageFallback"]) == ("pending", "pl", False)
     msg, = mail.wait_for(n["id"])
     assert str(msg["Subject"]) == "Otrzymaliśmy Twoją prośbę, Agnieszka"
+    assert msg["Content-Language"] == "pl"
     assert "=?UTF-8?" in msg.as_string(), "a non-ASCII subject is sent RFC 2047-encoded"
     plain, html = parts(msg)
     assert plain.strip() == "Dzień dobry Agnieszka, numer sprawy: R-12."
