@@ -219,3 +219,50 @@ BEGIN
     END LOOP;
 END
 $audit_grants$;
+
+-- The definitions every service's migrations share (SERVICE.md point 2), in
+-- schema parley_shared, created here once rather than copied into each
+-- service. Each function runs with its caller's rights, so a service's
+-- migration applies it to the tables its own role owns.
+--
+-- parley_shared.current_authorities(): the caller's authorities, from the
+-- transaction-local setting db_tx_begin makes (lib/db/db.h).
+-- parley_shared.tenant_table(table, column): row-level security on a tenant
+-- table, ENABLEd and FORCEd (so the owning service role is bound too), one
+-- policy for every command: a row is visible, and may be written, only when
+-- its column (authority_id) is one of the caller's authorities.
+-- parley_shared.create_inbox(): the consumer's inbox of handled events
+-- (lib/db/outbox.h, inbox_claim) in the caller's schema.
+CREATE SCHEMA IF NOT EXISTS parley_shared;
+CREATE OR REPLACE FUNCTION parley_shared.current_authorities() RETURNS uuid[]
+    LANGUAGE sql STABLE
+    AS $$ SELECT coalesce(nullif(current_setting('parley.authority_ids', true), ''), '{}')::uuid[] $$;
+CREATE OR REPLACE FUNCTION parley_shared.tenant_table(p_table regclass, p_column name DEFAULT 'authority_id')
+    RETURNS void LANGUAGE plpgsql AS $tenant$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', p_table);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', p_table);
+    EXECUTE format('CREATE POLICY tenant ON %s USING (%I = ANY (parley_shared.current_authorities()))'
+                   ' WITH CHECK (%I = ANY (parley_shared.current_authorities()))', p_table, p_column, p_column);
+END
+$tenant$;
+CREATE OR REPLACE FUNCTION parley_shared.create_inbox() RETURNS void LANGUAGE plpgsql AS $inbox$
+BEGIN
+    CREATE TABLE inbox (
+        event_id uuid PRIMARY KEY,
+        type text NOT NULL,
+        handled_at timestamptz NOT NULL DEFAULT now()
+    );
+END
+$inbox$;
+DO $shared_grants$
+DECLARE
+    svc text;
+BEGIN
+    FOREACH svc IN ARRAY ARRAY['intake', 'matching', 'scheduling', 'notify', 'training', 'feedback']
+    LOOP
+        EXECUTE format('GRANT USAGE ON SCHEMA parley_shared TO %I', 'parley_' || svc);
+        EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA parley_shared TO %I', 'parley_' || svc);
+    END LOOP;
+END
+$shared_grants$;

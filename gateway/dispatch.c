@@ -182,7 +182,7 @@ static int answer(call_t *c, const ProtobufCMessage *out) {
     if (c->record_id == NULL && json_is_string(id)) c->record_id = arena_strdup(h->arena, json_string_value(id));
     if (json_is_string(authority)) c->authority_id = arena_strdup(h->arena, json_string_value(authority));
     const char *own = "";
-    if (c->m.route->success_status == 201 && json_is_string(id)) {
+    if ((c->m.route->success_status == 201 || c->m.route->success_status == 202) && json_is_string(id)) {
         const char *where = location(h->arena, &c->m, json_string_value(id));
         if (where != NULL) own = arena_printf(h->arena, "Location: %s\r\n", where);
         else log_error(h->request_id, "%s.%s: the created id is not a UUID; no Location", c->m.route->service, c->m.route->rpc);

@@ -194,7 +194,7 @@ static json_t *responses(build_t *b, const route_t *r, const json_t *op_text, co
         b->etag = true;
         json_object_set_new(headers, "ETag", ref("headers", "ETag"));
     }
-    if (r->success_status == 201 && field_named(out, "id") != NULL) {
+    if ((r->success_status == 201 || r->success_status == 202) && field_named(out, "id") != NULL) {
         b->location = true;
         json_object_set_new(headers, "Location", ref("headers", "Location"));
     }

@@ -356,7 +356,11 @@ json_t *oas_schemas_field(oas_schemas_t *s, const ProtobufCMessageDescriptor *ms
     json_t *sch;
     if (oas_field_is_map(f)) {
         const ProtobufCMessageDescriptor *entry = f->descriptor;
-        sch = json_pack("{s:s, s:o*}", "type", "object", "additionalProperties", value_schema(s, &entry->fields[1]));
+        json_t *value = value_schema(s, &entry->fields[1]);
+        /* A map's rules are its values' (and max_items its entries'). */
+        if (entry->fields[1].type != PROTOBUF_C_TYPE_MESSAGE) value_keywords(value, r, false);
+        sch = json_pack("{s:s, s:o*}", "type", "object", "additionalProperties", value);
+        if (r != NULL && r->max_items) json_object_set_new(sch, "maxProperties", json_integer(r->max_items));
     } else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
         json_t *item = value_schema(s, f);
         /* An element of a list of strings is never empty (lib/pb/check.c). */

@@ -10,10 +10,12 @@
 #include "parley/admin/v1/admin.pb-c.h"
 #include "parley/intake/v1/intake.pb-c.h"
 #include "parley/matching/v1/matching.pb-c.h"
+#include "parley/notify/v1/notify.pb-c.h"
 
 #define ADMIN &parley__admin__v1__admin__descriptor
 #define INTAKE &parley__intake__v1__intake__descriptor
 #define MATCHING &parley__matching__v1__matching__descriptor
+#define NOTIFY &parley__notify__v1__notify__descriptor
 #define STAFF (ROLE_CONSORTIUM_ADMIN | ROLE_CASEWORKER)
 
 /* Keep in step with gateway/openapi.json: a test checks both ways. */
@@ -102,6 +104,13 @@ static const route_t route_table[] = {
     {"GET", "/v1/matching/weights", "matching", MATCHING, "GetWeights", STAFF, 200},
     {"PUT", "/v1/matching/weights", "matching", MATCHING, "PutWeights", ROLE_CONSORTIUM_ADMIN, 200},
     {"GET", "/v1/matching/unmet-demand", "matching", MATCHING, "GetUnmetDemand", STAFF | ROLE_ANALYST, 200},
+    /* Notify: an authority's templates and the messages sent from them;
+     * POST answers 202, the message is sent in the background. */
+    {"PUT", "/v1/templates/{key}", "notify", NOTIFY, "PutTemplate", STAFF, 200},
+    {"GET", "/v1/templates/{key}", "notify", NOTIFY, "GetTemplate", STAFF, 200},
+    {"POST", "/v1/notifications", "notify", NOTIFY, "CreateNotification", STAFF, 202},
+    {"GET", "/v1/notifications", "notify", NOTIFY, "ListNotifications", STAFF, 200},
+    {"GET", "/v1/notifications/{id}", "notify", NOTIFY, "GetNotification", STAFF, 200},
 };
 
 /* library: the PATCHes of records several authorities' staff keep (a

@@ -30,6 +30,8 @@ PACKAGES=(
 	python3-jsonschema
 	# every end-to-end test bounded (pytest.ini: timeout), and a run in random order
 	python3-pytest-timeout python3-pytest-random-order
+	# a real SMTP server on loopback, that the notify tests read the mail from
+	python3-aiosmtpd
 	# /docs rendered in headless Chromium by the end-to-end tests
 	chromium chromium-driver
 )

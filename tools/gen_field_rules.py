@@ -194,6 +194,10 @@ def check_rules(fld):
     w = fld.where()
     t = fld.element_type()
     is_string = t == FDP.TYPE_STRING
+    if fld.is_map():
+        # A map's string rules are its values' (lib/pb/decode.c, decode_map).
+        entry = fld.msg.model.messages[fld.proto.type_name].proto
+        is_string = entry.field[1].type == FDP.TYPE_STRING
     is_number = t in INTS or t in REALS
     if r.required and not fld.repeated and (is_number or t == FDP.TYPE_BOOL) and fld.proto.type != FDP.TYPE_MESSAGE:
         raise Fail(f"{w}: required on a number or bool, whose 0 or false is a value")

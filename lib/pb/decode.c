@@ -182,8 +182,10 @@ static void decode_repeated(decoder_t *d, const ProtobufCFieldDescriptor *f, con
 }
 
 /* A map: a JSON object whose keys become entry keys (parsed as the key
- * field's type, since JSON keys are always strings). */
-static void decode_map(decoder_t *d, const ProtobufCFieldDescriptor *f, const json_t *v, ProtobufCMessage *msg) {
+ * field's type, since JSON keys are always strings). The map's rules r
+ * (may be NULL) bound its entries (max_items) and apply to each value. */
+static void decode_map(decoder_t *d, const ProtobufCFieldDescriptor *f, const pb_rules_t *r, const json_t *v,
+                       ProtobufCMessage *msg) {
     if (!json_is_object(v)) {
         fail(d, "expected an object");
         return;
@@ -191,6 +193,8 @@ static void decode_map(decoder_t *d, const ProtobufCFieldDescriptor *f, const js
     const ProtobufCMessageDescriptor *entry_desc = f->descriptor;
     const ProtobufCFieldDescriptor *key_f = &entry_desc->fields[0], *value_f = &entry_desc->fields[1];
     size_t n = json_object_size(v);
+    const char *over = pb__rules_check_count(d->arena, r, n);
+    if (over != NULL) fail(d, over);
     if (n == 0) return;
     ProtobufCMessage **entries = elements_new(d, f, n);
     if (entries == NULL) return;
@@ -204,7 +208,8 @@ static void decode_map(decoder_t *d, const ProtobufCFieldDescriptor *f, const js
         if (entry != NULL) {
             const char *err = pb__scalar_from_text(d->arena, key_f, key, strlen(key), (char *)entry + key_f->offset);
             if (err != NULL) fail(d, err);
-            decode_value(d, value_f, NULL, value, (char *)entry + value_f->offset);
+            decode_value(d, value_f, value_f->type == PROTOBUF_C_TYPE_MESSAGE ? NULL : r, value,
+                         (char *)entry + value_f->offset);
             entries[count++] = entry;
         }
         path_pop(d, saved);
@@ -235,7 +240,7 @@ static void decode_field(decoder_t *d, const ProtobufCFieldDescriptor *f, const 
                          ProtobufCMessage *msg) {
     if (json_is_null(v)) return; /* null means unset */
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-        if (pb__field_is_map(f)) decode_map(d, f, v, msg);
+        if (pb__field_is_map(f)) decode_map(d, f, r, v, msg);
         else decode_repeated(d, f, r, v, msg);
         return;
     }

@@ -1,24 +1,144 @@
-/* parley-notify — the notify service's worker. It answers the built-in Ping for
- * now; its methods join the table passed to bus_worker_new as they are built. */
+/* parley-notify: the notify service's process: PARLEY_WORKER_THREADS
+ * handler threads (lib/svc/runtime.h), each with its own database
+ * connection and bus client, and a sender thread (sender.h) delivering
+ * what is due. */
+#include <curl/curl.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "bus/auth.h"
-#include "bus/bus.h"
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "parley/events/v1/events.pb-c.h"
+#include "services/notify/notify.h"
+#include "services/notify/sender.h"
+#include "svc/runtime.h"
+#include "svc/svc.h"
+
+#define NO(x) &parley__notify__v1__##x##__descriptor
 
 static volatile sig_atomic_t stop;
+
+/* Every method runs inside svc_serve: the request's audit row is written in
+ * the transaction that serves it (lib/svc/svc.h, SVC_AUDITED). */
+SVC_AUDITED(notify_t, templates_put)
+SVC_AUDITED(notify_t, templates_get)
+SVC_AUDITED(notify_t, notifications_create)
+SVC_AUDITED(notify_t, notifications_get)
+SVC_AUDITED(notify_t, notifications_list)
+SVC_AUDITED(notify_t, events_deliver)
+
+static const bus_method_t methods[] = {
+    {"PutTemplate", NO(put_template_request), templates_put__audited},
+    {"GetTemplate", NO(get_template_request), templates_get__audited},
+    {"CreateNotification", NO(create_notification_request), notifications_create__audited},
+    {"GetNotification", NO(get_notification_request), notifications_get__audited},
+    {"ListNotifications", NO(list_notifications_request), notifications_list__audited},
+    {"Deliver", &parley__events__v1__event__descriptor, events_deliver__audited},
+};
+
+void notify_register_statements(db_t *db) {
+    const db_stmt_t *(*const sets[])(size_t *) = {templates_statements, notifications_statements, events_statements};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        size_t n;
+        const db_stmt_t *s = sets[i](&n);
+        db_register(db, s, n);
+    }
+}
+
+/* What every handler thread's context is made from. */
+typedef struct {
+    const char *dsn, *endpoint;
+} ctx_args_t;
+
+/* One handler thread's context: a connection with every statement on it,
+ * and a bus client for the calls a handler makes (intake, for contacts). */
+static void *notify_ctx_new(void *arg) {
+    const ctx_args_t *args = arg;
+    notify_t *t = calloc(1, sizeof *t);
+    if (t == NULL || (t->db = db_new(args->dsn)) == NULL || (t->bus = bus_client_new(args->endpoint)) == NULL) {
+        log_error(NULL, "notify: cannot set up a handler thread");
+        if (t) db_destroy(&t->db);
+        free(t);
+        return NULL;
+    }
+    notify_register_statements(t->db);
+    return t;
+}
+
+static void notify_ctx_destroy(void *ctx) {
+    notify_t *t = ctx;
+    bus_client_destroy(&t->bus);
+    db_destroy(&t->db);
+    free(t);
+}
 
 int main(void) {
     log_init("notify");
     if (bus_auth_init("notify") != 0) return 1;
+    if (bus_signals_stop_on_term(&stop) != 0) return 1;
+    /* Before any thread: curl's global state is not thread-safe to set up. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error(NULL, "notify: curl cannot start");
+        return 1;
+    }
+
+    const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_notify");
+    /* Migrate before serving: every instance tries, the advisory lock serialises. */
+    db_t *db = db_new(dsn);
+    if (db == NULL) return 1;
+    const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/notify/migrations");
+    for (int tries = 0; db_migrate(db, dir, "notify") != 0; tries++) {
+        if (tries == 30 || stop) {
+            log_error(NULL, "cannot apply the notify migrations; giving up");
+            db_destroy(&db);
+            return 1;
+        }
+        sleep(1);
+    }
+    db_destroy(&db);
+
+    const char *from = config_str("PARLEY_NOTIFY_FROM", "no-reply@parley.invalid");
+    sender_config_t sc = {
+        .conninfo = dsn,
+        .smtp = {.url = config_str("PARLEY_SMTP_URL", ""),
+                 .from = from,
+                 .from_name = config_str("PARLEY_NOTIFY_FROM_NAME", "Parley"),
+                 .unsubscribe = config_str("PARLEY_NOTIFY_UNSUBSCRIBE", from),
+                 .timeout_ms = config_long("PARLEY_SMTP_TIMEOUT_MS", 30000, 100, 600000)},
+        .interval_ms = config_long("PARLEY_NOTIFY_SEND_INTERVAL_MS", 250, 10, 60000),
+        .batch = 50,
+        .max_attempts = (int)config_long("PARLEY_NOTIFY_MAX_ATTEMPTS", 10, 1, 50),
+        .retry_base_ms = config_long("PARLEY_NOTIFY_RETRY_BASE_MS", 2000, 10, 3600000),
+        .retry_max_ms = config_long("PARLEY_NOTIFY_RETRY_MAX_MS", 600000, 10, 86400000),
+    };
+    /* Without an SMTP server nothing is sent: notifications wait, queued. */
+    sender_t *sender = NULL;
+    if (*sc.smtp.url == '\0') {
+        log_warn(NULL, "notify: PARLEY_SMTP_URL is not set; notifications wait unsent");
+    } else if (smtp_tls_for(sc.smtp.url, config_str("PARLEY_SMTP_TLS", ""), &sc.smtp.starttls) != 0) {
+        log_error(NULL, "notify: PARLEY_SMTP_URL must be smtp:// or smtps://, and PARLEY_SMTP_TLS required, off or unset");
+        return 1;
+    } else if ((sender = sender_start(&sc)) == NULL) {
+        return 1;
+    }
+
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
-    if (bus_signals_stop_on_term(&stop) != 0) return 1;
-    bus_worker_t *worker = bus_worker_new(endpoint, "notify", NULL, 0, NULL);
-    if (worker == NULL) return 1;
-    int rc = bus_worker_run(worker, &stop);
-    bus_worker_destroy(&worker);
-    return rc == 0 ? 0 : 1;
+    ctx_args_t args = {dsn, endpoint};
+    svc_runtime_t rt = {.service = "notify",
+                        .endpoint = endpoint,
+                        .methods = methods,
+                        .n_methods = sizeof methods / sizeof methods[0],
+                        .ctx_new = notify_ctx_new,
+                        .ctx_destroy = notify_ctx_destroy,
+                        .arg = &args,
+                        .threads = svc_runtime_threads()};
+    int status = svc_runtime_run(&rt, &stop);
+    sender_stop(&sender);
+    curl_global_cleanup();
+    log_info(NULL, "stopped");
+    return status == 0 ? 0 : 1;
 }

@@ -135,6 +135,26 @@ class Owner:
     def match_request(self):
         return self.once("match request", self._offered)
 
+    def template(self):
+        return self.once("template", lambda: self._put(
+            f"/v1/templates/sweep-{uuid.uuid4().hex[:8]}",
+            {"authorityId": self.a, "translations": [{"language": "en", "subject": "S ((name))", "body": "B"}]}))
+
+    def notification(self):
+        return self.once("notification", lambda: self._sent(
+            {"authorityId": self.a, "template": self.template()["key"], "data": {"name": "Sweep"},
+             "recipient": {"email": "sweep@example.org"}, "category": "sweep"}))
+
+    def _put(self, path, body):
+        r = self.cw.s.put(self.cw.base + path, json=body, timeout=10)
+        assert r.status_code == 200, f"making an object of authority A: PUT {path}: {r.status_code} {r.text}"
+        return r.json()
+
+    def _sent(self, body):
+        r = self.cw.post("/v1/notifications", body, headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert r.status_code == 202, f"making an object of authority A: POST /v1/notifications: {r.status_code} {r.text}"
+        return r.json()
+
     def assignment(self):
         def make():
             offer = self._offered()["currentOffer"]["id"]
@@ -167,6 +187,8 @@ REGISTRY = {
                                                           "parentId": o.linked_parent()["id"]},
     "/v1/young-people/{id}/views/{viewId}": lambda o: {"id": o.young_person()["id"],
                                                       "viewId": o.young_person_view()["id"]},
+    "/v1/templates/{key}": lambda o: {"key": o.template()["key"]},
+    "/v1/notifications/{id}": lambda o: {"id": o.notification()["id"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.
@@ -183,6 +205,7 @@ BODIES = {
     ("POST", "/v1/young-people/{id}/views"): {"recordedOn": "2024-01-10", "method": "conversation",
                                               "summary": "Wants to stay at college.", "recordedBy": "B"},
     ("PATCH", "/v1/young-people/{id}"): {"phone": "07700 900111"},
+    ("PUT", "/v1/templates/{key}"): {"translations": [{"language": "en", "subject": "S", "body": "B"}]},
 }
 
 METHODS = ("get", "put", "post", "delete", "patch")

@@ -49,6 +49,10 @@ NOT_TENANT_DATA = {
     "matching.capacity_signal": "one timestamp: when capacity last appeared",
     "matching.pool_generations": "a counter per authority for the candidates cache",
     "matching.weights": "a consortium's matching weights, no personal data",
+    # Notify's queue: the senders claim across authorities (ids only), then
+    # read each notification with its own authority set.
+    "notify.send_queue": "notification ids waiting to be sent, claimed by the senders across authorities",
+    "notify.inbox": "ids of events handled",
 }
 # Which migrations ran: no tenant data, in every schema that has migrations.
 MIGRATIONS_TABLE = "schema_migrations"
@@ -163,6 +167,14 @@ def _make_one_of_everything(cw_a, authority_a, db):
                        ("/v1/cases", young_case_body(authority_a, yp))):
         r = cw_a.post(path, body)
         assert r.status_code == 201, r.text
+
+    # Notify: a template and a notification made from it.
+    r = cw_a.s.put(cw_a.base + f"/v1/templates/catalog-{uuid.uuid4().hex[:8]}", timeout=10, json={
+        "authorityId": authority_a, "translations": [{"language": "en", "subject": "Hello ((name))", "body": "Hi"}]})
+    assert r.status_code == 200, r.text
+    r = cw_a.post("/v1/notifications", {"authorityId": authority_a, "template": r.json()["key"], "data": {"name": "A"},
+                                        "recipient": {"email": "probe@example.org"}, "category": "probe"})
+    assert r.status_code == 202, r.text
 
     missing = []
 

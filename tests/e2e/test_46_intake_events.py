@@ -18,23 +18,27 @@ def delivery(db, case_id, type_):
         return c.fetchall()
 
 
-def test_the_relay_backs_off_while_a_consumer_cannot_take_events_and_keeps_them(cw_a, case_a, db):
-    # notify does not implement Events.Deliver yet: it answers UNIMPLEMENTED.
-    rows = wait_for(lambda: [r for r in delivery(db, case_a["id"], "case.opened") if r[1] >= 1])
-    assert rows, delivery(db, case_a["id"], "case.opened")
-    subscriber, attempts, delivered, error, later = rows[0]
-    assert subscriber == "notify" and not delivered and later, \
-        f"loses nothing: a delivery notify refused is {rows[0]} (want undelivered, retried later)"
-    assert error.startswith("UNIMPLEMENTED")
-    # Events about one case go to a subscriber in order: the next waits for
-    # the first. Once the relay has tried case.opened again after the stage
-    # was recorded, it has had its chance to send case.stage_changed too.
-    assert cw_a.post(f"/v1/cases/{case_a['id']}/stages", {"stage": "sen_support", "on": "2025-01-06"}).status_code == 201
-    assert wait_for(lambda: [r for r in delivery(db, case_a["id"], "case.opened") if r[1] >= attempts + 1],
-                    timeout=20), delivery(db, case_a["id"], "case.opened")
-    assert [r[1] for r in delivery(db, case_a["id"], "case.stage_changed")] == [0], \
-        "event order: case.stage_changed was sent to notify while the case's case.opened was still undelivered"
-    assert count(db, "SELECT count(*) FROM intake.outbox WHERE subject_id = %s", case_a["id"]) == 2
+def test_the_relay_backs_off_while_a_consumer_cannot_take_events_and_keeps_them(cw_a, authority_a, family_a, db):
+    # notify is down: the broker answers UNAVAILABLE (or nothing) for it.
+    stack("stop", "notify")
+    try:
+        case = cw_a.post("/v1/cases", case_body(authority_a, family_a)).json()
+        rows = wait_for(lambda: [r for r in delivery(db, case["id"], "case.opened") if r[1] >= 1], timeout=30)
+        assert rows, delivery(db, case["id"], "case.opened")
+        subscriber, attempts, delivered, error, _ = rows[0]
+        assert subscriber == "notify" and not delivered and error, \
+            f"loses nothing: a delivery notify could not take is {rows[0]} (want undelivered, retried later)"
+        # Events about one case go to a subscriber in order: the next waits for
+        # the first. Once the relay has tried case.opened again after the stage
+        # was recorded, it has had its chance to send case.stage_changed too.
+        assert cw_a.post(f"/v1/cases/{case['id']}/stages", {"stage": "sen_support", "on": "2025-01-06"}).status_code == 201
+        assert wait_for(lambda: [r for r in delivery(db, case["id"], "case.opened") if r[1] >= attempts + 1],
+                        timeout=30), delivery(db, case["id"], "case.opened")
+        assert [r[1] for r in delivery(db, case["id"], "case.stage_changed")] == [0], \
+            "event order: case.stage_changed was sent to notify while the case's case.opened was still undelivered"
+        assert count(db, "SELECT count(*) FROM intake.outbox WHERE subject_id = %s", case["id"]) == 2
+    finally:
+        stack("start", "notify")
 
 
 def test_a_consumer_that_was_down_gets_every_event_it_missed_in_order(cw_a, authority_a, family_a, db):

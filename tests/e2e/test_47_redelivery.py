@@ -19,8 +19,13 @@ from young_helpers import young_case_body, young_person_body
 # redelivered below. A pair some consumer acknowledges that is not listed
 # fails the first test.
 CONSUMED = {("matching", "case.supporter_requested"), ("matching", "case.closed"), ("matching", "family.updated"),
-            ("matching", "young_person.updated")}
-STUBS = {"notify", "feedback", "scheduling", "training"}  # answer Deliver with UNIMPLEMENTED for now
+            ("matching", "young_person.updated"),
+            # redelivered in test_75_notify_events.py (it needs a template and an SMTP server)
+            ("notify", "case.opened")}
+STUBS = {"feedback", "scheduling", "training"}  # answer Deliver with UNIMPLEMENTED for now
+# notify acknowledges every other event it is sent without acting on it
+# (services/notify/events.c): of its pairs only these are consumed.
+CONSUMES_ONLY = {"notify": {"case.opened"}}
 
 
 def _rows(db, sql, *args):
@@ -176,6 +181,7 @@ def test_every_consumed_event_delivered_again_or_late_changes_nothing(tenant, db
         pairs |= set(_rows(db, f"SELECT DISTINCT d.subscriber, o.type FROM {schema}.outbox_deliveries d"
                                f" JOIN {schema}.outbox o ON o.id = d.event_id"
                                " WHERE d.delivered_at IS NOT NULL AND d.subscriber <> ALL (%s)", list(STUBS)))
+    pairs = {(sub, t) for sub, t in pairs if sub not in CONSUMES_ONLY or t in CONSUMES_ONLY[sub]}
     assert CONSUMED <= pairs, sorted(CONSUMED - pairs)
     assert pairs <= CONSUMED, f"exactly once: consumed without a redelivery test: {sorted(pairs - CONSUMED)}"
 
@@ -274,27 +280,28 @@ def test_with_three_producers_relaying_every_event_reaches_every_subscriber_exac
                       "did not arrive exactly once:\n" + "\n".join(wrong[:20])
 
 
-def _opened(db, case_id):
+def _closed(db, case_id):
     return _rows(db, "SELECT d.event_id::text FROM intake.outbox_deliveries d JOIN intake.outbox o"
-                     " ON o.id = d.event_id WHERE o.subject_id = %s AND o.type = 'case.opened'"
-                     " AND d.subscriber = 'notify'", case_id)[0][0]
+                     " ON o.id = d.event_id WHERE o.subject_id = %s AND o.type = 'case.closed'"
+                     " AND d.subscriber = 'feedback'", case_id)[0][0]
 
 
 @pytest.mark.timeout(120)
 def test_the_relay_backs_off_exponentially_with_jitter_up_to_five_minutes(cw_a, authority_a, family_a, db):
-    """notify answers Deliver with UNIMPLEMENTED, so its deliveries fail.
+    """feedback answers Deliver with UNIMPLEMENTED, so its deliveries fail.
     After a failure with `attempts` already made, the next attempt is due
     min(300 s, 2^attempts s) later, times a jitter in [0.75, 1.25]."""
     previous = [0, 2, 4, 6, 9, 12]  # attempts already made -> the delay after the next failure
     events = []
     for _ in previous:
         case = cw_a.post("/v1/cases", case_body(authority_a, family_a)).json()
-        events.append(_opened(db, case["id"]))
+        assert cw_a.post(f"/v1/cases/{case['id']}/close", {"outcome": "resolved"}).status_code == 200
+        events.append(_closed(db, case["id"]))
     # Each delivery is due now, with its history of attempts.
     with db.cursor() as c:
         c.execute("UPDATE intake.outbox_deliveries d SET attempts = k.attempts, next_attempt_at = now(),"
                   " delivered_at = NULL FROM unnest(%s::uuid[], %s::int[]) AS k(event_id, attempts)"
-                  " WHERE d.event_id = k.event_id AND d.subscriber = 'notify' RETURNING now()",
+                  " WHERE d.event_id = k.event_id AND d.subscriber = 'feedback' RETURNING now()",
                   (events, previous))
         released = c.fetchone()[0]
     got = {}
@@ -305,7 +312,7 @@ def test_the_relay_backs_off_exponentially_with_jitter_up_to_five_minutes(cw_a, 
                 continue
             (attempts, next_at, error, now), = _rows(
                 db, "SELECT attempts, next_attempt_at, last_error, now() FROM intake.outbox_deliveries"
-                    " WHERE event_id = %s AND subscriber = 'notify'", event_id)
+                    " WHERE event_id = %s AND subscriber = 'feedback'", event_id)
             if attempts == before + 1:
                 got[event_id] = (next_at, now, error)
         return len(got) == len(events)

@@ -204,8 +204,17 @@ def _young_person(cw_a, authority_a):
     return r.headers["Location"], r.headers["Location"], "createdAt"
 
 
-@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency, _young_person],
-                         ids=["family", "stage", "supporter", "weights", "resource", "agency", "young person"])
+def _template(cw_a, authority_a):
+    path = f"/v1/templates/round-trip-{uuid.uuid4().hex[:8]}"
+    r = cw_a.s.put(cw_a.base + path, json={"translations": [{"language": "en", "subject": "S", "body": "B"}]},
+                   timeout=10)
+    assert r.status_code == 200, r.text
+    return path, path, "createdAt"
+
+
+@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency, _young_person, _template],
+                         ids=["family", "stage", "supporter", "weights", "resource", "agency", "young person",
+                              "template"])
 def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_read_only_field(
         make, cw_a, admin, authority_a, anon):
     doc = anon.get("/v1/openapi.json").json()
@@ -213,12 +222,12 @@ def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_rea
     assert replaced == {("/v1/families/{id}", "patch"), ("/v1/cases/{id}/stages/{stageId}", "patch"),
                         ("/v1/supporters/{id}", "patch"), ("/v1/matching/weights", "put"),
                         ("/v1/resources/{id}", "patch"), ("/v1/agencies/{id}", "patch"),
-                        ("/v1/young-people/{id}", "patch")}, \
+                        ("/v1/young-people/{id}", "patch"), ("/v1/templates/{key}", "put")}, \
         f"a PATCH or PUT route without a case here: {sorted(replaced)}"
     api = admin if make is _weights else cw_a
     get_path, put_path, field = make(cw_a, authority_a)
     get_path, put_path = urlsplit(get_path).path, urlsplit(put_path).path
-    method = "PUT" if make is _weights else "PATCH"
+    method = "PUT" if make in (_weights, _template) else "PATCH"
     now, etag = read(api, get_path)
     r = api.s.request(method, api.base + put_path, json=now, headers={"If-Match": etag}, timeout=10)
     assert r.status_code == 200, r.text

@@ -1,0 +1,197 @@
+/* Events in: Events.Deliver from the producers' relays (docs/events.md).
+ *
+ * case.opened: every parent of the family with an email address is told,
+ * in their preferred language and the format their communication needs
+ * ask for, from the authority's template "case_opened" (a notification on
+ * the case, made and queued as POST /v1/notifications makes one). The
+ * parents' contact details are read from intake over the bus when the
+ * event is handled, never copied ahead of need, so a correction or an
+ * erasure there takes effect at once. inbox_claim, in the transaction that
+ * queues the notifications, makes a redelivery send nothing twice. An
+ * authority without that template gets no acknowledgement (logged).
+ *
+ * Any other type is acknowledged and ignored, so the relay does not retry
+ * it: notify takes no other event yet. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "db/outbox.h"
+#include "parley/events/v1/events.pb-c.h"
+#include "parley/intake/v1/intake.pb-c.h"
+#include "pb/pb.h"
+#include "services/notify/notify.h"
+#include "svc/svc.h"
+
+#define CASE_OPENED_TEMPLATE "case_opened"
+#define CASE_OPENED_CATEGORY "case_updates"
+#define INTAKE_TIMEOUT_MS 1500
+#define MAX_PARENTS 10
+
+static const db_stmt_t stmts[] = {
+    {"ev_has_template", "SELECT 1 FROM templates WHERE authority_id = $1 AND key = $2"},
+};
+
+const db_stmt_t *events_statements(size_t *n) {
+    *n = sizeof stmts / sizeof stmts[0];
+    return stmts;
+}
+
+#define CODE(x) PARLEY__COMMON__V1__CODE__CODE_##x
+
+/* The family from intake, with the event's principal (the broker lets a
+ * worker call on with the principal of the request it serves). OK with
+ * *out, or the code intake (or the bus) answered. */
+static bus_code_t family_from_intake(notify_t *t, const bus_request_t *req, arena_t *a, const char *family_id,
+                                     Parley__Intake__V1__Family **out) {
+    if (t->bus == NULL) return CODE(UNAVAILABLE);
+    Parley__Intake__V1__GetFamilyRequest in = PARLEY__INTAKE__V1__GET_FAMILY_REQUEST__INIT;
+    in.id = (char *)family_id;
+    size_t len = protobuf_c_message_get_packed_size(&in.base);
+    uint8_t *buf = arena_alloc(a, len + 1);
+    if (buf == NULL) return CODE(INTERNAL);
+    protobuf_c_message_pack(&in.base, buf);
+    bus_header_t h = PARLEY__COMMON__V1__REQUEST_HEADER__INIT;
+    h.request_id = req->header->request_id;
+    h.method = "GetFamily";
+    h.principal = req->header->principal;
+    bus_reply_t rep;
+    int rc = bus_client_call(t->bus, a, "intake", &h, buf, len, INTAKE_TIMEOUT_MS, true, &rep);
+    if (rc != 0) {
+        log_warn(req->header->request_id, "intake.GetFamily: %s", rc == -ETIMEDOUT ? "no reply" : "bus failure");
+        return CODE(UNAVAILABLE);
+    }
+    if (rep.status->code != CODE(OK)) return rep.status->code;
+    *out = (Parley__Intake__V1__Family *)protobuf_c_message_unpack(&parley__intake__v1__family__descriptor,
+                                                                   arena_pb_allocator(a), rep.payload_len,
+                                                                   rep.payload);
+    return *out ? CODE(OK) : CODE(INTERNAL);
+}
+
+/* The accessible format a parent's communication needs ask for. */
+static int format_for(const Parley__Intake__V1__Parent *p) {
+    for (size_t i = 0; i < p->n_communication_needs; i++) {
+        if (p->communication_needs[i] == PARLEY__INTAKE__V1__COMMUNICATION_NEED__COMMUNICATION_NEED_LARGE_PRINT)
+            return PARLEY__NOTIFY__V1__MESSAGE_FORMAT__MESSAGE_FORMAT_LARGE_PRINT;
+        if (p->communication_needs[i] == PARLEY__INTAKE__V1__COMMUNICATION_NEED__COMMUNICATION_NEED_EASY_READ)
+            return PARLEY__NOTIFY__V1__MESSAGE_FORMAT__MESSAGE_FORMAT_EASY_READ;
+    }
+    return PARLEY__NOTIFY__V1__MESSAGE_FORMAT__MESSAGE_FORMAT_STANDARD;
+}
+
+/* The given name of the case's child in the family, or "". */
+static const char *child_name(const Parley__Intake__V1__Family *f, const char *child_id) {
+    for (size_t i = 0; i < f->n_children && child_id; i++)
+        if (f->children[i]->id && strcasecmp(f->children[i]->id, child_id) == 0)
+            return f->children[i]->given_name ? f->children[i]->given_name : "";
+    return "";
+}
+
+/* Queues the acknowledgement to each parent with an email address, in the
+ * open transaction. 0 or a DB_ERR_*. */
+static int acknowledge(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev, const char *case_id,
+                       const char *child_id, const Parley__Intake__V1__Family *fam) {
+    size_t n = fam->n_parents < MAX_PARENTS ? fam->n_parents : MAX_PARENTS;
+    for (size_t i = 0; i < n; i++) {
+        const Parley__Intake__V1__Parent *p = fam->parents[i];
+        if (p->email == NULL || *p->email == '\0') continue;
+        Parley__Notify__V1__CreateNotificationRequest__DataEntry e[3], *entries[3];
+        const char *names[] = {"name", "family_name", "child_name"};
+        const char *values[] = {p->given_name ? p->given_name : "", p->family_name ? p->family_name : "",
+                                child_name(fam, child_id)};
+        for (size_t k = 0; k < 3; k++) {
+            parley__notify__v1__create_notification_request__data_entry__init(&e[k]);
+            e[k].key = (char *)names[k];
+            e[k].value = (char *)values[k];
+            entries[k] = &e[k];
+        }
+        Parley__Notify__V1__Recipient to = PARLEY__NOTIFY__V1__RECIPIENT__INIT;
+        to.email = p->email;
+        to.language = svc_opt(p->preferred_language) ? p->preferred_language : "en";
+        to.format = format_for(p);
+        Parley__Notify__V1__CreateNotificationRequest in = PARLEY__NOTIFY__V1__CREATE_NOTIFICATION_REQUEST__INIT;
+        in.authority_id = ev->authority_id;
+        in.template_ = CASE_OPENED_TEMPLATE;
+        in.n_data = 3;
+        in.data = entries;
+        in.recipient = &to;
+        in.category = CASE_OPENED_CATEGORY;
+        in.case_id = (char *)case_id;
+        bus_response_t scratch = {.arena = a};
+        parley__common__v1__status__init(&scratch.status);
+        char id[IDS_UUID_LEN + 1];
+        int rc = notifications_insert(db, &scratch, &in, ev->id, NULL, id, NULL);
+        if (rc == 1) {
+            /* The template asks for what an acknowledgement cannot give: its author must fix it. */
+            const char *why = scratch.status.n_violations ? scratch.status.violations[0]->description : "";
+            log_error(ev->id, "case.opened: template %s cannot be sent to parent %zu of case %s: %s: %s",
+                      CASE_OPENED_TEMPLATE, i, case_id,
+                      scratch.status.n_violations ? scratch.status.violations[0]->field : "", why);
+            continue;
+        }
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+/* A string member of the event's data that is a UUID, in a; or NULL. */
+static const char *data_id(arena_t *a, json_t *d, const char *name) {
+    const char *v = json_string_value(json_object_get(d, name));
+    return v && ids_is_uuid(v) ? arena_strdup(a, v) : NULL;
+}
+
+static int case_opened(notify_t *t, const bus_request_t *req, bus_response_t *res,
+                       const Parley__Events__V1__Event *ev) {
+    arena_t *a = res->arena;
+    const char *text = ev->data_json ? ev->data_json : "";
+    json_t *d = pb_json_loadb(text, strlen(text), 0, NULL);
+    const char *case_id = data_id(a, d, "caseId"), *family_id = data_id(a, d, "familyId");
+    const char *child_id = data_id(a, d, "childId");
+    json_decref(d);
+    if (case_id == NULL || family_id == NULL || !ids_is_uuid(ev->authority_id)) {
+        /* A producer's bug: retrying cannot help, so it is logged and let go. */
+        log_error(ev->id, "case.opened not usable: no caseId, familyId or authorityId");
+        return 0;
+    }
+    db_t *db = t->db;
+    const char *has[] = {ev->authority_id, CASE_OPENED_TEMPLATE};
+    int rc = db_tx_begin(db, req->header->principal);
+    if (rc == 0) rc = inbox_claim(db, ev->id, ev->type);
+    int found = rc == 1 ? svc_exists(db, "ev_has_template", 2, has) : rc;
+    if (found < 0) return svc_db_fail(res, req, db, found);
+    if (rc == 0 || found == 0) {
+        /* Handled before; or nothing to send: the claim is kept, so a
+         * template written later does not reach events of the past. */
+        if (found == 0)
+            log_info(ev->id, "case.opened: authority %s has no template %s; no acknowledgement sent",
+                     ev->authority_id, CASE_OPENED_TEMPLATE);
+        rc = rc == 0 ? (db_tx_rollback(db), 0) : db_tx_commit(db);
+        return rc == 0 ? 0 : svc_db_fail(res, req, db, rc);
+    }
+    /* Not in the transaction: the call may wait up to its timeout. */
+    db_tx_rollback(db);
+    Parley__Intake__V1__Family *fam = NULL;
+    bus_code_t code = family_from_intake(t, req, a, family_id, &fam);
+    if (code == CODE(NOT_FOUND)) fam = NULL; /* erased since: nobody to tell */
+    else if (code != CODE(OK)) {
+        bus_response_error(res, CODE(UNAVAILABLE), "the family cannot be read from intake now");
+        return -1;
+    }
+    rc = db_tx_begin(db, req->header->principal);
+    if (rc == 0) rc = inbox_claim(db, ev->id, ev->type);
+    if (rc == 1) rc = fam ? acknowledge(db, a, ev, case_id, child_id, fam) : 0;
+    if (rc == 0) rc = db_tx_commit(db);
+    else db_tx_rollback(db);
+    return rc == 0 ? 0 : svc_db_fail(res, req, db, rc);
+}
+
+int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    const Parley__Events__V1__Event *ev = (const void *)req->input;
+    static Parley__Events__V1__DeliverReply ok = PARLEY__EVENTS__V1__DELIVER_REPLY__INIT;
+    int rc = 0;
+    if (ev->type && strcmp(ev->type, "case.opened") == 0) rc = case_opened(ctx, req, res, ev);
+    if (rc == 0) res->reply = &ok.base;
+    return rc;
+}

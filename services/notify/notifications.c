@@ -1,0 +1,291 @@
+/* Notifications: a message made from an authority's template for one
+ * recipient, rendered when it is created (so a missing value is a 400
+ * then, never an empty gap in what a family reads) and sent in the
+ * background by the senders (sender.h). Each keeps every attempt. */
+#include <string.h>
+
+#include "core/ids.h"
+#include "pb/pb.h"
+#include "services/notify/notify.h"
+#include "services/notify/render.h"
+#include "svc/page_token.h"
+#include "svc/svc.h"
+
+typedef Parley__Notify__V1__Notification notification_t;
+typedef Parley__Notify__V1__CreateNotificationRequest create_t;
+
+#define MAX_DATA 50
+#define MAX_SUBJECT 1000
+#define MAX_BODY 100000
+#define COLUMNS                                                                                               \
+    "id, authority_id, template_key, case_id, category, critical, channel, email, requested_language,"       \
+    " requested_format, language, language_fallback, format, format_fallback, subject, body, status,"        \
+    " attempts::text, failure_reason, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", "             \
+    DB_MICROS("delivered_at")
+
+static const db_stmt_t stmts[] = {
+    {"n_template", "SELECT translations::text FROM templates WHERE authority_id = $1 AND key = $2"},
+    /* The notification and its place in the send queue, in one statement,
+     * answering the row as n_get reads it. */
+    {"n_insert",
+     "WITH n AS (INSERT INTO notifications (id, authority_id, template_key, case_id, category, critical, channel,"
+     " email, requested_language, requested_format, language, language_fallback, format, format_fallback, subject,"
+     " body, html, created_by_client, source_event)"
+     " VALUES ($1, $2, $3, $4, $5, $6::boolean, 'CHANNEL_EMAIL', $7, $8, $9, $10, $11::boolean, $12, $13::boolean,"
+     " $14, $15, $16, $17, $18) RETURNING *),"
+     " q AS (INSERT INTO send_queue (notification_id, authority_id) SELECT id, authority_id FROM n)"
+     " SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM n"},
+    {"n_get", "SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM notifications WHERE id = $1"},
+    {"n_list",
+     "SELECT " COLUMNS " FROM notifications WHERE case_id = $1"
+     " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
+     " ORDER BY created_at, id LIMIT $4"},
+};
+
+const db_stmt_t *notifications_statements(size_t *n) {
+    *n = sizeof stmts / sizeof stmts[0];
+    return stmts;
+}
+
+static Parley__Notify__V1__Attempt **parse_attempts(arena_t *a, const char *text, size_t *n) {
+    *n = 0;
+    json_t *arr = pb_json_loadb(text ? text : "", text ? strlen(text) : 0, 0, NULL);
+    size_t count = json_is_array(arr) ? json_array_size(arr) : 0;
+    Parley__Notify__V1__Attempt **out = count ? arena_alloc(a, count * sizeof *out) : NULL;
+    for (size_t i = 0; out && i < count; i++) {
+        json_t *o = json_array_get(arr, i);
+        Parley__Notify__V1__Attempt *t = arena_alloc(a, sizeof *t);
+        if (t == NULL) break;
+        parley__notify__v1__attempt__init(t);
+        t->channel = svc_enum_value(&parley__notify__v1__channel__descriptor,
+                                    json_string_value(json_object_get(o, "channel")));
+        t->status = svc_enum_value(&parley__notify__v1__attempt_status__descriptor,
+                                   json_string_value(json_object_get(o, "status")));
+        const char *error = json_string_value(json_object_get(o, "error"));
+        t->error = error ? arena_strdup(a, error) : NULL;
+        t->at = svc_timestamp(a, (int64_t)json_integer_value(json_object_get(o, "at")));
+        out[(*n)++] = t;
+    }
+    json_decref(arr);
+    return out;
+}
+
+static notification_t *from_row(arena_t *a, const db_result_t *r, int i) {
+    notification_t *x = arena_alloc(a, sizeof *x);
+    Parley__Notify__V1__Recipient *to = arena_alloc(a, sizeof *to);
+    if (x == NULL || to == NULL) return NULL;
+    parley__notify__v1__notification__init(x);
+    parley__notify__v1__recipient__init(to);
+    const ProtobufCEnumDescriptor *formats = &parley__notify__v1__message_format__descriptor;
+    x->id = db_str(a, r, i, 0);
+    x->authority_id = db_str(a, r, i, 1);
+    x->template_ = db_str(a, r, i, 2);
+    x->case_id = db_str(a, r, i, 3);
+    x->category = db_str(a, r, i, 4);
+    x->critical = db_bool(r, i, 5);
+    x->channel = svc_enum_value(&parley__notify__v1__channel__descriptor, db_text(r, i, 6));
+    to->email = db_str(a, r, i, 7);
+    to->language = db_str(a, r, i, 8);
+    to->format = svc_enum_value(formats, db_text(r, i, 9));
+    x->recipient = to;
+    x->language = db_str(a, r, i, 10);
+    x->language_fallback = db_bool(r, i, 11);
+    x->format = svc_enum_value(formats, db_text(r, i, 12));
+    x->format_fallback = db_bool(r, i, 13);
+    x->subject = db_str(a, r, i, 14);
+    x->body = db_str(a, r, i, 15);
+    x->status = svc_enum_value(&parley__notify__v1__notification_status__descriptor, db_text(r, i, 16));
+    x->attempts = parse_attempts(a, db_text(r, i, 17), &x->n_attempts);
+    x->failure_reason = db_str(a, r, i, 18);
+    x->created_at = svc_timestamp(a, db_int(r, i, 19));
+    x->updated_at = svc_timestamp(a, db_int(r, i, 20));
+    if (!db_is_null(r, i, 21)) x->delivered_at = svc_timestamp(a, db_int(r, i, 21));
+    return x;
+}
+
+static void validate(const bus_request_t *req, bus_response_t *res, const create_t *in) {
+    svc_check_authority(req, res, "authorityId", in->authority_id);
+    svc_check_required(res, "template", in->template_);
+    svc_check_uuid(res, "caseId", in->case_id, false);
+    if (in->recipient == NULL) bus_response_violation(res, "recipient", "is required");
+    else if (svc_check_required(res, "recipient.email", in->recipient->email))
+        svc_check_email(res, "recipient.email", in->recipient->email);
+    if (in->recipient) svc_check_language(res, "recipient.language", in->recipient->language);
+    if (in->n_data > MAX_DATA) bus_response_violation(res, "data", "at most %d values", MAX_DATA);
+    for (size_t i = 0; i < in->n_data && i < MAX_DATA; i++) {
+        const char *key = in->data[i]->key ? in->data[i]->key : "";
+        const char *field = arena_printf(res->arena, "data.%.64s", key);
+        if (*key == '\0' || strlen(key) > RENDER_MAX_NAME)
+            bus_response_violation(res, "data", "a name must be 1 to %d characters", RENDER_MAX_NAME);
+        svc_check_max_len(res, field, in->data[i]->value, 2000);
+    }
+}
+
+/* Renders the chosen translation t into the insert's parameters: 0, or -1
+ * with a violation on the value that is missing or unsafe. */
+static int render(bus_response_t *res, const create_t *in, const Parley__Notify__V1__Translation *t,
+                  const char **subject, const char **body, const char **html) {
+    arena_t *a = res->arena;
+    render_var_t *vars = arena_alloc(a, (in->n_data + 1) * sizeof *vars);
+    if (vars == NULL) return -1;
+    for (size_t i = 0; i < in->n_data; i++) vars[i] = (render_var_t){in->data[i]->key, in->data[i]->value};
+    const struct {
+        const char *text, *part;
+        render_mode_t mode;
+        const char **out;
+    } parts[] = {{t->subject, "subject", RENDER_SUBJECT, subject},
+                 {t->body, "body", RENDER_PLAIN, body},
+                 {t->html, "html", RENDER_HTML, html}};
+    const char *reported = NULL;
+    for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
+        *parts[p].out = NULL;
+        if (parts[p].text == NULL || *parts[p].text == '\0') continue;
+        char *out = NULL;
+        const char *name = NULL;
+        int rc = render_fill(a, parts[p].text, vars, in->n_data, parts[p].mode, &out, &name);
+        if (rc == RENDER_MISSING && !(reported && strcmp(reported, name) == 0)) {
+            bus_response_violation(res, arena_printf(a, "data.%s", name),
+                                   "is required: template %s uses ((%s)) in its %s", in->template_, name,
+                                   parts[p].part);
+            reported = name;
+        } else if (rc == RENDER_LINE_BREAK) {
+            bus_response_violation(res, arena_printf(a, "data.%s", name),
+                                   "goes into the subject, which must be one line: no line breaks or control "
+                                   "characters");
+        } else if (rc == RENDER_TOO_LONG) {
+            bus_response_violation(res, "data", "makes the %s too long", parts[p].part);
+        } else if (rc != RENDER_OK && rc != RENDER_MISSING) {
+            return -1;
+        }
+        *parts[p].out = out;
+    }
+    if (svc_ok(res) && strlen(*subject) > MAX_SUBJECT)
+        bus_response_violation(res, "data", "makes the subject longer than %d bytes", MAX_SUBJECT);
+    if (svc_ok(res) && strlen(*body) > MAX_BODY)
+        bus_response_violation(res, "data", "makes the body longer than %d bytes", MAX_BODY);
+    return svc_ok(res) ? 0 : -1;
+}
+
+/* The translation of the template (its stored JSON) for the recipient:
+ * its index into *items, or -1 (none: the template has no English). */
+static int choose(arena_t *a, const char *json_text, const Parley__Notify__V1__Recipient *to,
+                  Parley__Notify__V1__Translation ***items, bool *lang_fb, bool *format_fb) {
+    size_t n;
+    *items = templates_parse_translations(a, json_text, &n);
+    render_choice_t *choices = n ? arena_alloc(a, n * sizeof *choices) : NULL;
+    if (choices == NULL) return -1;
+    for (size_t i = 0; i < n; i++) choices[i] = (render_choice_t){(*items)[i]->language, (*items)[i]->format};
+    const int standard = PARLEY__NOTIFY__V1__MESSAGE_FORMAT__MESSAGE_FORMAT_STANDARD;
+    return render_choose(choices, n, svc_opt(to->language), to->format ? (int)to->format : standard, standard,
+                         lang_fb, format_fb);
+}
+
+int notifications_insert(db_t *db, bus_response_t *res, const create_t *in, const char *source_event,
+                         const char *client_id, char *id, db_result_t **row) {
+    arena_t *a = res->arena;
+    const Parley__Notify__V1__Recipient *to = in->recipient;
+    db_result_t *r = NULL;
+    const char *tp[] = {in->authority_id, in->template_};
+    int rc = db_exec(db, "n_template", 2, tp, &r);
+    if (rc != 0) return rc;
+    if (db_rows(r) != 1) {
+        db_result_free(&r);
+        bus_response_violation(res, "template", "no template %s in authority %s", in->template_, in->authority_id);
+        return 1;
+    }
+    Parley__Notify__V1__Translation **items = NULL;
+    bool lang_fb = false, format_fb = false;
+    int chosen = choose(a, db_text(r, 0, 0), to, &items, &lang_fb, &format_fb);
+    db_result_free(&r);
+    const char *subject = NULL, *body = NULL, *html = NULL;
+    if (chosen < 0) {
+        bus_response_violation(res, "template", "template %s has no English translation to send", in->template_);
+        return 1;
+    }
+    if (render(res, in, items[chosen], &subject, &body, &html) != 0) return svc_ok(res) ? DB_ERR_QUERY : 1;
+    if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
+    const ProtobufCEnumDescriptor *formats = &parley__notify__v1__message_format__descriptor;
+    const int standard = PARLEY__NOTIFY__V1__MESSAGE_FORMAT__MESSAGE_FORMAT_STANDARD;
+    const char *params[] = {id,
+                            in->authority_id,
+                            in->template_,
+                            svc_opt(in->case_id),
+                            in->category,
+                            in->critical ? "true" : "false",
+                            to->email,
+                            svc_opt(to->language) ? to->language : "en",
+                            svc_enum_text(formats, to->format ? (int)to->format : standard),
+                            items[chosen]->language,
+                            lang_fb ? "true" : "false",
+                            svc_enum_text(formats, (int)items[chosen]->format),
+                            format_fb ? "true" : "false",
+                            subject,
+                            body,
+                            html,
+                            client_id,
+                            source_event};
+    return db_exec(db, "n_insert", 18, params, row);
+}
+
+int notifications_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((notify_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const create_t *in = (const void *)req->input;
+    validate(req, res, in);
+    if (!svc_ok(res)) return -1;
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    char id[IDS_UUID_LEN + 1];
+    int rc = db_tx_begin(db, p);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    db_result_t *r = NULL;
+    rc = notifications_insert(db, res, in, NULL, (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL, id, &r);
+    if (rc == 1) {
+        db_tx_rollback(db);
+        return -1;
+    }
+    notification_t *x = rc == 0 && db_rows(r) == 1 ? from_row(a, r, 0) : NULL;
+    db_result_free(&r);
+    if (rc == 0 && x == NULL) rc = DB_ERR_QUERY;
+    if (rc == 0) rc = db_tx_commit(db);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    res->reply = &x->base;
+    return 0;
+}
+
+static ProtobufCMessage *parse_one(arena_t *a, db_result_t *const *results) {
+    notification_t *x = from_row(a, results[0], 0);
+    return x ? &x->base : NULL;
+}
+
+static const svc_get_t get_notification = {"notification", {"n_get"}, 1, parse_one};
+
+int notifications_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    const Parley__Notify__V1__GetNotificationRequest *in = (const void *)req->input;
+    return svc_get_one(((notify_t *)ctx)->db, req, res, in->id, &get_notification);
+}
+
+int notifications_list(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((notify_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const Parley__Notify__V1__ListNotificationsRequest *in = (const void *)req->input;
+    int size;
+    page_cursor_t cur;
+    page_args(res, in->page_size, in->page_token, &size, &cur);
+    if (svc_check_required(res, "caseId", in->case_id)) svc_check_uuid(res, "caseId", in->case_id, true);
+    if (!svc_ok(res)) return -1;
+    const char *params[] = {in->case_id, page_cursor_micros(a, &cur), page_cursor_id(&cur),
+                            arena_printf(a, "%d", size + 1)};
+    db_step_t step = {"n_list", 4, params, NULL};
+    if (svc_read(db, req, res, &step, 1) != 0) return -1;
+    Parley__Notify__V1__ListNotificationsResponse *out = arena_alloc(a, sizeof *out);
+    parley__notify__v1__list_notifications_response__init(out);
+    int rows = db_rows(step.result);
+    size_t n = (size_t)(rows > size ? size : rows);
+    out->items = arena_alloc(a, (n + 1) * sizeof *out->items);
+    for (size_t i = 0; i < n; i++) out->items[out->n_items++] = from_row(a, step.result, (int)i);
+    if (rows > size && n > 0)
+        out->next_page_token = page_token_after(a, out->items[n - 1]->created_at, out->items[n - 1]->id);
+    db_steps_free(&step, 1);
+    res->reply = &out->base;
+    return 0;
+}
