@@ -56,7 +56,8 @@ static const db_stmt_t stmts[] = {
     /* GET /v1/young-people: what this client registered, in the order made.
      * $1 externalReference, $2/$3 the cursor, $4 the limit. */
     {"yp_list",
-     "SELECT " YP_COLUMNS " FROM young_people WHERE created_by_client = caller_client() AND " YP_VISIBLE
+     "SELECT " YP_COLUMNS ", audit.listed(id::text, $4::int - 1) FROM young_people"
+     " WHERE created_by_client = caller_client() AND " YP_VISIBLE
      " AND ($1::text IS NULL OR external_reference = $1)"
      " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},

@@ -37,7 +37,7 @@ static const db_stmt_t stmts[] = {
      "SELECT audit.touch(id::text, authority_id) FROM young_people WHERE id = $1"
      " AND authority_id = ANY (current_authorities())"},
     {"ypp_list",
-     "SELECT " LINK_COLUMNS " FROM young_person_parents WHERE young_person_id = $1"
+     "SELECT " LINK_COLUMNS ", audit.listed(id::text, 10) FROM young_person_parents WHERE young_person_id = $1"
      " AND authority_id = ANY (current_authorities()) ORDER BY created_at, id LIMIT 10"},
 };
 

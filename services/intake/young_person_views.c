@@ -29,7 +29,7 @@ static const db_stmt_t stmts[] = {
      "SELECT " VIEW_COLUMNS ", audit.touch(id::text, authority_id) FROM young_person_views"
      " WHERE young_person_id = $1 AND id = $2 AND authority_id = ANY (current_authorities())"},
     {"ypv_list",
-     "SELECT " VIEW_COLUMNS " FROM young_person_views"
+     "SELECT " VIEW_COLUMNS ", audit.listed(id::text, $4::int - 1) FROM young_person_views"
      " WHERE young_person_id = $1 AND authority_id = ANY (current_authorities())"
      " AND ($2::bigint IS NULL OR (created_at, id) >"
      "      (" DB_FROM_MICROS("$2") ", $3::uuid))"

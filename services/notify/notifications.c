@@ -37,7 +37,7 @@ static const db_stmt_t stmts[] = {
      " SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM n"},
     {"n_get", "SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM notifications WHERE id = $1"},
     {"n_list",
-     "SELECT " COLUMNS " FROM notifications WHERE case_id = $1"
+     "SELECT " COLUMNS ", audit.listed(id::text, $4::int - 1) FROM notifications WHERE case_id = $1"
      " AND ($2::bigint IS NULL OR (created_at, id) > (" DB_FROM_MICROS("$2") ", $3::uuid))"
      " ORDER BY created_at, id LIMIT $4"},
 };

@@ -213,3 +213,71 @@ def test_the_audit_list_itself_names_the_events_it_returned(authority_a, cw_a, c
 def test_a_dpo_role_is_never_combined(admin, authority_a, roles):
     r = admin.post("/v1/clients", {"name": "combined", "roles": roles, "authorityIds": [authority_a]})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "roles", r.text
+
+
+# Lists whose items are not people's records: their audit row names no ids.
+LISTS_WITHOUT_PERSONAL_DATA = {
+    "/v1/agencies": "the directory: organisations",
+    "/v1/resources": "the library: leaflets",
+    "/v1/resources/review-due": "the library: leaflets",
+    "/v1/matching/unmet-demand": "counts by group, no records",
+    "/v1/deadlines": "statutory dates of cases; each row names its case, whose reads are audited",
+}
+
+
+def _list_paths():
+    doc = Api(None).get("/v1/openapi.json").json()
+    for path, item in doc["paths"].items():
+        op = item.get("get")
+        if not op:
+            continue
+        content = op["responses"].get("200", {}).get("content", {})
+        schema = next(iter(content.values()), {}).get("schema", {})
+        if "$ref" in schema:
+            schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        if "items" in schema.get("properties", {}):
+            yield path
+
+
+def test_every_list_of_peoples_records_names_the_ids_it_returned(cw_a, partner_a, authority_a, case_a, db):
+    """Every list route the document has is either shown here to record the
+    ids it returned, or named in LISTS_WITHOUT_PERSONAL_DATA with why: a new
+    list route fails this test until it does one or the other."""
+    from young_helpers import LINK_BODY, young_case_body, young_person_body
+    yp = partner_a.post("/v1/young-people", young_person_body(authority_a))
+    assert yp.status_code == 201, yp.text
+    yp = yp.json()
+    assert cw_a.post(f"/v1/young-people/{yp['id']}/parents", LINK_BODY).status_code == 201
+    assert cw_a.post(f"/v1/young-people/{yp['id']}/views",
+                     {"recordedOn": "2025-01-10", "method": "conversation", "summary": "s", "recordedBy": "B"}
+                     ).status_code == 201
+    assert cw_a.post("/v1/cases", young_case_body(authority_a, yp)).status_code == 201
+    r = cw_a.post(f"/v1/cases/{case_a['id']}/signposts", {"agencyId": cw_a.post(
+        "/v1/agencies", {"name": "Hub", "kind": "voluntary", "authorityIds": [authority_a]}).json()["id"],
+        "on": "2025-01-11", "method": "phone"})
+    assert r.status_code == 201, r.text
+    calls = {  # path -> (client, concrete path)
+        "/v1/young-people": (partner_a, "/v1/young-people"),
+        "/v1/young-people/{id}/parents": (cw_a, f"/v1/young-people/{yp['id']}/parents"),
+        "/v1/young-people/{id}/views": (cw_a, f"/v1/young-people/{yp['id']}/views"),
+        "/v1/cases/{id}/signposts": (cw_a, f"/v1/cases/{case_a['id']}/signposts"),
+        "/v1/cases": (cw_a, "/v1/cases"),
+        "/v1/match-requests": (cw_a, "/v1/match-requests"),
+        "/v1/notifications": (cw_a, f"/v1/notifications?caseId={case_a['id']}"),
+    }
+    # Shown by test_a_list_reads_row_names_the_ids_it_returned_at_most_a_page above.
+    shown_above = {"/v1/families", "/v1/referrals", "/v1/children/{id}/views", "/v1/supporters", "/v1/assignments",
+                   "/v1/clients", "/v1/authorities", "/v1/audit"}
+    unclassified = [p for p in _list_paths()
+                    if p not in calls and p not in shown_above and p not in LISTS_WITHOUT_PERSONAL_DATA]
+    assert not unclassified, f"list routes neither recording their ids nor declared free of personal data: " \
+                             f"{unclassified}"
+    for template, (api, path) in calls.items():
+        r = api.get(path)
+        assert r.status_code == 200, (path, r.text)
+        (row,) = _rows(db, r.headers["X-Request-Id"])
+        # A list under one record (its {id}) is a read of that record, naming the ids listed too.
+        assert row[5] == ("read" if "{id}" in template else "list"), (template, row)
+        assert row[8] == [x["id"] for x in r.json()["items"]], (template, row)
+        if template.startswith("/v1/young-people") or template == "/v1/cases/{id}/signposts":
+            assert row[8], (template, "expected at least one record")
