@@ -101,8 +101,10 @@ static bool loopback_http(const char *url) {
 }
 
 /* The Notify API's settings, checked: 0, or -1 (logged) when the URL is
- * set and the key or the SMS template is not one. The key is never logged. */
-static int configure_api(notify_api_config_t *api) {
+ * set and the key or the SMS template is not one. The key is never logged.
+ * The URL, its trailing slashes taken off (paths are added to it), is
+ * copied into url (cap bytes, main's: it outlives the sender). */
+static int configure_api(notify_api_config_t *api, char *url, size_t cap) {
     size_t n = strlen(api->url);
     if (n == 0) return 0;
     /* Messages carry families' personal data: plain HTTP only to a stand-in on this machine. */
@@ -110,11 +112,13 @@ static int configure_api(notify_api_config_t *api) {
         log_error(NULL, "notify: PARLEY_NOTIFY_API_URL must be an https:// URL (http:// only to a loopback host)");
         return -1;
     }
-    /* Paths are added to it: no trailing slash. */
-    char *url = strdup(api->url);
-    if (url == NULL) return -1;
+    if (n >= cap) {
+        log_error(NULL, "notify: PARLEY_NOTIFY_API_URL is longer than %zu bytes", cap - 1);
+        return -1;
+    }
+    memcpy(url, api->url, n + 1);
     while (n > 0 && url[n - 1] == '/') url[--n] = '\0';
-    api->url = url; /* lives as long as the process */
+    api->url = url;
     if (jwt_key_parse(config_str("PARLEY_NOTIFY_API_KEY", ""), &api->key) != 0) {
         log_error(NULL, "notify: PARLEY_NOTIFY_API_KEY must be a GOV.UK Notify API key: "
                         "{key name}-{service id}-{secret key}, both ids UUIDs");
@@ -173,7 +177,8 @@ int main(void) {
                 .rate = (double)config_long("PARLEY_NOTIFY_API_RATE", 50, 1, 100000)},
         .poll_ms = config_long("PARLEY_NOTIFY_API_POLL_MS", 5000, 10, 3600000),
     };
-    if (configure_api(&sc.api) != 0) return 1;
+    char api_url[1024];
+    if (configure_api(&sc.api, api_url, sizeof api_url) != 0) return 1;
     /* Without an SMTP server or a Notify API nothing is sent: notifications wait, queued. */
     sender_t *sender = NULL;
     if (*sc.smtp.url == '\0' && *sc.api.url == '\0') {
