@@ -87,19 +87,6 @@ static bool uuid_text(const char *s) {
     return jwt_key_parse(probe, &k) == 0;
 }
 
-/* Whether url is http:// to 127.0.0.0/8, [::1] or localhost. */
-static bool loopback_http(const char *url) {
-    if (strncmp(url, "http://", 7) != 0) return false;
-    const char *host = url + 7;
-    size_t n = strcspn(host, ":/?#");
-    if (strncmp(host, "[::1]", 5) == 0) return host[5] == '\0' || strchr(":/?#", host[5]) != NULL;
-    if (n == 9 && strncmp(host, "localhost", 9) == 0) return true;
-    if (strncmp(host, "127.", 4) != 0) return false;
-    for (size_t i = 4; i < n; i++)
-        if (!(host[i] == '.' || (host[i] >= '0' && host[i] <= '9'))) return false;
-    return true;
-}
-
 /* The Notify API's settings, checked: 0, or -1 (logged) when the URL is
  * set and the key or the SMS template is not one. The key is never logged.
  * The URL, its trailing slashes taken off (paths are added to it), is
@@ -108,7 +95,7 @@ static int configure_api(notify_api_config_t *api, char *url, size_t cap) {
     size_t n = strlen(api->url);
     if (n == 0) return 0;
     /* Messages carry families' personal data: plain HTTP only to a stand-in on this machine. */
-    if (strncmp(api->url, "https://", 8) != 0 && !loopback_http(api->url)) {
+    if (!notify_api_url_allowed(api->url)) {
         log_error(NULL, "notify: PARLEY_NOTIFY_API_URL must be an https:// URL (http:// only to a loopback host)");
         return -1;
     }

@@ -31,6 +31,21 @@ typedef struct {
 static pthread_mutex_t bucket_lock = PTHREAD_MUTEX_INITIALIZER;
 static notify_api_bucket_t bucket;
 
+bool notify_api_url_allowed(const char *url) {
+    if (strncmp(url, "https://", 8) == 0) return url[8] != '\0';
+    if (strncmp(url, "http://", 7) != 0) return false;
+    /* The host: up to a port, a path, a query or a fragment (an '@' of
+     * userinfo is no host character, so "127.0.0.1@elsewhere" is refused). */
+    const char *host = url + 7;
+    size_t n = strcspn(host, ":/?#");
+    if (strncmp(host, "[::1]", 5) == 0) return host[5] == '\0' || strchr(":/?#", host[5]) != NULL;
+    if (n == 9 && strncmp(host, "localhost", 9) == 0) return true;
+    if (n < 5 || strncmp(host, "127.", 4) != 0) return false;
+    for (size_t i = 4; i < n; i++)
+        if (!(host[i] == '.' || (host[i] >= '0' && host[i] <= '9'))) return false;
+    return true;
+}
+
 notify_api_outcome_t notify_api_status_outcome(const char *status) {
     static const struct {
         const char *word;

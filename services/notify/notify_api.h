@@ -19,6 +19,7 @@
 #ifndef PARLEY_NOTIFY_API_H
 #define PARLEY_NOTIFY_API_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -32,6 +33,11 @@ typedef struct {
     long timeout_ms;            /* one request's deadline */
     double rate;                /* PARLEY_NOTIFY_API_RATE: requests a second (> 0) */
 } notify_api_config_t;
+
+/* Whether the API may be reached at url: https:// anywhere; plain http://
+ * only to a loopback host (127.0.0.0/8, [::1], localhost), a stand-in on
+ * this machine, since messages carry families' personal data. */
+bool notify_api_url_allowed(const char *url);
 
 /* What a request came to. */
 typedef enum {

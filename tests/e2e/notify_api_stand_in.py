@@ -158,8 +158,9 @@ class NotifyStandIn:
                     return self.error(400, "BadRequestError", "Template not found")
                 if not isinstance(to, str) or (kind == "sms" and not re.fullmatch(r"\+?[0-9 ()-]{7,30}", to)):
                     return self.error(400, "ValidationError", "phone_number is a required property")
-                if "body" not in personalisation:
-                    return self.error(400, "BadRequestError", "Missing personalisation: body")
+                for name in ("body",) if kind == "sms" else ("subject", "body"):
+                    if name not in personalisation:
+                        return self.error(400, "BadRequestError", f"Missing personalisation: {name}")
                 if code == 400:
                     return self.error(400, "ValidationError", "phone_number Not a UK mobile number")
                 if code == 500:
@@ -168,6 +169,7 @@ class NotifyStandIn:
                 with stand_in.lock:
                     stand_in.messages[notification_id] = {
                         "reference": reference, "to": to, "body": personalisation["body"], "type": kind,
+                        "subject": personalisation.get("subject"),
                         "statuses": ["sending", stand_in.final.get(to, "delivered")], "status": "created"}
                 self.answer(201, {"id": notification_id, "reference": reference,
                                   "content": {"body": personalisation["body"], "from_number": "PARLEY"},

@@ -60,6 +60,26 @@ def test_a_key_not_in_notifys_format_stops_notify_from_starting(providers):
     assert not any("not-a-key" in str(line) for line in logs.lines()), "the key is never logged"
 
 
+def test_without_an_smtp_server_email_goes_through_the_notify_api(providers, cw_a, authority_a):
+    sink, api = providers
+    env = {k: v for k, v in notify_env(sink, **api.env()).items() if k != "PARLEY_SMTP_URL"}
+    restart_notify(1, env)
+    key = put_template(cw_a, authority_a, body=TEMPLATE)["key"]
+    n = send(cw_a, notification_body(authority_a, key, email_addr="amina@example.org"))
+    got = {}
+
+    def delivered():
+        got["n"] = cw_a.get(f"/v1/notifications/{n['id']}").json()
+        return got["n"]["status"] == "delivered"
+    assert wait_for(delivered, timeout=30), got
+    msg, = api.sent(n["id"])
+    assert (msg["type"], msg["to"], msg["subject"], msg["body"]) == (
+        "email", "amina@example.org", "s Agnieszka", "Hello Agnieszka R-12")
+    assert [(a["channel"], a["status"], a["providerId"]) for a in got["n"]["attempts"]] == [
+        ("email", "delivered", next(i for i, m in api.messages.items() if m is msg))]
+    assert not sink.all(), "nothing went to the SMTP server"
+
+
 @pytest.mark.timeout(240)
 def test_two_notify_processes_send_each_sms_exactly_once(providers, cw_a, authority_a, db):
     sink, api = providers

@@ -126,6 +126,23 @@ static void test_the_bucket_lets_rate_a_second_through(void **state) {
     assert_int_equal(notify_api_bucket_take(&slow, t + 2001), 0);
 }
 
+static void test_plain_http_only_to_loopback(void **state) {
+    (void)state;
+    assert_true(notify_api_url_allowed("https://api.notifications.service.gov.uk"));
+    assert_true(notify_api_url_allowed("http://127.0.0.1:8080"));
+    assert_true(notify_api_url_allowed("http://127.1.2.3/"));
+    assert_true(notify_api_url_allowed("http://localhost:9000"));
+    assert_true(notify_api_url_allowed("http://[::1]:9000"));
+    assert_false(notify_api_url_allowed("http://api.notifications.service.gov.uk"));
+    assert_false(notify_api_url_allowed("http://127.0.0.1.nip.io"));
+    assert_false(notify_api_url_allowed("http://127.0.0.1@evil.example"));
+    assert_false(notify_api_url_allowed("http://localhost.evil.example"));
+    assert_false(notify_api_url_allowed("http://10.0.0.1"));
+    assert_false(notify_api_url_allowed("ftp://127.0.0.1"));
+    assert_false(notify_api_url_allowed("https://"));
+    assert_false(notify_api_url_allowed(""));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_key_yields_its_service_id_and_secret_whatever_its_name),
@@ -135,6 +152,7 @@ int main(void) {
         cmocka_unit_test(test_notifys_statuses_map_to_parleys_outcomes),
         cmocka_unit_test(test_http_answers_map_to_outcomes),
         cmocka_unit_test(test_the_bucket_lets_rate_a_second_through),
+        cmocka_unit_test(test_plain_http_only_to_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
