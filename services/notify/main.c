@@ -4,7 +4,9 @@
  * what is due. */
 #include <curl/curl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bus/auth.h"
@@ -75,6 +77,48 @@ static void notify_ctx_destroy(void *ctx) {
     free(t);
 }
 
+/* Whether s is a UUID's text. */
+static bool uuid_text(const char *s) {
+    jwt_key_t k;
+    /* A key of name "x" and s twice parses exactly when s is a UUID. */
+    char probe[2 * JWT_UUID_LEN + 4];
+    if (strlen(s) != JWT_UUID_LEN) return false;
+    snprintf(probe, sizeof probe, "x-%s-%s", s, s);
+    return jwt_key_parse(probe, &k) == 0;
+}
+
+/* The Notify API's settings, checked: 0, or -1 (logged) when the URL is
+ * set and the key or the SMS template is not one. The key is never logged.
+ * The URL, its trailing slashes taken off (paths are added to it), is
+ * copied into url (cap bytes, main's: it outlives the sender). */
+static int configure_api(notify_api_config_t *api, char *url, size_t cap) {
+    size_t n = strlen(api->url);
+    if (n == 0) return 0;
+    /* Messages carry families' personal data: plain HTTP only to a stand-in on this machine. */
+    if (!notify_api_url_allowed(api->url)) {
+        log_error(NULL, "notify: PARLEY_NOTIFY_API_URL must be an https:// URL (http:// only to a loopback host)");
+        return -1;
+    }
+    if (n >= cap) {
+        log_error(NULL, "notify: PARLEY_NOTIFY_API_URL is longer than %zu bytes", cap - 1);
+        return -1;
+    }
+    memcpy(url, api->url, n + 1);
+    while (n > 0 && url[n - 1] == '/') url[--n] = '\0';
+    api->url = url;
+    if (jwt_key_parse(config_str("PARLEY_NOTIFY_API_KEY", ""), &api->key) != 0) {
+        log_error(NULL, "notify: PARLEY_NOTIFY_API_KEY must be a GOV.UK Notify API key: "
+                        "{key name}-{service id}-{secret key}, both ids UUIDs");
+        return -1;
+    }
+    if (!uuid_text(api->sms_template) || (*api->email_template && !uuid_text(api->email_template))) {
+        log_error(NULL, "notify: PARLEY_NOTIFY_API_SMS_TEMPLATE (required with PARLEY_NOTIFY_API_URL) and "
+                        "PARLEY_NOTIFY_API_EMAIL_TEMPLATE must be Notify template ids (UUIDs)");
+        return -1;
+    }
+    return 0;
+}
+
 int main(void) {
     log_init("notify");
     if (bus_auth_init("notify") != 0) return 1;
@@ -113,12 +157,21 @@ int main(void) {
         .max_attempts = (int)config_long("PARLEY_NOTIFY_MAX_ATTEMPTS", 10, 1, 50),
         .retry_base_ms = config_long("PARLEY_NOTIFY_RETRY_BASE_MS", 2000, 10, 3600000),
         .retry_max_ms = config_long("PARLEY_NOTIFY_RETRY_MAX_MS", 600000, 10, 86400000),
+        .api = {.url = config_str("PARLEY_NOTIFY_API_URL", ""),
+                .sms_template = config_str("PARLEY_NOTIFY_API_SMS_TEMPLATE", ""),
+                .email_template = config_str("PARLEY_NOTIFY_API_EMAIL_TEMPLATE", ""),
+                .timeout_ms = config_long("PARLEY_NOTIFY_API_TIMEOUT_MS", 30000, 100, 600000),
+                .rate = (double)config_long("PARLEY_NOTIFY_API_RATE", 50, 1, 100000)},
+        .poll_ms = config_long("PARLEY_NOTIFY_API_POLL_MS", 5000, 10, 3600000),
     };
-    /* Without an SMTP server nothing is sent: notifications wait, queued. */
+    char api_url[1024];
+    if (configure_api(&sc.api, api_url, sizeof api_url) != 0) return 1;
+    /* Without an SMTP server or a Notify API nothing is sent: notifications wait, queued. */
     sender_t *sender = NULL;
-    if (*sc.smtp.url == '\0') {
-        log_warn(NULL, "notify: PARLEY_SMTP_URL is not set; notifications wait unsent");
-    } else if (smtp_tls_for(sc.smtp.url, config_str("PARLEY_SMTP_TLS", ""), &sc.smtp.starttls) != 0) {
+    if (*sc.smtp.url == '\0' && *sc.api.url == '\0') {
+        log_warn(NULL, "notify: neither PARLEY_SMTP_URL nor PARLEY_NOTIFY_API_URL is set; notifications wait unsent");
+    } else if (*sc.smtp.url != '\0' &&
+               smtp_tls_for(sc.smtp.url, config_str("PARLEY_SMTP_TLS", ""), &sc.smtp.starttls) != 0) {
         log_error(NULL, "notify: PARLEY_SMTP_URL must be smtp:// or smtps://, and PARLEY_SMTP_TLS required, off or unset");
         return 1;
     } else if ((sender = sender_start(&sc)) == NULL) {

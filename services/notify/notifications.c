@@ -8,6 +8,7 @@
 #include "pb/pb.h"
 #include "services/notify/notify.h"
 #include "services/notify/render.h"
+#include "services/notify/sms.h"
 #include "svc/page_token.h"
 #include "svc/svc.h"
 
@@ -15,13 +16,16 @@ typedef Parley__Notify__V1__Notification notification_t;
 typedef Parley__Notify__V1__CreateNotificationRequest create_t;
 
 #define MAX_DATA 50
+#define MAX_CHANNELS 2
 #define MAX_SUBJECT 1000
 #define MAX_BODY 100000
+/* The longest text GOV.UK Notify sends as one SMS. */
+#define MAX_SMS_CHARACTERS 918
 #define COLUMNS                                                                                               \
     "id, authority_id, template_key, case_id, category, critical, channel, email, requested_language,"       \
     " requested_format, language, language_fallback, format, format_fallback, subject, body, status,"        \
     " attempts::text, failure_reason, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", "             \
-    DB_MICROS("delivered_at")
+    DB_MICROS("delivered_at") ", phone, array_to_string(channels, ','), sms_text, sms_encoding, sms_segments"
 
 static const db_stmt_t stmts[] = {
     {"n_template", "SELECT translations::text FROM templates WHERE authority_id = $1 AND key = $2"},
@@ -30,9 +34,9 @@ static const db_stmt_t stmts[] = {
     {"n_insert",
      "WITH n AS (INSERT INTO notifications (id, authority_id, template_key, case_id, category, critical, channel,"
      " email, requested_language, requested_format, language, language_fallback, format, format_fallback, subject,"
-     " body, html, created_by_client, source_event)"
-     " VALUES ($1, $2, $3, $4, $5, $6::boolean, 'CHANNEL_EMAIL', $7, $8, $9, $10, $11::boolean, $12, $13::boolean,"
-     " $14, $15, $16, $17, $18) RETURNING *),"
+     " body, html, created_by_client, source_event, phone, channels, sms_text, sms_encoding, sms_segments)"
+     " VALUES ($1, $2, $3, $4, $5, $6::boolean, ($20::text[])[1], $7, $8, $9, $10, $11::boolean, $12, $13::boolean,"
+     " $14, $15, $16, $17, $18, $19, $20::text[], $21, $22, $23::integer) RETURNING *),"
      " q AS (INSERT INTO send_queue (notification_id, authority_id) SELECT id, authority_id FROM n)"
      " SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM n"},
     {"n_get", "SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM notifications WHERE id = $1"},
@@ -63,6 +67,8 @@ static Parley__Notify__V1__Attempt **parse_attempts(arena_t *a, const char *text
                                    json_string_value(json_object_get(o, "status")));
         const char *error = json_string_value(json_object_get(o, "error"));
         t->error = error ? arena_strdup(a, error) : NULL;
+        const char *provider = json_string_value(json_object_get(o, "provider_id"));
+        t->provider_id = provider ? arena_strdup(a, provider) : NULL;
         t->at = svc_timestamp(a, (int64_t)json_integer_value(json_object_get(o, "at")));
         out[(*n)++] = t;
     }
@@ -100,6 +106,20 @@ static notification_t *from_row(arena_t *a, const db_result_t *r, int i) {
     x->created_at = svc_timestamp(a, db_int(r, i, 19));
     x->updated_at = svc_timestamp(a, db_int(r, i, 20));
     if (!db_is_null(r, i, 21)) x->delivered_at = svc_timestamp(a, db_int(r, i, 21));
+    to->phone = db_str(a, r, i, 22);
+    /* channels: the enum names joined with ',' (at most MAX_CHANNELS). */
+    const char *names = db_text(r, i, 23);
+    x->channels = arena_alloc(a, MAX_CHANNELS * sizeof *x->channels);
+    for (const char *p = names; x->channels && p && *p && x->n_channels < MAX_CHANNELS;) {
+        size_t len = strcspn(p, ",");
+        x->channels[x->n_channels++] =
+            svc_enum_value(&parley__notify__v1__channel__descriptor, arena_strndup(a, p, len));
+        p += len + (p[len] == ',');
+    }
+    x->sms_text = db_str(a, r, i, 24);
+    if (!db_is_null(r, i, 25))
+        x->sms_encoding = svc_enum_value(&parley__notify__v1__sms_encoding__descriptor, db_text(r, i, 25));
+    x->sms_segments = (int32_t)db_int(r, i, 26);
     return x;
 }
 
@@ -107,10 +127,28 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     svc_check_authority(req, res, "authorityId", in->authority_id);
     svc_check_required(res, "template", in->template_);
     svc_check_uuid(res, "caseId", in->case_id, false);
-    if (in->recipient == NULL) bus_response_violation(res, "recipient", "is required");
-    else if (svc_check_required(res, "recipient.email", in->recipient->email))
-        svc_check_email(res, "recipient.email", in->recipient->email);
-    if (in->recipient) svc_check_language(res, "recipient.language", in->recipient->language);
+    bool email = in->n_channels == 0, sms = false;
+    for (size_t i = 0; i < in->n_channels && i < MAX_CHANNELS; i++) {
+        const char *field = arena_printf(res->arena, "channels[%zu]", i);
+        bool *named = in->channels[i] == PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_EMAIL ? &email
+                      : in->channels[i] == PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_SMS ? &sms
+                                                                                   : NULL;
+        if (named == NULL) bus_response_violation(res, field, "must be email or sms");
+        else if (*named) bus_response_violation(res, field, "names a channel twice");
+        else *named = true;
+    }
+    if (in->n_channels > MAX_CHANNELS) bus_response_violation(res, "channels", "at most %d", MAX_CHANNELS);
+    if (in->recipient == NULL) {
+        bus_response_violation(res, "recipient", "is required");
+    } else {
+        if (email && svc_check_required(res, "recipient.email", in->recipient->email))
+            svc_check_email(res, "recipient.email", in->recipient->email);
+        else if (!email && svc_opt(in->recipient->email))
+            svc_check_email(res, "recipient.email", in->recipient->email);
+        if (sms) svc_check_required(res, "recipient.phone", in->recipient->phone);
+        svc_check_phone(res, "recipient.phone", in->recipient->phone);
+        svc_check_language(res, "recipient.language", in->recipient->language);
+    }
     if (in->n_data > MAX_DATA) bus_response_violation(res, "data", "at most %d values", MAX_DATA);
     for (size_t i = 0; i < in->n_data && i < MAX_DATA; i++) {
         const char *key = in->data[i]->key ? in->data[i]->key : "";
@@ -121,10 +159,30 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     }
 }
 
+/* Whether the notification's channels name sms. */
+static bool names_sms(const create_t *in) {
+    for (size_t i = 0; i < in->n_channels; i++)
+        if (in->channels[i] == PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_SMS) return true;
+    return false;
+}
+
+/* The channels as a text[] literal of their enum names; email by default. */
+static const char *channels_literal(arena_t *a, const create_t *in) {
+    if (in->n_channels == 0) return "{CHANNEL_EMAIL}";
+    const char *out = "{";
+    for (size_t i = 0; i < in->n_channels && i < MAX_CHANNELS; i++)
+        out = arena_printf(a, "%s%s%s", out, i ? "," : "",
+                           svc_enum_text(&parley__notify__v1__channel__descriptor, (int)in->channels[i]));
+    return arena_printf(a, "%s}", out);
+}
+
 /* Renders the chosen translation t into the insert's parameters: 0, or -1
- * with a violation on the value that is missing or unsafe. */
+ * with a violation on the value that is missing or unsafe. The SMS text
+ * (t's sms, else its plain body) only when sms is a channel; its length
+ * is counted then, before anything is sent. */
 static int render(bus_response_t *res, const create_t *in, const Parley__Notify__V1__Translation *t,
-                  const char **subject, const char **body, const char **html) {
+                  const char **subject, const char **body, const char **html, const char **sms,
+                  sms_length_t *sms_len) {
     arena_t *a = res->arena;
     render_var_t *vars = arena_alloc(a, (in->n_data + 1) * sizeof *vars);
     if (vars == NULL) return -1;
@@ -135,7 +193,8 @@ static int render(bus_response_t *res, const create_t *in, const Parley__Notify_
         const char **out;
     } parts[] = {{t->subject, "subject", RENDER_SUBJECT, subject},
                  {t->body, "body", RENDER_PLAIN, body},
-                 {t->html, "html", RENDER_HTML, html}};
+                 {t->html, "html", RENDER_HTML, html},
+                 {!names_sms(in) ? NULL : t->sms && *t->sms ? t->sms : t->body, "SMS text", RENDER_PLAIN, sms}};
     const char *reported = NULL;
     for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
         *parts[p].out = NULL;
@@ -163,6 +222,12 @@ static int render(bus_response_t *res, const create_t *in, const Parley__Notify_
         bus_response_violation(res, "data", "makes the subject longer than %d bytes", MAX_SUBJECT);
     if (svc_ok(res) && strlen(*body) > MAX_BODY)
         bus_response_violation(res, "data", "makes the body longer than %d bytes", MAX_BODY);
+    *sms_len = (sms_length_t){0};
+    if (svc_ok(res) && *sms) {
+        if (sms_count(*sms, MAX_BODY, sms_len) != 0 || sms_len->characters > MAX_SMS_CHARACTERS)
+            bus_response_violation(res, "data", "makes the SMS text longer than the %d characters one SMS may hold",
+                                   MAX_SMS_CHARACTERS);
+    }
     return svc_ok(res) ? 0 : -1;
 }
 
@@ -197,12 +262,14 @@ int notifications_insert(db_t *db, bus_response_t *res, const create_t *in, cons
     bool lang_fb = false, format_fb = false;
     int chosen = choose(a, db_text(r, 0, 0), to, &items, &lang_fb, &format_fb);
     db_result_free(&r);
-    const char *subject = NULL, *body = NULL, *html = NULL;
+    const char *subject = NULL, *body = NULL, *html = NULL, *sms = NULL;
+    sms_length_t sms_len;
     if (chosen < 0) {
         bus_response_violation(res, "template", "template %s has no English translation to send", in->template_);
         return 1;
     }
-    if (render(res, in, items[chosen], &subject, &body, &html) != 0) return svc_ok(res) ? DB_ERR_QUERY : 1;
+    if (render(res, in, items[chosen], &subject, &body, &html, &sms, &sms_len) != 0)
+        return svc_ok(res) ? DB_ERR_QUERY : 1;
     if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
     const ProtobufCEnumDescriptor *formats = &parley__notify__v1__message_format__descriptor;
     const int standard = PARLEY__NOTIFY__V1__MESSAGE_FORMAT__MESSAGE_FORMAT_STANDARD;
@@ -212,7 +279,7 @@ int notifications_insert(db_t *db, bus_response_t *res, const create_t *in, cons
                             svc_opt(in->case_id),
                             in->category,
                             in->critical ? "true" : "false",
-                            to->email,
+                            svc_opt(to->email),
                             svc_opt(to->language) ? to->language : "en",
                             svc_enum_text(formats, to->format ? (int)to->format : standard),
                             items[chosen]->language,
@@ -223,8 +290,13 @@ int notifications_insert(db_t *db, bus_response_t *res, const create_t *in, cons
                             body,
                             html,
                             client_id,
-                            source_event};
-    return db_exec(db, "n_insert", 18, params, row);
+                            source_event,
+                            svc_opt(to->phone),
+                            channels_literal(a, in),
+                            sms,
+                            sms ? (sms_len.gsm7 ? "SMS_ENCODING_GSM_7" : "SMS_ENCODING_UCS_2") : NULL,
+                            sms ? arena_printf(a, "%d", sms_len.segments) : NULL};
+    return db_exec(db, "n_insert", 23, params, row);
 }
 
 int notifications_create(void *ctx, const bus_request_t *req, bus_response_t *res) {

@@ -11,17 +11,37 @@
  * attempt) or puts it back with an exponential back-off with jitter.
  * Delivery is at least once: a process that dies (or cannot record) after
  * the SMTP server took a message leaves it leased, to be sent again when
- * the lease runs out, the attempt counted. */
+ * the lease runs out, the attempt counted.
+ *
+ * Channels (notifyapi): a notification names its channels in order (email
+ * by default); the sender uses the one at channel_index: email over SMTP
+ * (or, with no SMTP server but a Notify email template, through the Notify
+ * API), SMS through the Notify API (notify_api.h). A permanent failure
+ * (SMTP 5xx, a provider's 4xx, Notify's permanent-failure, a channel with
+ * no provider configured) or a channel's last attempt moves to the next
+ * channel, its tries counted afresh; the notification ends failed, with
+ * the reason, only when the last channel has failed. A message the Notify
+ * API took is followed: its queue row keeps Notify's id and is claimed
+ * like any other to poll GET /v2/notifications/{id} (PARLEY_NOTIFY_API_POLL_MS,
+ * doubling to PARLEY_NOTIFY_RETRY_MAX_MS, at most MAX_POLLS times), the
+ * attempt's status settled when Notify's is: delivered; permanent-failure
+ * moves on; temporary- or technical-failure sends again after a back-off. */
 #ifndef PARLEY_NOTIFY_SENDER_H
 #define PARLEY_NOTIFY_SENDER_H
 
 #include <stdint.h>
 
+#include "services/notify/notify_api.h"
 #include "services/notify/smtp.h"
+
+/* Polls of one message's status before it counts as a temporary failure. */
+#define SENDER_MAX_POLLS 100
 
 typedef struct {
     const char *conninfo;   /* the service's DSN (borrowed; outlives the sender) */
-    smtp_config_t smtp;     /* borrowed strings */
+    smtp_config_t smtp;     /* borrowed strings; url "" when email goes otherwise (or not at all) */
+    notify_api_config_t api; /* borrowed strings; url "" when there is no Notify API */
+    int64_t poll_ms;        /* PARLEY_NOTIFY_API_POLL_MS: the first wait before a status is polled */
     int64_t interval_ms;    /* PARLEY_NOTIFY_SEND_INTERVAL_MS */
     int batch;              /* notifications one tick sends at most */
     int max_attempts;       /* PARLEY_NOTIFY_MAX_ATTEMPTS: then failed */

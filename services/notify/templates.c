@@ -78,6 +78,8 @@ Parley__Notify__V1__Translation **templates_parse_translations(arena_t *a, const
             x->body = arena_strdup(a, json_string_value(json_object_get(t, "body")));
             const char *html = json_string_value(json_object_get(t, "html"));
             x->html = html ? arena_strdup(a, html) : NULL;
+            const char *sms = json_string_value(json_object_get(t, "sms"));
+            x->sms = sms ? arena_strdup(a, sms) : NULL;
             out[i] = x;
         }
     }
@@ -86,13 +88,15 @@ Parley__Notify__V1__Translation **templates_parse_translations(arena_t *a, const
     return out;
 }
 
-/* Each translation's body as SMS. */
+/* Each translation's SMS text (its sms, else its plain body) as SMS. */
 static void sms_lengths(arena_t *a, template_t *t) {
     t->sms_lengths = arena_alloc(a, (t->n_translations + 1) * sizeof *t->sms_lengths);
     if (t->sms_lengths == NULL) return;
     for (size_t i = 0; i < t->n_translations; i++) {
         sms_length_t len;
-        if (sms_count(t->translations[i]->body ? t->translations[i]->body : "", RENDER_MAX_OUT, &len) != 0) continue;
+        const translation_t *x = t->translations[i];
+        const char *text = x->sms && *x->sms ? x->sms : x->body;
+        if (sms_count(text ? text : "", RENDER_MAX_OUT, &len) != 0) continue;
         Parley__Notify__V1__SmsLength *s = arena_alloc(a, sizeof *s);
         if (s == NULL) return;
         parley__notify__v1__sms_length__init(s);
@@ -170,6 +174,7 @@ static char *translations_json(arena_t *a, const Parley__Notify__V1__PutTemplate
         json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "language", t->language, "format",
                               notify_format_word(t->format), "subject", t->subject, "body", t->body);
         if (o && t->html && *t->html) json_object_set_new(o, "html", json_string(t->html));
+        if (o && t->sms && *t->sms) json_object_set_new(o, "sms", json_string(t->sms));
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;
