@@ -155,6 +155,21 @@ class Owner:
         assert r.status_code == 202, f"making an object of authority A: POST /v1/notifications: {r.status_code} {r.text}"
         return r.json()
 
+    def calendar(self):
+        def make():
+            owner = str(uuid.uuid4())
+            return self._put(f"/v1/calendars/{owner}/availability",
+                             {"authorityId": self.a, "ownerKind": "room",
+                              "weekly": [{"weekday": 1, "start": "10:00", "end": "12:00"}]})
+        return self.once("calendar", make)
+
+    def appointment(self):
+        return self.once("appointment", lambda: self.created(self.cw, "/v1/appointments", {
+            "authorityId": self.a, "caseId": str(uuid.uuid4()), "kind": "school_meeting",
+            "start": "2027-01-04T10:00:00Z", "end": "2027-01-04T11:00:00Z",
+            "location": {"kind": "phone", "phone": "0113 496 0000"},
+            "participants": [{"kind": "room", "calendarOwnerId": self.calendar()["ownerId"], "name": "Room 1"}]}))
+
     def assignment(self):
         def make():
             offer = self._offered()["currentOffer"]["id"]
@@ -189,6 +204,8 @@ REGISTRY = {
                                                       "viewId": o.young_person_view()["id"]},
     "/v1/templates/{key}": lambda o: {"key": o.template()["key"]},
     "/v1/notifications/{id}": lambda o: {"id": o.notification()["id"]},
+    "/v1/calendars/{ownerId}": lambda o: {"ownerId": o.calendar()["ownerId"]},
+    "/v1/appointments/{id}": lambda o: {"id": o.appointment()["id"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.
@@ -206,6 +223,9 @@ BODIES = {
                                               "summary": "Wants to stay at college.", "recordedBy": "B"},
     ("PATCH", "/v1/young-people/{id}"): {"phone": "07700 900111"},
     ("PUT", "/v1/templates/{key}"): {"translations": [{"language": "en", "subject": "S", "body": "B"}]},
+    ("PUT", "/v1/calendars/{ownerId}/availability"): {"ownerKind": "room"},
+    ("PATCH", "/v1/appointments/{id}"): {"start": "2027-01-04T12:00:00Z", "end": "2027-01-04T13:00:00Z"},
+    ("POST", "/v1/appointments/{id}/cancel"): {"reason": "tenancy sweep"},
 }
 
 METHODS = ("get", "put", "post", "delete", "patch")
