@@ -126,6 +126,16 @@ static const route_t route_table[] = {
     {"GET", "/v1/appointments/{id}", "scheduling", SCHEDULING, "GetAppointment", STAFF | ROLE_SUPPORTER, 200},
     {"PATCH", "/v1/appointments/{id}", "scheduling", SCHEDULING, "RescheduleAppointment", STAFF, 200},
     {"POST", "/v1/appointments/{id}/cancel", "scheduling", SCHEDULING, "CancelAppointment", STAFF, 200},
+    /* Group sessions: a booking past capacity waits; a cancelled seat goes
+     * to the first waiting booking in the same transaction. */
+    {"POST", "/v1/sessions", "scheduling", SCHEDULING, "CreateSession", STAFF, 201},
+    {"GET", "/v1/sessions", "scheduling", SCHEDULING, "ListSessions", STAFF, 200},
+    {"GET", "/v1/sessions/{id}", "scheduling", SCHEDULING, "GetSession", STAFF, 200},
+    {"POST", "/v1/sessions/{id}/cancel", "scheduling", SCHEDULING, "CancelSession", STAFF, 200},
+    {"POST", "/v1/sessions/{id}/bookings", "scheduling", SCHEDULING, "CreateBooking", STAFF, 201},
+    {"GET", "/v1/sessions/{id}/bookings/{bookingId}", "scheduling", SCHEDULING, "GetSessionBooking", STAFF, 200},
+    {"GET", "/v1/bookings/{id}", "scheduling", SCHEDULING, "GetBooking", STAFF, 200},
+    {"POST", "/v1/bookings/{id}/cancel", "scheduling", SCHEDULING, "CancelBooking", STAFF, 200},
 };
 
 /* library: the PATCHes of records several authorities' staff keep (a

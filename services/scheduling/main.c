@@ -27,6 +27,14 @@ SVC_AUDITED(scheduling_t, appointments_create)
 SVC_AUDITED(scheduling_t, appointments_get)
 SVC_AUDITED(scheduling_t, appointments_reschedule)
 SVC_AUDITED(scheduling_t, appointments_cancel)
+SVC_AUDITED(scheduling_t, sessions_create)
+SVC_AUDITED(scheduling_t, sessions_get)
+SVC_AUDITED(scheduling_t, sessions_list)
+SVC_AUDITED(scheduling_t, sessions_cancel)
+SVC_AUDITED(scheduling_t, bookings_create)
+SVC_AUDITED(scheduling_t, bookings_get)
+SVC_AUDITED(scheduling_t, bookings_get_in_session)
+SVC_AUDITED(scheduling_t, bookings_cancel)
 
 static const bus_method_t methods[] = {
     {"PutAvailability", SC(put_availability_request), calendars_put__audited},
@@ -36,10 +44,19 @@ static const bus_method_t methods[] = {
     {"GetAppointment", SC(get_appointment_request), appointments_get__audited},
     {"RescheduleAppointment", SC(reschedule_appointment_request), appointments_reschedule__audited},
     {"CancelAppointment", SC(cancel_appointment_request), appointments_cancel__audited},
+    {"CreateSession", SC(create_session_request), sessions_create__audited},
+    {"GetSession", SC(get_session_request), sessions_get__audited},
+    {"ListSessions", SC(list_sessions_request), sessions_list__audited},
+    {"CancelSession", SC(cancel_session_request), sessions_cancel__audited},
+    {"CreateBooking", SC(create_booking_request), bookings_create__audited},
+    {"GetBooking", SC(get_booking_request), bookings_get__audited},
+    {"GetSessionBooking", SC(get_session_booking_request), bookings_get_in_session__audited},
+    {"CancelBooking", SC(cancel_booking_request), bookings_cancel__audited},
 };
 
 void scheduling_register_statements(db_t *db) {
-    const db_stmt_t *(*const sets[])(size_t *) = {calendars_statements, appointments_statements};
+    const db_stmt_t *(*const sets[])(size_t *) = {calendars_statements, appointments_statements,
+                                                  sessions_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);

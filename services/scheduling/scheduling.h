@@ -24,6 +24,7 @@ typedef struct {
 void scheduling_register_statements(db_t *db);
 const db_stmt_t *calendars_statements(size_t *n);
 const db_stmt_t *appointments_statements(size_t *n);
+const db_stmt_t *sessions_statements(size_t *n);
 
 /* calendars.c */
 int calendars_put(void *ctx, const bus_request_t *req, bus_response_t *res);
@@ -35,6 +36,16 @@ int appointments_create(void *ctx, const bus_request_t *req, bus_response_t *res
 int appointments_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 int appointments_reschedule(void *ctx, const bus_request_t *req, bus_response_t *res);
 int appointments_cancel(void *ctx, const bus_request_t *req, bus_response_t *res);
+
+/* sessions.c: group sessions, bookings and the waiting list */
+int sessions_create(void *ctx, const bus_request_t *req, bus_response_t *res);
+int sessions_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+int sessions_list(void *ctx, const bus_request_t *req, bus_response_t *res);
+int sessions_cancel(void *ctx, const bus_request_t *req, bus_response_t *res);
+int bookings_create(void *ctx, const bus_request_t *req, bus_response_t *res);
+int bookings_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+int bookings_get_in_session(void *ctx, const bus_request_t *req, bus_response_t *res);
+int bookings_cancel(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* json.c: sub-messages stored as the API's JSON. */
 /* The JSON array text of n messages, in a (NULL when out of memory). */

@@ -170,6 +170,16 @@ class Owner:
             "location": {"kind": "phone", "phone": "0113 496 0000"},
             "participants": [{"kind": "room", "calendarOwnerId": self.calendar()["ownerId"], "name": "Room 1"}]}))
 
+    def session(self):
+        return self.once("session", lambda: self.created(self.cw, "/v1/sessions", {
+            "authorityId": self.a, "title": "Sweep", "kind": "support_group", "audience": ["parents"], "capacity": 5,
+            "start": "2027-01-04T18:00:00Z", "end": "2027-01-04T19:00:00Z",
+            "location": {"kind": "in_person", "address": "Hall"}}))
+
+    def session_booking(self):
+        return self.once("session booking", lambda: self.created(
+            self.cw, f"/v1/sessions/{self.session()['id']}/bookings", {"name": "Sweep"}))
+
     def assignment(self):
         def make():
             offer = self._offered()["currentOffer"]["id"]
@@ -206,6 +216,10 @@ REGISTRY = {
     "/v1/notifications/{id}": lambda o: {"id": o.notification()["id"]},
     "/v1/calendars/{ownerId}": lambda o: {"ownerId": o.calendar()["ownerId"]},
     "/v1/appointments/{id}": lambda o: {"id": o.appointment()["id"]},
+    "/v1/sessions/{id}": lambda o: {"id": o.session()["id"]},
+    "/v1/sessions/{id}/bookings/{bookingId}": lambda o: {"id": o.session()["id"],
+                                                        "bookingId": o.session_booking()["id"]},
+    "/v1/bookings/{id}": lambda o: {"id": o.session_booking()["id"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.
@@ -226,6 +240,8 @@ BODIES = {
     ("PUT", "/v1/calendars/{ownerId}/availability"): {"ownerKind": "room"},
     ("PATCH", "/v1/appointments/{id}"): {"start": "2027-01-04T12:00:00Z", "end": "2027-01-04T13:00:00Z"},
     ("POST", "/v1/appointments/{id}/cancel"): {"reason": "tenancy sweep"},
+    ("POST", "/v1/sessions/{id}/cancel"): {"reason": "tenancy sweep"},
+    ("POST", "/v1/sessions/{id}/bookings"): {"name": "B"},
 }
 
 METHODS = ("get", "put", "post", "delete", "patch")

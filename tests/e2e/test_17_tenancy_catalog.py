@@ -194,6 +194,12 @@ def _make_one_of_everything(cw_a, authority_a, db):
         "end": "2027-01-05T11:00:00Z", "location": {"kind": "in_person", "address": "Room 1"},
         "participants": [{"kind": "room", "calendarOwnerId": owner, "name": "Room 1"}]})
     assert r.status_code == 201, r.text
+    r = cw_a.post("/v1/sessions", {
+        "authorityId": authority_a, "title": "Probe", "kind": "workshop", "audience": ["parents"], "capacity": 3,
+        "start": "2027-01-05T18:00:00Z", "end": "2027-01-05T19:00:00Z", "location": {"kind": "in_person", "address": "Hall"}})
+    assert r.status_code == 201, r.text
+    r = cw_a.post(f"/v1/sessions/{r.json()['id']}/bookings", {"name": "Probe"})
+    assert r.status_code == 201, r.text
 
     missing = []
 
