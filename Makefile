@@ -120,6 +120,8 @@ $(BUILD)/parley-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard services
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+# scheduling writes iCalendar with libical (Debian's libical-dev).
+$(BUILD)/parley-scheduling: LDLIBS += -lical
 
 $(BUILD)/parley-gateway: $(BUILD)/obj/gateway/main.o $(GATEWAY_LIB_O) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcivetweb

@@ -126,6 +126,8 @@ static const route_t route_table[] = {
     {"GET", "/v1/appointments/{id}", "scheduling", SCHEDULING, "GetAppointment", STAFF | ROLE_SUPPORTER, 200},
     {"PATCH", "/v1/appointments/{id}", "scheduling", SCHEDULING, "RescheduleAppointment", STAFF, 200},
     {"POST", "/v1/appointments/{id}/cancel", "scheduling", SCHEDULING, "CancelAppointment", STAFF, 200},
+    {"GET", "/v1/appointments/{id}/icalendar", "scheduling", SCHEDULING, "GetAppointmentICalendar",
+     STAFF | ROLE_SUPPORTER, 200},
     /* Group sessions: a booking past capacity waits; a cancelled seat goes
      * to the first waiting booking in the same transaction. */
     {"POST", "/v1/sessions", "scheduling", SCHEDULING, "CreateSession", STAFF, 201},

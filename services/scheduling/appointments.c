@@ -9,6 +9,8 @@
 
 #include "core/ids.h"
 #include "db/outbox.h"
+#include "core/config.h"
+#include "services/scheduling/ical.h"
 #include "services/scheduling/scheduling.h"
 #include "services/scheduling/tz.h"
 #include "svc/precondition.h"
@@ -266,6 +268,34 @@ int appointments_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (!found) return svc_not_found(res, "appointment");
     if (x == NULL) return svc_db_fail(res, req, db, DB_ERR_QUERY);
     res->reply = &x->base;
+    return 0;
+}
+
+int appointments_icalendar(void *ctx, const bus_request_t *req, bus_response_t *res) {
+    db_t *db = ((scheduling_t *)ctx)->db;
+    arena_t *a = res->arena;
+    const Parley__Scheduling__V1__GetAppointmentICalendarRequest *in = (const void *)req->input;
+    if (!ids_is_uuid(in->id)) return svc_not_found(res, "appointment");
+    const char *own = sched_supporter(req);
+    const char *params[] = {in->id, own ? (*own ? own : NO_OWNER) : NULL};
+    db_step_t step = {"a_get", 2, params, NULL};
+    if (svc_read(db, req, res, &step, 1) != 0) return -1;
+    bool found = db_rows(step.result) == 1;
+    appointment_t *x = found ? from_row(a, step.result) : NULL;
+    db_steps_free(&step, 1);
+    if (!found) return svc_not_found(res, "appointment");
+    char *ics = x ? ical_appointment(a, x, config_str("PARLEY_SCHEDULING_ORGANIZER", "mailto:no-reply@parley.invalid"))
+                  : NULL;
+    Parley__Scheduling__V1__AppointmentICalendar *out = arena_alloc(a, sizeof *out);
+    if (ics == NULL || out == NULL) return svc_db_fail(res, req, db, DB_ERR_QUERY);
+    parley__scheduling__v1__appointment_icalendar__init(out);
+    out->id = x->id;
+    out->uid = arena_printf(a, "%s@parley", x->id);
+    out->method =
+        x->status == PARLEY__SCHEDULING__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_CANCELLED ? "CANCEL" : "REQUEST";
+    out->sequence = x->sequence;
+    out->ics = ics;
+    res->reply = &out->base;
     return 0;
 }
 

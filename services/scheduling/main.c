@@ -9,6 +9,7 @@
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "services/scheduling/ical.h"
 #include "services/scheduling/scheduling.h"
 #include "svc/relay.h"
 #include "svc/runtime.h"
@@ -27,6 +28,7 @@ SVC_AUDITED(scheduling_t, appointments_create)
 SVC_AUDITED(scheduling_t, appointments_get)
 SVC_AUDITED(scheduling_t, appointments_reschedule)
 SVC_AUDITED(scheduling_t, appointments_cancel)
+SVC_AUDITED(scheduling_t, appointments_icalendar)
 SVC_AUDITED(scheduling_t, sessions_create)
 SVC_AUDITED(scheduling_t, sessions_get)
 SVC_AUDITED(scheduling_t, sessions_list)
@@ -44,6 +46,7 @@ static const bus_method_t methods[] = {
     {"GetAppointment", SC(get_appointment_request), appointments_get__audited},
     {"RescheduleAppointment", SC(reschedule_appointment_request), appointments_reschedule__audited},
     {"CancelAppointment", SC(cancel_appointment_request), appointments_cancel__audited},
+    {"GetAppointmentICalendar", SC(get_appointment_icalendar_request), appointments_icalendar__audited},
     {"CreateSession", SC(create_session_request), sessions_create__audited},
     {"GetSession", SC(get_session_request), sessions_get__audited},
     {"ListSessions", SC(list_sessions_request), sessions_list__audited},
@@ -102,6 +105,7 @@ int main(void) {
     }
     db_destroy(&db);
 
+    ical_init(); /* before any thread: libical's UTC zone is made on first use */
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
     relay_config_t rc = {

@@ -36,6 +36,8 @@ int appointments_create(void *ctx, const bus_request_t *req, bus_response_t *res
 int appointments_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 int appointments_reschedule(void *ctx, const bus_request_t *req, bus_response_t *res);
 int appointments_cancel(void *ctx, const bus_request_t *req, bus_response_t *res);
+/* The appointment as iCalendar (ical.h), METHOD:REQUEST or CANCEL. */
+int appointments_icalendar(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* sessions.c: group sessions, bookings and the waiting list */
 int sessions_create(void *ctx, const bus_request_t *req, bus_response_t *res);
