@@ -11,6 +11,7 @@
 #include "db/outbox.h"
 #include "core/config.h"
 #include "services/scheduling/ical.h"
+#include "services/scheduling/reminders.h"
 #include "services/scheduling/scheduling.h"
 #include "services/scheduling/tz.h"
 #include "svc/precondition.h"
@@ -247,6 +248,7 @@ int appointments_create(void *ctx, const bus_request_t *req, bus_response_t *res
         if (x == NULL) rc = DB_ERR_QUERY;
     }
     db_result_free(&r);
+    if (rc == 0) rc = reminders_schedule(db, id);
     if (rc == 0) rc = emit(db, a, "appointment.booked", x);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
@@ -349,6 +351,7 @@ int appointments_reschedule(void *ctx, const bus_request_t *req, bus_response_t 
     rc = db_exec(db, "a_reschedule", 3, rp, NULL);
     appointment_t *x = NULL;
     if (rc == 0) rc = read_back(db, a, in->id, svc_opt(in->reason), &x);
+    if (rc == 0) rc = reminders_schedule(db, in->id);
     if (rc == 0) rc = emit(db, a, "appointment.rescheduled", x);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
@@ -367,6 +370,7 @@ int appointments_cancel(void *ctx, const bus_request_t *req, bus_response_t *res
     if (rc == 0) rc = db_exec(db, "a_cancel", 2, cp, NULL);
     appointment_t *x = NULL;
     if (rc == 0) rc = read_back(db, a, in->id, in->reason, &x);
+    if (rc == 0) rc = reminders_schedule(db, in->id);
     if (rc == 0) rc = emit(db, a, "appointment.cancelled", x);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return svc_db_fail(res, req, db, rc);

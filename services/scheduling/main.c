@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "services/scheduling/ical.h"
+#include "services/scheduling/reminders.h"
 #include "services/scheduling/scheduling.h"
 #include "svc/relay.h"
 #include "svc/runtime.h"
@@ -59,7 +60,7 @@ static const bus_method_t methods[] = {
 
 void scheduling_register_statements(db_t *db) {
     const db_stmt_t *(*const sets[])(size_t *) = {calendars_statements, appointments_statements,
-                                                  sessions_statements};
+                                                  sessions_statements, reminders_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);
@@ -106,6 +107,7 @@ int main(void) {
     db_destroy(&db);
 
     ical_init(); /* before any thread: libical's UTC zone is made on first use */
+    if (reminders_configure() != 0) return 1;
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
     relay_config_t rc = {
@@ -113,6 +115,10 @@ int main(void) {
         .endpoint = endpoint,
         .source = "scheduling",
         .interval_ms = (int)config_long("PARLEY_RELAY_INTERVAL_MS", 250, 10, 60000),
+        /* The reminder sweep, on the relay's thread and connection. */
+        .task_init = reminders_init,
+        .task = reminders_sweep,
+        .task_every_ms = config_long("PARLEY_SCHEDULING_REMINDER_SWEEP_MS", 1000, 100, 3600000),
     };
     relay_t *relay = relay_start(&rc);
     if (relay == NULL) return 1;

@@ -60,6 +60,7 @@ NOT_TENANT_DATA = {
     "scheduling.calendar_bookings": "calendar ids, appointment ids and times, for the exclusion constraint",
     "scheduling.bank_holidays": "the England and Wales bank holidays, public data",
     "scheduling.outbox": "events to deliver (ids only), read by the relay across authorities",
+    "scheduling.appointment_reminders": "appointment ids and when each reminder is due, swept across authorities",
     "scheduling.outbox_deliveries": "delivery state of each event",
 }
 # Which migrations ran: no tenant data, in every schema that has migrations.
