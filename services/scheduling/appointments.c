@@ -15,6 +15,7 @@
 #include "services/scheduling/scheduling.h"
 #include "services/scheduling/tz.h"
 #include "svc/precondition.h"
+#include "svc/read_only.h"
 #include "svc/svc.h"
 
 typedef Parley__Scheduling__V1__Appointment appointment_t;
@@ -334,13 +335,25 @@ int appointments_reschedule(void *ctx, const bus_request_t *req, bus_response_t 
     if (!svc_ok(res)) return -1;
     const char *stored;
     if (lock(db, req, res, in->id, &stored) != 0) return -1;
+    /* Read-only members sent back (a whole appointment as GET gave it)
+     * must say what it says now. */
+    const char *gp[] = {in->id, NULL};
+    db_result_t *now = NULL;
+    int rc = db_exec(db, "a_get", 2, gp, &now);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    appointment_t *current = db_rows(now) == 1 ? from_row(a, now) : NULL;
+    db_result_free(&now);
+    if (current == NULL) return svc_db_fail(res, req, db, DB_ERR_QUERY);
+    if (svc_check_read_only(req, res, &current->base, NULL) != 0) {
+        db_tx_rollback(db);
+        return -1;
+    }
     size_t np = 0, *order;
     participant_t **ps = (participant_t **)sched_json_items(a, stored, &parley__scheduling__v1__participant__descriptor,
                                                              MAX_PARTICIPANTS, &np);
     const char *start = arena_printf(a, "%lld", (long long)micros(in->start));
     const char *end = arena_printf(a, "%lld", (long long)micros(in->end));
     size_t n = ps ? calendar_order(a, ps, np, &order) : 0;
-    int rc = 0;
     for (size_t k = 0; k < n; k++) {
         const char *owner = ps[order[k]]->calendar_owner_id;
         const char *mp[] = {in->id, owner, start, end};

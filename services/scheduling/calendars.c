@@ -12,6 +12,7 @@
 #include "services/scheduling/slots.h"
 #include "services/scheduling/tz.h"
 #include "svc/precondition.h"
+#include "svc/read_only.h"
 #include "svc/svc.h"
 
 typedef Parley__Scheduling__V1__PutAvailabilityRequest put_t;
@@ -49,6 +50,7 @@ static const db_stmt_t stmts[] = {
      " bank_holidays = $11, version = version + 1, updated_at = now()"
      " WHERE owner_id = $1 AND version = ANY ($12::int[])"
      " RETURNING " COLUMNS ", audit.touch(owner_id::text, authority_id)"},
+    {"c_lock", "SELECT " COLUMNS " FROM calendars WHERE owner_id = $1 FOR UPDATE"},
     {"c_version", "SELECT version FROM calendars WHERE owner_id = $1"},
     {"c_get", "SELECT " COLUMNS ", audit.touch(owner_id::text, authority_id) FROM calendars WHERE owner_id = $1"},
     /* Every active booking of the calendar overlapping the span (a day
@@ -102,7 +104,7 @@ static void validate(bus_response_t *res, const put_t *in) {
     }
     if (!svc_ok(res)) return;
     /* Sorted, no two windows of a day may overlap. */
-    qsort(in->weekly, in->n_weekly, sizeof *in->weekly, by_day_then_start);
+    if (in->n_weekly > 1) qsort(in->weekly, in->n_weekly, sizeof *in->weekly, by_day_then_start);
     for (size_t i = 1; i < in->n_weekly; i++) {
         const Parley__Scheduling__V1__WeeklyHours *p = in->weekly[i - 1], *w = in->weekly[i];
         if (p->weekday == w->weekday && minutes_of(w->start) < minutes_of(p->end))
@@ -167,7 +169,18 @@ int calendars_put(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (params[4] == NULL || params[5] == NULL) return svc_db_fail(res, req, db, DB_ERR_QUERY);
     int rc = db_tx_begin(db, req->header->principal);
     db_result_t *r = NULL;
-    if (rc == 0) rc = db_exec(db, if_match ? "c_update" : "c_upsert", if_match ? 12 : 11, params, &r);
+    /* What the caller would read now, locked: read-only members sent back
+     * (version, createdAt ...) must say what it says. */
+    const char *id[] = {in->owner_id};
+    if (rc == 0) rc = db_exec(db, "c_lock", 1, id, &r);
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    availability_t *stored = db_rows(r) == 1 ? from_row(a, r) : NULL;
+    db_result_free(&r);
+    if (stored && svc_check_read_only(req, res, &stored->base, NULL) != 0) {
+        db_tx_rollback(db);
+        return -1;
+    }
+    rc = db_exec(db, if_match ? "c_update" : "c_upsert", if_match ? 12 : 11, params, &r);
     if (rc == DB_ERR_QUERY && strcmp(db_sqlstate(db), DB_SQLSTATE_RLS) == 0) {
         db_tx_rollback(db);
         return svc_not_found(res, "calendar");
