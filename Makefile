@@ -120,6 +120,8 @@ $(BUILD)/parley-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard services
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+# scheduling writes iCalendar with libical (Debian's libical-dev).
+$(BUILD)/parley-scheduling: LDLIBS += -lical
 
 $(BUILD)/parley-gateway: $(BUILD)/obj/gateway/main.o $(GATEWAY_LIB_O) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcivetweb
@@ -146,6 +148,8 @@ TEST_DEPS_test_notify_render := $(BUILD)/obj/services/notify/render.o $(LIBS_ALL
 TEST_DEPS_test_notify_sms := $(BUILD)/obj/services/notify/sms.o $(LIBS_ALL)
 TEST_DEPS_test_notify_smtp := $(BUILD)/obj/services/notify/smtp.o $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
 TEST_DEPS_test_notify_jwt := $(BUILD)/obj/services/notify/jwt.o $(BUILD)/obj/services/notify/notify_api.o $(LIBS_ALL)
+TEST_DEPS_test_scheduling_time := $(BUILD)/obj/services/scheduling/tz.o $(BUILD)/obj/services/scheduling/slots.o \
+    $(LIBS_ALL)
 TEST_DEPS_test_ratelimit := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_metrics := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_idempotency := $(GATEWAY_LIB_O) $(LIBS_ALL)

@@ -255,6 +255,11 @@ BEGIN
     );
 END
 $inbox$;
+-- Scheduling's calendars (issue 14): an exclusion constraint over
+-- (owner_id uuid WITH =, during tstzrange WITH &&) needs btree_gist's uuid
+-- operator class; service roles may not create extensions, so it is made
+-- here, in parley_shared, whose USAGE every service role holds.
+CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA parley_shared;
 DO $shared_grants$
 DECLARE
     svc text;

@@ -11,11 +11,13 @@
 #include "parley/intake/v1/intake.pb-c.h"
 #include "parley/matching/v1/matching.pb-c.h"
 #include "parley/notify/v1/notify.pb-c.h"
+#include "parley/scheduling/v1/scheduling.pb-c.h"
 
 #define ADMIN &parley__admin__v1__admin__descriptor
 #define INTAKE &parley__intake__v1__intake__descriptor
 #define MATCHING &parley__matching__v1__matching__descriptor
 #define NOTIFY &parley__notify__v1__notify__descriptor
+#define SCHEDULING &parley__scheduling__v1__scheduling__descriptor
 #define STAFF (ROLE_CONSORTIUM_ADMIN | ROLE_CASEWORKER)
 
 /* Keep in step with gateway/openapi.json: a test checks both ways. */
@@ -111,11 +113,38 @@ static const route_t route_table[] = {
     {"POST", "/v1/notifications", "notify", NOTIFY, "CreateNotification", STAFF, 202},
     {"GET", "/v1/notifications", "notify", NOTIFY, "ListNotifications", STAFF, 200},
     {"GET", "/v1/notifications/{id}", "notify", NOTIFY, "GetNotification", STAFF, 200},
+    /* Scheduling (issue 14): calendars, free slots computed when read, and
+     * appointments never double-booked on a calendar. A supporter's key
+     * reads only its own calendar and the appointments it is booked on
+     * (services/scheduling); a reschedule needs If-Match. */
+    {"PUT", "/v1/calendars/{ownerId}/availability", "scheduling", SCHEDULING, "PutAvailability", STAFF, 200},
+    {"GET", "/v1/calendars/{ownerId}/availability", "scheduling", SCHEDULING, "GetAvailability",
+     STAFF | ROLE_SUPPORTER, 200},
+    {"GET", "/v1/calendars/{ownerId}/free-slots", "scheduling", SCHEDULING, "GetFreeSlots", STAFF | ROLE_SUPPORTER,
+     200},
+    {"POST", "/v1/appointments", "scheduling", SCHEDULING, "CreateAppointment", STAFF, 201},
+    {"GET", "/v1/appointments/{id}", "scheduling", SCHEDULING, "GetAppointment", STAFF | ROLE_SUPPORTER, 200},
+    {"PATCH", "/v1/appointments/{id}", "scheduling", SCHEDULING, "RescheduleAppointment", STAFF, 200},
+    {"POST", "/v1/appointments/{id}/cancel", "scheduling", SCHEDULING, "CancelAppointment", STAFF, 200},
+    {"GET", "/v1/appointments/{id}/icalendar", "scheduling", SCHEDULING, "GetAppointmentICalendar",
+     STAFF | ROLE_SUPPORTER, 200},
+    /* Group sessions: a booking past capacity waits; a cancelled seat goes
+     * to the first waiting booking in the same transaction. */
+    {"POST", "/v1/sessions", "scheduling", SCHEDULING, "CreateSession", STAFF, 201},
+    {"GET", "/v1/sessions", "scheduling", SCHEDULING, "ListSessions", STAFF, 200},
+    {"GET", "/v1/sessions/{id}", "scheduling", SCHEDULING, "GetSession", STAFF, 200},
+    {"POST", "/v1/sessions/{id}/cancel", "scheduling", SCHEDULING, "CancelSession", STAFF, 200},
+    {"POST", "/v1/sessions/{id}/bookings", "scheduling", SCHEDULING, "CreateBooking", STAFF, 201},
+    {"GET", "/v1/sessions/{id}/bookings/{bookingId}", "scheduling", SCHEDULING, "GetSessionBooking", STAFF, 200},
+    {"GET", "/v1/bookings/{id}", "scheduling", SCHEDULING, "GetBooking", STAFF, 200},
+    {"POST", "/v1/bookings/{id}/cancel", "scheduling", SCHEDULING, "CancelBooking", STAFF, 200},
 };
 
 /* library: the PATCHes of records several authorities' staff keep (a
  * leaflet, an agency): a blind write could undo a colleague's change. */
-static const char *const if_match_rpcs[] = {"UpdateResource", "UpdateAgency"};
+static const char *const if_match_rpcs[] = {"UpdateResource", "UpdateAgency",
+                                            /* scheduling: a reschedule moves everyone's calendar */
+                                            "RescheduleAppointment"};
 
 bool routes_if_match_required(const route_t *r) {
     if (strcmp(r->http_method, "PATCH") != 0) return false;

@@ -32,6 +32,8 @@ PACKAGES=(
 	python3-pytest-timeout python3-pytest-random-order
 	# a real SMTP server on loopback, that the notify tests read the mail from
 	python3-aiosmtpd
+	# scheduling's iCalendar text parsed as a calendar app would
+	python3-icalendar
 	# /docs rendered in headless Chromium by the end-to-end tests
 	chromium chromium-driver
 )

@@ -100,6 +100,18 @@
       "the supporter is no longer eligible for this family",                                                        \
       "The supporter no longer serves the family's authority or is no longer eligible (DBS vetting expired): the "  \
       "family is offered to the next candidate.")                                                                    \
+    /* Scheduling (issue 14). */                                                                                     \
+    X(CALENDAR_CLASH, "calendar_clash", 10, 409, false, "a participant's calendar is already booked then",          \
+      "A participant with a calendar in Parley is already booked at that time (its own bookings, whichever authority made "   \
+      "them): `detail` names the participant (`participants[i]`, its `calendarOwnerId`). Nothing was "       \
+      "booked; pick another slot (`GET /v1/calendars/{ownerId}/free-slots`).")                                       \
+    X(APPOINTMENT_CANCELLED, "appointment_cancelled", 10, 409, false, "the appointment is cancelled",               \
+      "The appointment was cancelled: it is cancelled once and cannot be rescheduled.")                             \
+    X(SESSION_CANCELLED, "session_cancelled", 10, 409, false, "the session is cancelled",                         \
+      "The group session was cancelled: it takes no bookings and is cancelled once.")                               \
+    X(BOOKING_CANCELLED, "booking_cancelled", 10, 409, false, "the booking is already cancelled",                  \
+      "The session booking was cancelled before: it is cancelled once (its seat, if it had one, was given to the "  \
+      "first waiting booking then).")                                                                                \
     X(STALE_VERSION, "stale_version", 9, 412, true, "the object has changed since that version; read it again",    \
       "`If-Match` (or the `version` sent back in the body) names a version that is no longer current: read the "    \
       "object again (its `ETag`) and reapply the change.")                                                           \

@@ -1,24 +1,137 @@
-/* parley-scheduling — the scheduling service's worker. It answers the built-in Ping for
- * now; its methods join the table passed to bus_worker_new as they are built. */
+/* parley-scheduling: the scheduling service's process: PARLEY_WORKER_THREADS
+ * handler threads (lib/svc/runtime.h), each with its own database
+ * connection, and the outbox relay's thread (lib/svc/relay.h). */
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "bus/auth.h"
-#include "bus/bus.h"
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "services/scheduling/ical.h"
+#include "services/scheduling/reminders.h"
+#include "services/scheduling/scheduling.h"
+#include "svc/relay.h"
+#include "svc/runtime.h"
+#include "svc/svc.h"
+
+#define SC(x) &parley__scheduling__v1__##x##__descriptor
 
 static volatile sig_atomic_t stop;
+
+/* Every method runs inside svc_serve: the request's audit row is written in
+ * the transaction that serves it (lib/svc/svc.h, SVC_AUDITED). */
+SVC_AUDITED(scheduling_t, calendars_put)
+SVC_AUDITED(scheduling_t, calendars_get)
+SVC_AUDITED(scheduling_t, calendars_free_slots)
+SVC_AUDITED(scheduling_t, appointments_create)
+SVC_AUDITED(scheduling_t, appointments_get)
+SVC_AUDITED(scheduling_t, appointments_reschedule)
+SVC_AUDITED(scheduling_t, appointments_cancel)
+SVC_AUDITED(scheduling_t, appointments_icalendar)
+SVC_AUDITED(scheduling_t, sessions_create)
+SVC_AUDITED(scheduling_t, sessions_get)
+SVC_AUDITED(scheduling_t, sessions_list)
+SVC_AUDITED(scheduling_t, sessions_cancel)
+SVC_AUDITED(scheduling_t, bookings_create)
+SVC_AUDITED(scheduling_t, bookings_get)
+SVC_AUDITED(scheduling_t, bookings_get_in_session)
+SVC_AUDITED(scheduling_t, bookings_cancel)
+
+static const bus_method_t methods[] = {
+    {"PutAvailability", SC(put_availability_request), calendars_put__audited},
+    {"GetAvailability", SC(get_availability_request), calendars_get__audited},
+    {"GetFreeSlots", SC(free_slots_request), calendars_free_slots__audited},
+    {"CreateAppointment", SC(create_appointment_request), appointments_create__audited},
+    {"GetAppointment", SC(get_appointment_request), appointments_get__audited},
+    {"RescheduleAppointment", SC(reschedule_appointment_request), appointments_reschedule__audited},
+    {"CancelAppointment", SC(cancel_appointment_request), appointments_cancel__audited},
+    {"GetAppointmentICalendar", SC(get_appointment_icalendar_request), appointments_icalendar__audited},
+    {"CreateSession", SC(create_session_request), sessions_create__audited},
+    {"GetSession", SC(get_session_request), sessions_get__audited},
+    {"ListSessions", SC(list_sessions_request), sessions_list__audited},
+    {"CancelSession", SC(cancel_session_request), sessions_cancel__audited},
+    {"CreateBooking", SC(create_booking_request), bookings_create__audited},
+    {"GetBooking", SC(get_booking_request), bookings_get__audited},
+    {"GetSessionBooking", SC(get_session_booking_request), bookings_get_in_session__audited},
+    {"CancelBooking", SC(cancel_booking_request), bookings_cancel__audited},
+};
+
+void scheduling_register_statements(db_t *db) {
+    const db_stmt_t *(*const sets[])(size_t *) = {calendars_statements, appointments_statements,
+                                                  sessions_statements, reminders_statements};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        size_t n;
+        const db_stmt_t *s = sets[i](&n);
+        db_register(db, s, n);
+    }
+}
+
+static void *scheduling_ctx_new(void *arg) {
+    const char *dsn = arg;
+    scheduling_t *t = calloc(1, sizeof *t);
+    if (t == NULL || (t->db = db_new(dsn)) == NULL) {
+        log_error(NULL, "scheduling: cannot set up a handler thread");
+        free(t);
+        return NULL;
+    }
+    scheduling_register_statements(t->db);
+    return t;
+}
+
+static void scheduling_ctx_destroy(void *ctx) {
+    scheduling_t *t = ctx;
+    db_destroy(&t->db);
+    free(t);
+}
 
 int main(void) {
     log_init("scheduling");
     if (bus_auth_init("scheduling") != 0) return 1;
+    if (bus_signals_stop_on_term(&stop) != 0) return 1;
+    const char *dsn =
+        config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_scheduling");
+    /* Migrate before serving: every instance tries, the advisory lock serialises. */
+    db_t *db = db_new(dsn);
+    if (db == NULL) return 1;
+    const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/scheduling/migrations");
+    for (int tries = 0; db_migrate(db, dir, "scheduling") != 0; tries++) {
+        if (tries == 30 || stop) {
+            log_error(NULL, "cannot apply the scheduling migrations; giving up");
+            db_destroy(&db);
+            return 1;
+        }
+        sleep(1);
+    }
+    db_destroy(&db);
+
+    ical_init(); /* before any thread: libical's UTC zone is made on first use */
+    if (reminders_configure() != 0) return 1;
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
-    if (bus_signals_stop_on_term(&stop) != 0) return 1;
-    bus_worker_t *worker = bus_worker_new(endpoint, "scheduling", NULL, 0, NULL);
-    if (worker == NULL) return 1;
-    int rc = bus_worker_run(worker, &stop);
-    bus_worker_destroy(&worker);
-    return rc == 0 ? 0 : 1;
+    relay_config_t rc = {
+        .conninfo = dsn,
+        .endpoint = endpoint,
+        .source = "scheduling",
+        .interval_ms = (int)config_long("PARLEY_RELAY_INTERVAL_MS", 250, 10, 60000),
+        /* The reminder sweep, on the relay's thread and connection. */
+        .task_init = reminders_init,
+        .task = reminders_sweep,
+        .task_every_ms = config_long("PARLEY_SCHEDULING_REMINDER_SWEEP_MS", 1000, 100, 3600000),
+    };
+    relay_t *relay = relay_start(&rc);
+    if (relay == NULL) return 1;
+    svc_runtime_t rt = {.service = "scheduling",
+                        .endpoint = endpoint,
+                        .methods = methods,
+                        .n_methods = sizeof methods / sizeof methods[0],
+                        .ctx_new = scheduling_ctx_new,
+                        .ctx_destroy = scheduling_ctx_destroy,
+                        .arg = (void *)dsn,
+                        .threads = svc_runtime_threads()};
+    int status = svc_runtime_run(&rt, &stop);
+    relay_stop(&relay);
+    log_info(NULL, "stopped");
+    return status == 0 ? 0 : 1;
 }

@@ -155,6 +155,31 @@ class Owner:
         assert r.status_code == 202, f"making an object of authority A: POST /v1/notifications: {r.status_code} {r.text}"
         return r.json()
 
+    def calendar(self):
+        def make():
+            owner = str(uuid.uuid4())
+            return self._put(f"/v1/calendars/{owner}/availability",
+                             {"authorityId": self.a, "ownerKind": "room",
+                              "weekly": [{"weekday": 1, "start": "10:00", "end": "12:00"}]})
+        return self.once("calendar", make)
+
+    def appointment(self):
+        return self.once("appointment", lambda: self.created(self.cw, "/v1/appointments", {
+            "authorityId": self.a, "caseId": str(uuid.uuid4()), "kind": "school_meeting",
+            "start": "2027-01-04T10:00:00Z", "end": "2027-01-04T11:00:00Z",
+            "location": {"kind": "phone", "phone": "0113 496 0000"},
+            "participants": [{"kind": "room", "calendarOwnerId": self.calendar()["ownerId"], "name": "Room 1"}]}))
+
+    def session(self):
+        return self.once("session", lambda: self.created(self.cw, "/v1/sessions", {
+            "authorityId": self.a, "title": "Sweep", "kind": "support_group", "audience": ["parents"], "capacity": 5,
+            "start": "2027-01-04T18:00:00Z", "end": "2027-01-04T19:00:00Z",
+            "location": {"kind": "in_person", "address": "Hall"}}))
+
+    def session_booking(self):
+        return self.once("session booking", lambda: self.created(
+            self.cw, f"/v1/sessions/{self.session()['id']}/bookings", {"name": "Sweep"}))
+
     def assignment(self):
         def make():
             offer = self._offered()["currentOffer"]["id"]
@@ -189,6 +214,12 @@ REGISTRY = {
                                                       "viewId": o.young_person_view()["id"]},
     "/v1/templates/{key}": lambda o: {"key": o.template()["key"]},
     "/v1/notifications/{id}": lambda o: {"id": o.notification()["id"]},
+    "/v1/calendars/{ownerId}": lambda o: {"ownerId": o.calendar()["ownerId"]},
+    "/v1/appointments/{id}": lambda o: {"id": o.appointment()["id"]},
+    "/v1/sessions/{id}": lambda o: {"id": o.session()["id"]},
+    "/v1/sessions/{id}/bookings/{bookingId}": lambda o: {"id": o.session()["id"],
+                                                        "bookingId": o.session_booking()["id"]},
+    "/v1/bookings/{id}": lambda o: {"id": o.session_booking()["id"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.
@@ -206,6 +237,11 @@ BODIES = {
                                               "summary": "Wants to stay at college.", "recordedBy": "B"},
     ("PATCH", "/v1/young-people/{id}"): {"phone": "07700 900111"},
     ("PUT", "/v1/templates/{key}"): {"translations": [{"language": "en", "subject": "S", "body": "B"}]},
+    ("PUT", "/v1/calendars/{ownerId}/availability"): {"ownerKind": "room"},
+    ("PATCH", "/v1/appointments/{id}"): {"start": "2027-01-04T12:00:00Z", "end": "2027-01-04T13:00:00Z"},
+    ("POST", "/v1/appointments/{id}/cancel"): {"reason": "tenancy sweep"},
+    ("POST", "/v1/sessions/{id}/cancel"): {"reason": "tenancy sweep"},
+    ("POST", "/v1/sessions/{id}/bookings"): {"name": "B"},
 }
 
 METHODS = ("get", "put", "post", "delete", "patch")

@@ -53,6 +53,15 @@ NOT_TENANT_DATA = {
     # read each notification with its own authority set.
     "notify.send_queue": "notification ids waiting to be sent, claimed by the senders across authorities",
     "notify.inbox": "ids of events handled",
+    # Scheduling: a calendar's bookings (ids and times only) are seen whole
+    # by the exclusion constraint and free slots, whichever authority's
+    # appointment holds one (a supporter may serve several); the bank
+    # holidays are public data; the outbox is the relay's.
+    "scheduling.calendar_bookings": "calendar ids, appointment ids and times, for the exclusion constraint",
+    "scheduling.bank_holidays": "the England and Wales bank holidays, public data",
+    "scheduling.outbox": "events to deliver (ids only), read by the relay across authorities",
+    "scheduling.appointment_reminders": "appointment ids and when each reminder is due, swept across authorities",
+    "scheduling.outbox_deliveries": "delivery state of each event",
 }
 # Which migrations ran: no tenant data, in every schema that has migrations.
 MIGRATIONS_TABLE = "schema_migrations"
@@ -175,6 +184,23 @@ def _make_one_of_everything(cw_a, authority_a, db):
     r = cw_a.post("/v1/notifications", {"authorityId": authority_a, "template": r.json()["key"], "data": {"name": "A"},
                                         "recipient": {"email": "probe@example.org"}, "category": "probe"})
     assert r.status_code == 202, r.text
+
+    # Scheduling: a calendar and an appointment booked on it.
+    owner = str(uuid.uuid4())
+    r = cw_a.s.put(cw_a.base + f"/v1/calendars/{owner}/availability", timeout=10,
+                   json={"authorityId": authority_a, "ownerKind": "room"})
+    assert r.status_code == 200, r.text
+    r = cw_a.post("/v1/appointments", {
+        "authorityId": authority_a, "caseId": waiting["id"], "kind": "one_to_one", "start": "2027-01-05T10:00:00Z",
+        "end": "2027-01-05T11:00:00Z", "location": {"kind": "in_person", "address": "Room 1"},
+        "participants": [{"kind": "room", "calendarOwnerId": owner, "name": "Room 1"}]})
+    assert r.status_code == 201, r.text
+    r = cw_a.post("/v1/sessions", {
+        "authorityId": authority_a, "title": "Probe", "kind": "workshop", "audience": ["parents"], "capacity": 3,
+        "start": "2027-01-05T18:00:00Z", "end": "2027-01-05T19:00:00Z", "location": {"kind": "in_person", "address": "Hall"}})
+    assert r.status_code == 201, r.text
+    r = cw_a.post(f"/v1/sessions/{r.json()['id']}/bookings", {"name": "Probe"})
+    assert r.status_code == 201, r.text
 
     missing = []
 

@@ -222,6 +222,7 @@ LISTS_WITHOUT_PERSONAL_DATA = {
     "/v1/resources/review-due": "the library: leaflets",
     "/v1/matching/unmet-demand": "counts by group, no records",
     "/v1/deadlines": "statutory dates of cases; each row names its case, whose reads are audited",
+    "/v1/sessions": "group sessions: workshops and their venues (a booking, a person's, is read by id)",
 }
 
 

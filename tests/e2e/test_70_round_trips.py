@@ -212,9 +212,31 @@ def _template(cw_a, authority_a):
     return path, path, "createdAt"
 
 
-@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency, _young_person, _template],
+def _calendar(cw_a, authority_a):
+    path = f"/v1/calendars/{uuid.uuid4()}/availability"
+    r = cw_a.s.put(cw_a.base + path, json={"authorityId": authority_a, "ownerKind": "room",
+                                           "weekly": [{"weekday": 1, "start": "10:00", "end": "12:00"}]}, timeout=10)
+    assert r.status_code == 200, r.text
+    return path, path, "createdAt"
+
+
+def _appointment(cw_a, authority_a):
+    owner = str(uuid.uuid4())
+    calendar_path = f"/v1/calendars/{owner}/availability"
+    assert cw_a.s.put(cw_a.base + calendar_path, json={"authorityId": authority_a, "ownerKind": "room"},
+                      timeout=10).status_code == 200
+    r = cw_a.post("/v1/appointments", {
+        "authorityId": authority_a, "caseId": str(uuid.uuid4()), "kind": "other", "start": "2027-02-01T10:00:00Z",
+        "end": "2027-02-01T11:00:00Z", "location": {"kind": "in_person", "address": "Room 1"},
+        "participants": [{"kind": "room", "calendarOwnerId": owner, "name": "Room 1"}]})
+    assert r.status_code == 201, r.text
+    return r.headers["Location"], r.headers["Location"], "createdAt"
+
+
+@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency, _young_person, _template,
+                                  _calendar, _appointment],
                          ids=["family", "stage", "supporter", "weights", "resource", "agency", "young person",
-                              "template"])
+                              "template", "calendar", "appointment"])
 def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_read_only_field(
         make, cw_a, admin, authority_a, anon):
     doc = anon.get("/v1/openapi.json").json()
@@ -222,12 +244,13 @@ def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_rea
     assert replaced == {("/v1/families/{id}", "patch"), ("/v1/cases/{id}/stages/{stageId}", "patch"),
                         ("/v1/supporters/{id}", "patch"), ("/v1/matching/weights", "put"),
                         ("/v1/resources/{id}", "patch"), ("/v1/agencies/{id}", "patch"),
-                        ("/v1/young-people/{id}", "patch"), ("/v1/templates/{key}", "put")}, \
+                        ("/v1/young-people/{id}", "patch"), ("/v1/templates/{key}", "put"),
+                        ("/v1/calendars/{ownerId}/availability", "put"), ("/v1/appointments/{id}", "patch")}, \
         f"a PATCH or PUT route without a case here: {sorted(replaced)}"
     api = admin if make is _weights else cw_a
     get_path, put_path, field = make(cw_a, authority_a)
     get_path, put_path = urlsplit(get_path).path, urlsplit(put_path).path
-    method = "PUT" if make in (_weights, _template) else "PATCH"
+    method = "PUT" if make in (_weights, _template, _calendar) else "PATCH"
     now, etag = read(api, get_path)
     r = api.s.request(method, api.base + put_path, json=now, headers={"If-Match": etag}, timeout=10)
     assert r.status_code == 200, r.text

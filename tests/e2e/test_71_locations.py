@@ -54,6 +54,18 @@ def test_the_location_of_every_kind_of_201_gets_the_new_object(cw_a, admin, auth
     make(cw_a, f"/v1/young-people/{yp['id']}/views", {"recordedOn": "2024-01-10", "method": "conversation",
                                                       "summary": "College.", "recordedBy": "B"},
          "/v1/young-people/{id}/views")
+    owner = str(uuid.uuid4())
+    assert cw_a.s.put(f"{cw_a.base}/v1/calendars/{owner}/availability", timeout=10,
+                      json={"authorityId": authority_a, "ownerKind": "room"}).status_code == 200
+    make(cw_a, "/v1/appointments", {"authorityId": authority_a, "caseId": case["id"], "kind": "school_meeting",
+                                    "start": "2027-02-02T10:00:00Z", "end": "2027-02-02T11:00:00Z",
+                                    "location": {"kind": "in_person", "address": "Room 1"},
+                                    "participants": [{"kind": "room", "calendarOwnerId": owner, "name": "Room 1"}]})
+    session, _ = make(cw_a, "/v1/sessions", {"authorityId": authority_a, "title": "Location", "kind": "drop_in",
+                                             "audience": ["parents"], "capacity": 2, "start": "2027-02-03T10:00:00Z",
+                                             "end": "2027-02-03T11:00:00Z",
+                                             "location": {"kind": "in_person", "address": "Hall"}})
+    make(cw_a, f"/v1/sessions/{session['id']}/bookings", {"name": "A"}, "/v1/sessions/{id}/bookings")
     assert made == creates, f"a route answering 201 without a case here: {sorted(creates - made)}"
 
 
