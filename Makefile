@@ -145,6 +145,8 @@ TEST_DEPS_test_matching_assign := $(BUILD)/obj/services/matching/assign.o $(LIBS
 TEST_DEPS_test_notify_render := $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
 TEST_DEPS_test_notify_sms := $(BUILD)/obj/services/notify/sms.o $(LIBS_ALL)
 TEST_DEPS_test_notify_smtp := $(BUILD)/obj/services/notify/smtp.o $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
+TEST_DEPS_test_notify_webhook := $(BUILD)/obj/services/notify/webhook_address.o \
+    $(BUILD)/obj/services/notify/webhook_sign.o $(LIBS_ALL)
 TEST_DEPS_test_ratelimit := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_metrics := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_idempotency := $(GATEWAY_LIB_O) $(LIBS_ALL)
