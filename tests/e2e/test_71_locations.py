@@ -7,6 +7,7 @@ import pytest
 
 from conftest import Api, case_body, family_body, make_client
 from intake_helpers import agency_body
+from webhook_helpers import sweep_url
 from young_helpers import LINK_BODY, young_person_body
 
 
@@ -54,6 +55,8 @@ def test_the_location_of_every_kind_of_201_gets_the_new_object(cw_a, admin, auth
     make(cw_a, f"/v1/young-people/{yp['id']}/views", {"recordedOn": "2024-01-10", "method": "conversation",
                                                       "summary": "College.", "recordedBy": "B"},
          "/v1/young-people/{id}/views")
+    make(admin, "/v1/webhooks", {"authorityId": authority_a, "url": sweep_url(f"locations/{uuid.uuid4().hex}"),
+                                 "eventTypes": ["case.deadline_due"]})
     assert made == creates, f"a route answering 201 without a case here: {sorted(creates - made)}"
 
 
