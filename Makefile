@@ -150,6 +150,8 @@ TEST_DEPS_test_notify_smtp := $(BUILD)/obj/services/notify/smtp.o $(BUILD)/obj/s
 TEST_DEPS_test_notify_jwt := $(BUILD)/obj/services/notify/jwt.o $(BUILD)/obj/services/notify/notify_api.o $(LIBS_ALL)
 TEST_DEPS_test_scheduling_time := $(BUILD)/obj/services/scheduling/tz.o $(BUILD)/obj/services/scheduling/slots.o \
     $(LIBS_ALL)
+TEST_DEPS_test_notify_webhook := $(BUILD)/obj/services/notify/webhook_address.o \
+    $(BUILD)/obj/services/notify/webhook_sign.o $(LIBS_ALL)
 TEST_DEPS_test_ratelimit := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_metrics := $(GATEWAY_LIB_O) $(LIBS_ALL)
 TEST_DEPS_test_idempotency := $(GATEWAY_LIB_O) $(LIBS_ALL)

@@ -161,6 +161,10 @@ static const struct {
     {"CreateClient", "key", "keyNotice",
      "this is a replay: the key was shown only in the first answer and is not kept; if it was lost, revoke this "
      "client and create another"},
+    /* Webhooks: the signing secret is shown once (services/notify/webhook.h). */
+    {"CreateWebhook", "secret", "secretNotice",
+     "this is a replay: the secret was shown only in the first answer and is not kept readable; if it was lost, "
+     "delete this webhook and create another"},
 };
 
 char *idem_keepable_body(const char *rpc, const char *body, size_t len, bool *keep_as_is) {

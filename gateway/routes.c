@@ -138,6 +138,14 @@ static const route_t route_table[] = {
     {"GET", "/v1/sessions/{id}/bookings/{bookingId}", "scheduling", SCHEDULING, "GetSessionBooking", STAFF, 200},
     {"GET", "/v1/bookings/{id}", "scheduling", SCHEDULING, "GetBooking", STAFF, 200},
     {"POST", "/v1/bookings/{id}/cancel", "scheduling", SCHEDULING, "CancelBooking", STAFF, 200},
+    /* Webhooks: a partner agency's (its referrals' events) or a consortium
+     * admin's (its authority's); each client sees only its own. */
+    {"POST", "/v1/webhooks", "notify", NOTIFY, "CreateWebhook", ROLE_CONSORTIUM_ADMIN | ROLE_PARTNER_AGENCY, 201},
+    {"GET", "/v1/webhooks", "notify", NOTIFY, "ListWebhooks", ROLE_CONSORTIUM_ADMIN | ROLE_PARTNER_AGENCY, 200},
+    {"GET", "/v1/webhooks/{id}", "notify", NOTIFY, "GetWebhook", ROLE_CONSORTIUM_ADMIN | ROLE_PARTNER_AGENCY, 200},
+    {"DELETE", "/v1/webhooks/{id}", "notify", NOTIFY, "DeleteWebhook", ROLE_CONSORTIUM_ADMIN | ROLE_PARTNER_AGENCY, 200},
+    {"GET", "/v1/webhooks/{id}/deliveries", "notify", NOTIFY, "ListWebhookDeliveries",
+     ROLE_CONSORTIUM_ADMIN | ROLE_PARTNER_AGENCY, 200},
 };
 
 /* library: the PATCHes of records several authorities' staff keep (a

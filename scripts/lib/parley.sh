@@ -51,6 +51,19 @@ secret_ensure() {
 	mv -f "$VAR/secret.tmp" "$VAR/secret"
 }
 
+# webhook_key_ensure: $VAR/webhook-key, 32 random bytes in hex, mode 600,
+# made once. Notify seals webhooks' signing secrets with it
+# (PARLEY_WEBHOOK_KEY): losing it makes every webhook's secret unreadable.
+webhook_key_ensure() {
+	[[ -s $VAR/webhook-key ]] && return 0
+	command -v openssl >/dev/null || die "openssl not found (run scripts/install-deps.sh)"
+	(
+		umask 077
+		openssl rand -hex 32 >"$VAR/webhook-key.tmp"
+	) || die "could not create $VAR/webhook-key"
+	mv -f "$VAR/webhook-key.tmp" "$VAR/webhook-key"
+}
+
 # bus_keys_ensure: $BUS_KEYS, the bus's CURVE keys: the broker's pair and
 # one per kind (the gateway and each service), written by `parley-broker
 # keygen` (directory 0700, secrets 0600) when any is missing; existing keys
@@ -104,6 +117,10 @@ service_env() {
 			"PARLEY_MIGRATIONS_DIR=$ROOT/gateway/migrations"
 	else
 		printf '%s\n' "PARLEY_MIGRATIONS_DIR=$ROOT/services/$svc/migrations"
+	fi
+	if [[ $svc == notify ]]; then
+		webhook_key_ensure
+		printf '%s\n' "PARLEY_WEBHOOK_KEY=$(<"$VAR/webhook-key")"
 	fi
 	sanitizer_env
 }
@@ -228,7 +245,8 @@ write_stack_env() {
 				"PARLEY_BROKER=$BROKER_URL" "PARLEY_VAR_DIR=$VAR" "PARLEY_HTTP_PORT=$HTTP_PORT" \
 				"PARLEY_PG_PORT=$PG_PORT" "PARLEY_REDIS_PORT=$REDIS_PORT" \
 				"PARLEY_BROKER_PORT=$BROKER_PORT" "PARLEY_BIN_DIR=$BIN" "PARLEY_BUS_KEYS_DIR=$BUS_KEYS" \
-				"PARLEY_MATCHING_OFFER_COOLOFF_SECONDS=${PARLEY_MATCHING_OFFER_COOLOFF_SECONDS:-172800}"; do
+				"PARLEY_MATCHING_OFFER_COOLOFF_SECONDS=${PARLEY_MATCHING_OFFER_COOLOFF_SECONDS:-172800}" \
+				"PARLEY_WEBHOOK_ALLOW_HOSTS=${PARLEY_WEBHOOK_ALLOW_HOSTS:-}"; do
 				printf '%s=%s\n' "${kv%%=*}" "$(shell_quote "${kv#*=}")"
 			done
 			[[ ! -s $VAR/seed.env ]] || cat "$VAR/seed.env"

@@ -30,9 +30,14 @@
 
 #define FIRST_POSTCODE(fam) "(SELECT p.postcode FROM parents p WHERE p.family_id = " fam " ORDER BY p.position LIMIT 1)"
 
+/* The API client that opened the case (a partner agency's referral, or
+ * staff's), so notify can send a partner's webhook only its own referrals'
+ * events (services/notify/webhook.h); null for a case opened without one. */
+#define OPENED_BY "'openedByClientId', c.created_by_client,"
+
 #define FAMILY_FACTS                                                                                            \
     "'caseId', c.id, 'authorityId', c.authority_id, 'familyId', c.family_id, 'childId', c.child_id,"           \
-    PARENT_FACTS("c.family_id")
+    OPENED_BY PARENT_FACTS("c.family_id")
 
 /* Young people as clients: a young person's case carries youngPersonId,
  * and the languages and communication needs are the young person's own

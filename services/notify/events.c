@@ -10,6 +10,11 @@
  * queues the notifications, makes a redelivery send nothing twice. An
  * authority without that template gets no acknowledgement (logged).
  *
+ * Webhooks (webhook.h): case.opened, case.stage_changed, case.signposted,
+ * case.closed and case.deadline_due are queued for every webhook that
+ * wants them (webhooks_fan_out), in the transaction that claims the event,
+ * so a redelivery queues nothing twice.
+ *
  * Any other type is acknowledged and ignored, so the relay does not retry
  * it: notify takes no other event yet. */
 #include <errno.h>
@@ -23,6 +28,7 @@
 #include "parley/intake/v1/intake.pb-c.h"
 #include "pb/pb.h"
 #include "services/notify/notify.h"
+#include "services/notify/webhook.h"
 #include "svc/svc.h"
 
 #define CASE_OPENED_TEMPLATE "case_opened"
@@ -167,7 +173,12 @@ static int case_opened(notify_t *t, const bus_request_t *req, bus_response_t *re
         if (found == 0)
             log_info(ev->id, "case.opened: authority %s has no template %s; no acknowledgement sent",
                      ev->authority_id, CASE_OPENED_TEMPLATE);
-        rc = rc == 0 ? (db_tx_rollback(db), 0) : db_tx_commit(db);
+        if (rc == 0) {
+            db_tx_rollback(db); /* handled before: nothing to commit */
+            return 0;
+        }
+        rc = webhooks_fan_out(db, a, ev);
+        if (rc == 0) rc = db_tx_commit(db);
         return rc == 0 ? 0 : svc_db_fail(res, req, db, rc);
     }
     /* Not in the transaction: the call may wait up to its timeout. */
@@ -182,8 +193,24 @@ static int case_opened(notify_t *t, const bus_request_t *req, bus_response_t *re
     rc = db_tx_begin(db, req->header->principal);
     if (rc == 0) rc = inbox_claim(db, ev->id, ev->type);
     if (rc == 1) rc = fam ? acknowledge(db, a, ev, case_id, child_id, fam) : 0;
+    if (rc == 0) rc = webhooks_fan_out(db, a, ev);
     if (rc == 0) rc = db_tx_commit(db);
     else db_tx_rollback(db);
+    return rc == 0 ? 0 : svc_db_fail(res, req, db, rc);
+}
+
+/* An event only webhooks take: claimed and fanned out in one transaction. */
+static int webhooks_only(notify_t *t, const bus_request_t *req, bus_response_t *res,
+                         const Parley__Events__V1__Event *ev) {
+    db_t *db = t->db;
+    int rc = db_tx_begin(db, req->header->principal);
+    if (rc == 0) rc = inbox_claim(db, ev->id, ev->type);
+    if (rc == 0) {
+        db_tx_rollback(db); /* handled before */
+        return 0;
+    }
+    if (rc == 1) rc = webhooks_fan_out(db, res->arena, ev);
+    if (rc == 0) rc = db_tx_commit(db);
     return rc == 0 ? 0 : svc_db_fail(res, req, db, rc);
 }
 
@@ -192,6 +219,7 @@ int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     static Parley__Events__V1__DeliverReply ok = PARLEY__EVENTS__V1__DELIVER_REPLY__INIT;
     int rc = 0;
     if (ev->type && strcmp(ev->type, "case.opened") == 0) rc = case_opened(ctx, req, res, ev);
+    else if (webhooks_event_type(ev->type) && ids_is_uuid(ev->id)) rc = webhooks_only(ctx, req, res, ev);
     if (rc == 0) res->reply = &ok.base;
     return rc;
 }

@@ -16,6 +16,8 @@
 #include "parley/events/v1/events.pb-c.h"
 #include "services/notify/notify.h"
 #include "services/notify/sender.h"
+#include "services/notify/webhook.h"
+#include "services/notify/webhook_sender.h"
 #include "svc/runtime.h"
 #include "svc/svc.h"
 
@@ -31,6 +33,11 @@ SVC_AUDITED(notify_t, notifications_create)
 SVC_AUDITED(notify_t, notifications_get)
 SVC_AUDITED(notify_t, notifications_list)
 SVC_AUDITED(notify_t, events_deliver)
+SVC_AUDITED(notify_t, webhooks_create)
+SVC_AUDITED(notify_t, webhooks_list)
+SVC_AUDITED(notify_t, webhooks_get)
+SVC_AUDITED(notify_t, webhooks_delete)
+SVC_AUDITED(notify_t, webhooks_deliveries)
 
 static const bus_method_t methods[] = {
     {"PutTemplate", NO(put_template_request), templates_put__audited},
@@ -39,10 +46,17 @@ static const bus_method_t methods[] = {
     {"GetNotification", NO(get_notification_request), notifications_get__audited},
     {"ListNotifications", NO(list_notifications_request), notifications_list__audited},
     {"Deliver", &parley__events__v1__event__descriptor, events_deliver__audited},
+    /* Webhooks (webhook.h). */
+    {"CreateWebhook", NO(create_webhook_request), webhooks_create__audited},
+    {"ListWebhooks", NO(list_webhooks_request), webhooks_list__audited},
+    {"GetWebhook", NO(get_webhook_request), webhooks_get__audited},
+    {"DeleteWebhook", NO(get_webhook_request), webhooks_delete__audited},
+    {"ListWebhookDeliveries", NO(list_webhook_deliveries_request), webhooks_deliveries__audited},
 };
 
 void notify_register_statements(db_t *db) {
-    const db_stmt_t *(*const sets[])(size_t *) = {templates_statements, notifications_statements, events_statements};
+    const db_stmt_t *(*const sets[])(size_t *) = {templates_statements, notifications_statements, events_statements,
+                                                  webhooks_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);
@@ -178,6 +192,38 @@ int main(void) {
         return 1;
     }
 
+    /* Webhooks: their configuration, fixed before any thread reads it, and
+     * their sender thread (webhook_sender.h), apart from the email one. */
+    webhook_config_t wc = {0};
+    const char *wkey = config_str("PARLEY_WEBHOOK_KEY", "");
+    if (webhook_allow_parse(config_str("PARLEY_WEBHOOK_ALLOW_HOSTS", ""), &wc.allow) != 0) {
+        log_error(NULL, "notify: PARLEY_WEBHOOK_ALLOW_HOSTS must be host or host:port, comma-separated (at most %d)",
+                  WEBHOOK_ALLOW_MAX);
+        sender_stop(&sender);
+        return 1;
+    }
+    if (*wkey != '\0' && webhook_key_parse(wkey, wc.key) != 0) {
+        log_error(NULL, "notify: PARLEY_WEBHOOK_KEY must be 64 hex digits (32 bytes)");
+        sender_stop(&sender);
+        return 1;
+    }
+    wc.have_key = *wkey != '\0';
+    webhook_configure(&wc);
+    webhook_sender_t *hooks = NULL;
+    webhook_sender_config_t wsc = {
+        .conninfo = dsn,
+        .interval_ms = config_long("PARLEY_WEBHOOK_SEND_INTERVAL_MS", 250, 10, 60000),
+        .timeout_ms = config_long("PARLEY_WEBHOOK_TIMEOUT_MS", 5000, 100, 60000),
+        .max_attempts = (int)config_long("PARLEY_WEBHOOK_MAX_ATTEMPTS", 8, 1, 50),
+        .retry_base_ms = config_long("PARLEY_WEBHOOK_RETRY_BASE_MS", 5000, 10, 3600000),
+        .retry_max_ms = config_long("PARLEY_WEBHOOK_RETRY_MAX_MS", 3600000, 10, 86400000),
+    };
+    if (!wc.have_key) log_warn(NULL, "notify: PARLEY_WEBHOOK_KEY is not set; webhooks cannot be made or sent");
+    else if ((hooks = webhook_sender_start(&wsc)) == NULL) {
+        sender_stop(&sender);
+        return 1;
+    }
+
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
     ctx_args_t args = {dsn, endpoint};
@@ -191,6 +237,7 @@ int main(void) {
                         .threads = svc_runtime_threads()};
     int status = svc_runtime_run(&rt, &stop);
     sender_stop(&sender);
+    webhook_sender_stop(&hooks);
     curl_global_cleanup();
     log_info(NULL, "stopped");
     return status == 0 ? 0 : 1;

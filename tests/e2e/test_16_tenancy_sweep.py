@@ -20,6 +20,7 @@ import warnings
 import pytest
 
 from conftest import ENV, ROOT, Api, case_body, family_body, spawn_env
+from webhook_helpers import sweep_url
 from young_helpers import LINK_BODY, young_person_body
 
 # Paths with a parameter that were routed when the sweep was written. One of
@@ -145,6 +146,12 @@ class Owner:
             {"authorityId": self.a, "template": self.template()["key"], "data": {"name": "Sweep"},
              "recipient": {"email": "sweep@example.org"}, "category": "sweep"}))
 
+    def webhook(self):
+        # A consortium admin's (a caseworker may not make one); where nothing listens.
+        return self.once("webhook", lambda: self.created(
+            self.admin, "/v1/webhooks",
+            {"authorityId": self.a, "url": sweep_url(f"sweep/{uuid.uuid4().hex}"), "eventTypes": ["case.closed"]}))
+
     def _put(self, path, body):
         r = self.cw.s.put(self.cw.base + path, json=body, timeout=10)
         assert r.status_code == 200, f"making an object of authority A: PUT {path}: {r.status_code} {r.text}"
@@ -220,6 +227,7 @@ REGISTRY = {
     "/v1/sessions/{id}/bookings/{bookingId}": lambda o: {"id": o.session()["id"],
                                                         "bookingId": o.session_booking()["id"]},
     "/v1/bookings/{id}": lambda o: {"id": o.session_booking()["id"]},
+    "/v1/webhooks/{id}": lambda o: {"id": o.webhook()["id"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.

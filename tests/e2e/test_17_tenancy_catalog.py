@@ -17,8 +17,9 @@ import uuid
 import psycopg2
 import pytest
 
-from conftest import ENV, case_body, family_body, wait_for
+from conftest import ENV, Api, case_body, family_body, make_client, wait_for
 from intake_helpers import agency_body
+from webhook_helpers import sweep_url
 from young_helpers import LINK_BODY, young_case_body, young_person_body
 
 # Tables without row-level security, and why. Everything else in a service
@@ -62,6 +63,8 @@ NOT_TENANT_DATA = {
     "scheduling.outbox": "events to deliver (ids only), read by the relay across authorities",
     "scheduling.appointment_reminders": "appointment ids and when each reminder is due, swept across authorities",
     "scheduling.outbox_deliveries": "delivery state of each event",
+    # Webhook deliveries waiting to be sent (ids only), claimed likewise.
+    "notify.webhook_queue": "webhook delivery ids waiting to be sent, claimed by the senders across authorities",
 }
 # Which migrations ran: no tenant data, in every schema that has migrations.
 MIGRATIONS_TABLE = "schema_migrations"
@@ -184,6 +187,13 @@ def _make_one_of_everything(cw_a, authority_a, db):
     r = cw_a.post("/v1/notifications", {"authorityId": authority_a, "template": r.json()["key"], "data": {"name": "A"},
                                         "recipient": {"email": "probe@example.org"}, "category": "probe"})
     assert r.status_code == 202, r.text
+    # Webhooks: one of A's (an admin's), and a delivery to it of a case opened after.
+    admin_a = Api(make_client(["consortium_admin"], [authority_a]))
+    r = admin_a.post("/v1/webhooks", {"authorityId": authority_a, "url": sweep_url(f"catalog/{uuid.uuid4().hex}"),
+                                      "eventTypes": ["case.opened"]})
+    assert r.status_code == 201, r.text
+    r = cw_a.post("/v1/cases", case_body(authority_a, fam))
+    assert r.status_code == 201, r.text
 
     # Scheduling: a calendar and an appointment booked on it.
     owner = str(uuid.uuid4())

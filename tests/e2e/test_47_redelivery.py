@@ -150,6 +150,11 @@ def test_every_consumed_event_delivered_again_or_late_changes_nothing(tenant, db
     y_newer, _ = _event(db, yp["id"], "young_person.updated", 1)
     assert wait_for(lambda: all(_delivery(db, e, "matching")[1] for e in (y_older, y_newer)), timeout=20)
     assert _rows(db, "SELECT languages FROM matching.case_profiles WHERE case_id = %s", ycase["id"]) == [(["pl"],)]
+    # Their first delivery marked the waiting request due, and the sweeper
+    # tries it within its interval: once it has, only the redelivery can
+    # change anything (it would mark the request due again).
+    assert wait_for(lambda: _rows(db, "SELECT 1 FROM matching.match_requests WHERE case_id = %s AND due_at IS NULL",
+                                  ycase["id"]), timeout=20)
     before = _matching_state(db, ycase["id"], yp["id"], s["id"])
     _redeliver(db, y_newer)
     _assert_unchanged(before, _matching_state(db, ycase["id"], yp["id"], s["id"]),

@@ -222,6 +222,8 @@ LISTS_WITHOUT_PERSONAL_DATA = {
     "/v1/resources/review-due": "the library: leaflets",
     "/v1/matching/unmet-demand": "counts by group, no records",
     "/v1/deadlines": "statutory dates of cases; each row names its case, whose reads are audited",
+    "/v1/webhooks": "an API client's own receivers: its systems' URLs",
+    "/v1/webhooks/{id}/deliveries": "thin event deliveries (event ids, types, response codes)",
     "/v1/sessions": "group sessions: workshops and their venues (a booking, a person's, is read by id)",
 }
 

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import Api, case_body, family_body
 from intake_helpers import agency_body, patch
+from webhook_helpers import sweep_url
 from young_helpers import young_person_body
 
 SECRET_VIEW = "Wants the quiet room at break"
@@ -200,7 +201,14 @@ def test_no_views_field_reaches_a_partner_on_any_route_it_may_call(partner_a, cw
         assert SECRET_VIEW not in r.text, (method, path)
         walked.append(f"{method.upper()} {path}")
 
+    def webhook():  # the partner's own (services/notify/webhook.h); nothing is sent to it
+        r = partner_a.post("/v1/webhooks", {"authorityId": authority_a, "url": sweep_url(f"views/{uuid.uuid4().hex}"),
+                                            "eventTypes": ["case.deadline_due"]})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
     for state in ["consent given", "consent withdrawn"]:
+        ids["webhooks"] = webhook()
         for template, ops in doc["paths"].items():
             for method, op in ops.items():
                 if not isinstance(op, dict) or "partner_agency" not in op.get("x-parley-roles", []):
@@ -216,6 +224,11 @@ def test_no_views_field_reaches_a_partner_on_any_route_it_may_call(partner_a, cw
                     check(method, path, partner_a.post(path, case_body(authority_a, family)))
                 elif method == "post" and template == "/v1/young-people":
                     check(method, path, partner_a.post(path, young_person_body(authority_a)))
+                elif method == "post" and template == "/v1/webhooks":
+                    check(method, path, partner_a.post(path, {"authorityId": authority_a, "url": sweep_url("views"),
+                                                              "eventTypes": ["case.opened"]}))
+                elif method == "delete" and template == "/v1/webhooks/{id}":
+                    check(method, path, partner_a.s.delete(partner_a.base + f"/v1/webhooks/{webhook()}", timeout=10))
                 else:
                     pytest.fail(f"{method} {template} is open to partners: give this test a request for it")
         if state == "consent given":

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import Api, case_body, family_body, make_client
 from intake_helpers import agency_body
+from webhook_helpers import sweep_url
 from young_helpers import LINK_BODY, young_person_body
 
 
@@ -66,6 +67,8 @@ def test_the_location_of_every_kind_of_201_gets_the_new_object(cw_a, admin, auth
                                              "end": "2027-02-03T11:00:00Z",
                                              "location": {"kind": "in_person", "address": "Hall"}})
     make(cw_a, f"/v1/sessions/{session['id']}/bookings", {"name": "A"}, "/v1/sessions/{id}/bookings")
+    make(admin, "/v1/webhooks", {"authorityId": authority_a, "url": sweep_url(f"locations/{uuid.uuid4().hex}"),
+                                 "eventTypes": ["case.deadline_due"]})
     assert made == creates, f"a route answering 201 without a case here: {sorted(creates - made)}"
 
 
