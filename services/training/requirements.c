@@ -1,7 +1,9 @@
 /* Requirements: which courses a role needs in an authority, and how often
  * each must be renewed (the requirement's everyMonths, else the course's
- * own validity). PUT replaces them whole (If-Match: that version; GET's
- * answer goes back as it is), and recomputes the standing of every person
+ * own validity). PUT replaces them whole (with If-Match that version of
+ * ones that exist, 412 when stale and 404 when there are none; without it
+ * whatever is there, or makes them; GET's answer goes back as it is); GET
+ * of a role the authority has set nothing for is 404. PUT recomputes the standing of every person
  * of the role in the same transaction, so a course newly required shows as
  * missing at once and matching hears of it. */
 #include <stdlib.h>
@@ -19,8 +21,9 @@
 #define COLUMNS "role, authority_id, courses::text, version, " DB_MICROS("updated_at")
 
 static const db_stmt_t stmts[] = {
+    /* $1 NULL: the caller's authorities that have set the role's. */
     {"req_get", "SELECT " COLUMNS ", audit.touch(role, authority_id) FROM requirements"
-                " WHERE authority_id = $1 AND role = $2"},
+                " WHERE ($1::uuid IS NULL OR authority_id = $1) AND role = $2 ORDER BY authority_id LIMIT 2"},
     {"req_lock", "SELECT " COLUMNS " FROM requirements WHERE authority_id = $1 AND role = $2 FOR UPDATE"},
     {"req_courses", "SELECT id FROM courses WHERE authority_id = $1 AND id = ANY ($2::uuid[])"},
     {"req_upsert",
@@ -82,14 +85,20 @@ int requirements_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const TR(GetRequirementsRequest) *in = (const void *)req->input;
     const char *role = role_text(in->role);
     if (role == NULL) return svc_not_found(res, "role");
-    const char *authority = training_authority(req, res, "authorityId", in->authority_id);
-    if (authority == NULL) return -1;
-    const char *p[] = {authority, role};
+    if (svc_opt(in->authority_id) && !svc_check_authority(req, res, "authorityId", in->authority_id)) return -1;
+    const char *p[] = {svc_opt(in->authority_id), role};
     db_result_t *r = NULL;
     int rc = db_tx_begin(db, req->header->principal);
     if (rc == 0) rc = db_exec(db, "req_get", 2, p, &r);
-    TR(Requirements) *q = rc == 0 ? (db_rows(r) == 1 ? from_row(a, r, 0) : empty(a, in->role, authority)) : NULL;
-    if (rc == 0 && db_rows(r) == 0) db_audit_object(db, role, authority);
+    if (rc == 0 && db_rows(r) != 1) {
+        bool several = db_rows(r) > 1;
+        db_result_free(&r);
+        db_tx_rollback(db);
+        if (!several) return svc_not_found(res, "requirements for this role");
+        bus_response_violation(res, "authorityId", "is required: several of this API client's authorities set them");
+        return -1;
+    }
+    TR(Requirements) *q = rc == 0 ? from_row(a, r, 0) : NULL;
     db_result_free(&r);
     if (rc == 0) rc = db_tx_commit_read(db);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
@@ -137,7 +146,24 @@ int requirements_put(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const TR(PutRequirementsRequest) *in = (const void *)req->input;
     const char *role = role_text(in->role);
     if (role == NULL) return svc_not_found(res, "role");
-    const char *authority = training_authority(req, res, "authorityId", in->authority_id);
+    /* Which authority: named, else (with If-Match, changing what exists)
+     * the one of the caller's that set the role's, else the caller's only one. */
+    const char *authority = NULL;
+    if (!svc_opt(in->authority_id) && svc_if_match(a, req) != NULL) {
+        const char *fp[] = {NULL, role};
+        db_result_t *fr = NULL;
+        int frc = db_tx_begin(db, req->header->principal);
+        if (frc == 0) frc = db_exec(db, "req_get", 2, fp, &fr);
+        db_tx_rollback(db);
+        if (frc != 0) return svc_db_fail(res, req, db, frc);
+        int rows = db_rows(fr);
+        if (rows == 1) authority = db_str(a, fr, 0, 1);
+        db_result_free(&fr);
+        if (rows == 0) return svc_not_found(res, "requirements for this role");
+        if (rows > 1) bus_response_violation(res, "authorityId", "is required: several of this API client's authorities set them");
+    } else {
+        authority = training_authority(req, res, "authorityId", in->authority_id);
+    }
     for (size_t i = 0; i < in->n_courses; i++)
         for (size_t j = 0; j < i; j++)
             if (in->courses[i]->course_id && in->courses[j]->course_id &&
@@ -154,8 +180,14 @@ int requirements_put(void *ctx, const bus_request_t *req, bus_response_t *res) {
     int rc = db_tx_begin(db, req->header->principal);
     if (rc == 0) rc = db_exec(db, "req_lock", 2, p, &r);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
-    TR(Requirements) *was = db_rows(r) == 1 ? from_row(a, r, 0) : empty(a, in->role, authority);
+    bool exists = db_rows(r) == 1;
+    TR(Requirements) *was = exists ? from_row(a, r, 0) : empty(a, in->role, authority);
     db_result_free(&r);
+    if (!exists && svc_if_match(a, req) != NULL) {
+        /* If-Match names a version of requirements that are not there. */
+        db_tx_rollback(db);
+        return svc_not_found(res, "requirements for this role");
+    }
     if (!svc_if_match_allows(a, req, was->version)) {
         db_tx_rollback(db);
         bus_response_problem(res, BUS_PROBLEM_STALE_VERSION, "the requirements have changed (version %d); read them again",
