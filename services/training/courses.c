@@ -86,6 +86,8 @@ int courses_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     arena_t *a = res->arena;
     const TR(CreateCourseRequest) *in = (const void *)req->input;
     const char *authority = training_authority(req, res, "authorityId", in->authority_id);
+    /* Numbers the codec cannot call missing (0 is a number): checked here. */
+    if (in->level < 1 || in->level > 3) bus_response_violation(res, "level", "is required: 1, 2 or 3");
     for (size_t i = 0; i < in->n_audience; i++)
         for (size_t j = 0; j < i; j++)
             if (in->audience[i] == in->audience[j]) {

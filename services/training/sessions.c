@@ -63,6 +63,11 @@ int sessions_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((training_t *)ctx)->db;
     arena_t *a = res->arena;
     const TR(CreateSessionRequest) *in = (const void *)req->input;
+    /* A number the codec cannot call missing (0 is a number): checked here. */
+    if (in->capacity < 1 || in->capacity > 500) {
+        bus_response_violation(res, "capacity", "is required: 1 to 500 seats");
+        return -1;
+    }
     char id[IDS_UUID_LEN + 1];
     if (ids_uuid_new(id) != 0) return svc_db_fail(res, req, db, DB_ERR_QUERY);
     const char *params[] = {id,           in->course_id, in->trainer, arena_printf(a, "%d", (int)in->capacity),

@@ -86,6 +86,11 @@ def test_courses_sessions_attendance_and_completions(t):
     r = t.trainer.post("/v1/courses", {"authorityId": t.x, "code": "X1", "title": "T", "audience": ["teacher"],
                                        "level": 4, "delivery": "online"})
     assert r.status_code == 400 and "level" in r.text, r.text
+    r = t.trainer.post("/v1/courses", {"authorityId": t.x, "code": "X2", "title": "T", "audience": ["teacher"],
+                                       "delivery": "online"})
+    assert r.status_code == 400 and "level" in r.text, r.text
+    r = t.trainer.post("/v1/training-sessions", {"courseId": c["id"], "trainer": "T", "on": days(-1)})
+    assert r.status_code == 400 and "capacity" in r.text, r.text
 
     s = session(t.trainer, c["id"], capacity=2)
     sup = make_supporter(t.cw, [t.x])
