@@ -7,6 +7,7 @@ relaying at once, every event reaches every subscriber exactly once,
 counted at the subscriber. The relay's back-off schedule and its cap are
 read from outbox_deliveries (attempts, next_attempt_at)."""
 import json
+import uuid
 
 import pytest
 
@@ -180,6 +181,20 @@ def test_every_consumed_event_delivered_again_or_late_changes_nothing(tenant, db
     _redeliver(db, t_older[0], schema="training")
     assert _supporter_training(db, t_older[1]) == before, \
         "an older training.status_changed delivered after a newer one changed matching"
+    # The older standing arriving for the first time after the newer (a copy
+    # under a new id, as a late relay of another producer instance would
+    # send it): its version is older, so it changes nothing either.
+    late = str(uuid.uuid4())
+    with db.cursor() as c:
+        c.execute("INSERT INTO training.outbox (id, type, authority_id, subject_id, data)"
+                  " SELECT %s, type, authority_id, subject_id, data FROM training.outbox WHERE id = %s"
+                  " RETURNING seq", (late, t_older[0]))
+        seq = c.fetchone()[0]
+        c.execute("INSERT INTO training.outbox_deliveries (event_id, subscriber, subject_id, seq)"
+                  " VALUES (%s, 'matching', %s, %s)", (late, t_older[1], seq))
+    assert wait_for(lambda: _delivery(db, late, "matching", "training")[1], timeout=20)
+    assert _supporter_training(db, t_older[1]) == before, \
+        "an older training.status_changed, first delivered after a newer one, changed matching"
 
     # Each event id is in matching's inbox once.
     assert _rows(db, "SELECT count(*) FROM matching.inbox WHERE event_id = ANY (%s::uuid[])",
