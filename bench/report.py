@@ -194,6 +194,16 @@ def main():
               f"considered) | {rps(serial)} | {ms(serial, 'p50')} | {ms(serial, 'p99')} |")
         p()
 
+    compliance = fig("training-compliance")
+    if compliance:
+        p("## Training")
+        p()
+        p("| figure | req/s | p50 ms | p99 ms |")
+        p("|---|---:|---:|---:|")
+        p(f"| `GET /v1/training/compliance`, one connection ({meta.get('training_people', '?')} people) | "
+          f"{rps(compliance)} | {ms(compliance, 'p50')} | {ms(compliance, 'p99')} |")
+        p()
+
 
 if __name__ == "__main__":
     main()

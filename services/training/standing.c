@@ -19,19 +19,19 @@ static const db_stmt_t stmts[] = {
     /* One row per person and required course (one with NULL course for a
      * person whose role requires none), people in id order. */
     {"st_compute",
-     "SELECT p.id, p.supporter_id, p.authority_id, p.name, p.organisation_urn, p.organisation_authority_id, p.role,"
-     " p.standing, p.standing_version, rc.course_id, rc.code, rc.months, rc.latest"
-     " FROM people p LEFT JOIN LATERAL ("
-     "  SELECT k.id AS course_id, k.code,"
-     "   coalesce(nullif((e.v->>'everyMonths')::integer, 0), k.valid_for_months, 0) AS months,"
-     "   (SELECT max(x.completed_on) - date '1970-01-01' FROM completions x"
-     "     WHERE x.person_id = p.id AND x.course_id = k.id) AS latest, e.ord"
+     "WITH req AS MATERIALIZED (SELECT q.authority_id, q.role, k.id AS course_id, k.code, e.ord,"
+     "   coalesce(nullif((e.v->>'everyMonths')::integer, 0), k.valid_for_months, 0) AS months"
      "  FROM requirements q CROSS JOIN LATERAL jsonb_array_elements(q.courses) WITH ORDINALITY AS e(v, ord)"
      "  JOIN courses k ON k.id = (e.v->>'courseId')::uuid"
-     "  WHERE q.authority_id = p.authority_id AND q.role = p.role) rc ON true"
+     "  WHERE ($1::uuid IS NULL OR q.authority_id = $1) AND ($2::text IS NULL OR q.role = $2))"
+     " SELECT p.id, p.supporter_id, p.authority_id, p.name, p.organisation_urn, p.organisation_authority_id, p.role,"
+     " p.standing, p.standing_version, r.course_id, r.code, r.months,"
+     " (SELECT max(x.completed_on) - date '1970-01-01' FROM completions x"
+     "   WHERE x.person_id = p.id AND x.course_id = r.course_id)"
+     " FROM people p LEFT JOIN req r ON r.authority_id = p.authority_id AND r.role = p.role"
      " WHERE ($1::uuid IS NULL OR p.authority_id = $1) AND ($2::text IS NULL OR p.role = $2)"
      " AND ($3::uuid IS NULL OR p.id = $3)"
-     " ORDER BY p.id, rc.ord"},
+     " ORDER BY p.id, r.ord"},
     {"st_store",
      "UPDATE people SET standing = $2, standing_version = standing_version + 1, updated_at = now()"
      " WHERE id = $1 AND standing <> $2 RETURNING standing_version"},
