@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import Api, london_today, make_client, new_authorities, wait_for
+from conftest import Api, london_today, make_client, new_authorities, scale, wait_for
 from matching_helpers import make_case, make_supporter, put, request_match
 
 
@@ -333,3 +333,32 @@ def test_a_supporter_whose_training_expires_stops_being_a_candidate_and_returns_
     evs = _row(db, "SELECT data->>'status', (data->>'version')::int FROM training.outbox"
                    " WHERE subject_id = %s AND type = 'training.status_changed' ORDER BY seq", best["id"])
     assert evs == [("expiring", 1), ("expired", 2), ("expiring", 3)], evs
+
+
+@pytest.mark.timeout(120)
+def test_with_two_training_processes_each_expiry_is_announced_once(t, db):
+    c = course(t.cw, t.x, validForMonths=1)
+    require(t.cw, t.x, "governor", [{"courseId": c["id"]}])
+    people = [completion(t.cw, {"name": f"G{i}", "organisation": {"urn": "300000"}, "role": "governor"}, c["id"],
+                         days(-3)) for i in range(5)]
+    ids = [k["id"] for k in people]
+    pids = [k["personId"] for k in people]
+    try:
+        scale("training", 2)
+        with db.cursor() as cur:  # time passes for all five at once
+            cur.execute("UPDATE training.completions SET completed_on = completed_on - interval '40 days'"
+                        " WHERE id = ANY (%s::uuid[])", (ids,))
+
+        def expired_events():
+            return _row(db, "SELECT subject_id::text, (data->>'version')::int FROM training.outbox"
+                            " WHERE subject_id = ANY (%s::uuid[]) AND type = 'training.status_changed'"
+                            " AND data->>'status' = 'expired'", pids)
+        assert wait_for(lambda: len(expired_events()) >= 5, timeout=30, every=0.3), expired_events()
+        # The next sweeps of both processes (every second) announce nothing
+        # again: watched for three of them, failing as soon as one does.
+        wait_for(lambda: len(expired_events()) > 5, timeout=3, every=0.2)
+        got = expired_events()
+        assert sorted(got) == sorted((p, 2) for p in pids), got
+        assert all(training_of(t.cw, p)["status"] == "expired" for p in pids)
+    finally:
+        scale("training", 1)
