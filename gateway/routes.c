@@ -124,7 +124,7 @@ static const route_t route_table[] = {
     {"POST", "/v1/training-sessions", "training", TRAINING, "CreateSession", TRAINERS, 201},
     {"GET", "/v1/training-sessions", "training", TRAINING, "ListSessions", TRAINERS, 200},
     {"GET", "/v1/training-sessions/{id}", "training", TRAINING, "GetSession", TRAINERS, 200},
-    {"POST", "/v1/training-sessions/{id}/attendance", "training", TRAINING, "RecordAttendance", TRAINERS, 201},
+    {"POST", "/v1/training-sessions/{id}/attendance", "training", TRAINING, "RecordAttendance", TRAINERS, 200},
     {"POST", "/v1/completions", "training", TRAINING, "CreateCompletion", TRAINERS, 201},
     {"GET", "/v1/completions/{id}", "training", TRAINING, "GetCompletion", TRAINERS, 200},
     {"PUT", "/v1/requirements/{role}", "training", TRAINING, "PutRequirements", STAFF, 200},

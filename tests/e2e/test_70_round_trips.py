@@ -212,9 +212,20 @@ def _template(cw_a, authority_a):
     return path, path, "createdAt"
 
 
-@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency, _young_person, _template],
+def _requirements(cw_a, authority_a):
+    r = cw_a.post("/v1/courses", {"authorityId": authority_a, "code": f"RT-{uuid.uuid4().hex[:8]}", "title": "RT",
+                                  "audience": ["governor"], "level": 1, "delivery": "online"})
+    assert r.status_code == 201, r.text
+    path = "/v1/requirements/governor"
+    r = cw_a.s.put(cw_a.base + path, json={"courses": [{"courseId": r.json()["id"], "everyMonths": 6}]}, timeout=10)
+    assert r.status_code == 200, r.text
+    return path, path, "updatedAt"
+
+
+@pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency, _young_person, _template,
+                                  _requirements],
                          ids=["family", "stage", "supporter", "weights", "resource", "agency", "young person",
-                              "template"])
+                              "template", "requirements"])
 def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_read_only_field(
         make, cw_a, admin, authority_a, anon):
     doc = anon.get("/v1/openapi.json").json()
@@ -222,12 +233,13 @@ def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_rea
     assert replaced == {("/v1/families/{id}", "patch"), ("/v1/cases/{id}/stages/{stageId}", "patch"),
                         ("/v1/supporters/{id}", "patch"), ("/v1/matching/weights", "put"),
                         ("/v1/resources/{id}", "patch"), ("/v1/agencies/{id}", "patch"),
-                        ("/v1/young-people/{id}", "patch"), ("/v1/templates/{key}", "put")}, \
+                        ("/v1/young-people/{id}", "patch"), ("/v1/templates/{key}", "put"),
+                        ("/v1/requirements/{role}", "put")}, \
         f"a PATCH or PUT route without a case here: {sorted(replaced)}"
     api = admin if make is _weights else cw_a
     get_path, put_path, field = make(cw_a, authority_a)
     get_path, put_path = urlsplit(get_path).path, urlsplit(put_path).path
-    method = "PUT" if make in (_weights, _template) else "PATCH"
+    method = "PUT" if make in (_weights, _template, _requirements) else "PATCH"
     now, etag = read(api, get_path)
     r = api.s.request(method, api.base + put_path, json=now, headers={"If-Match": etag}, timeout=10)
     assert r.status_code == 200, r.text
