@@ -152,6 +152,10 @@ def test_every_consumed_event_delivered_again_or_late_changes_nothing(tenant, db
     y_newer, _ = _event(db, yp["id"], "young_person.updated", 1)
     assert wait_for(lambda: all(_delivery(db, e, "matching")[1] for e in (y_older, y_newer)), timeout=20)
     assert _rows(db, "SELECT languages FROM matching.case_profiles WHERE case_id = %s", ycase["id"]) == [(["pl"],)]
+    # The sweeper tries the new (and since changed) request on its own
+    # schedule: once it has, only a redelivery could change the state.
+    assert wait_for(lambda: _rows(db, "SELECT 1 FROM matching.match_requests WHERE case_id = %s AND due_at IS NULL"
+                                      " AND last_attempt_at IS NOT NULL", ycase["id"]), timeout=30)
     before = _matching_state(db, ycase["id"], yp["id"], s["id"])
     _redeliver(db, y_newer)
     _assert_unchanged(before, _matching_state(db, ycase["id"], yp["id"], s["id"]),
