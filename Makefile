@@ -144,6 +144,7 @@ TEST_DEPS_test_young_age := $(BUILD)/obj/services/intake/young_age.o $(BUILD)/ob
 TEST_DEPS_test_matching_scoring := $(BUILD)/obj/services/matching/scoring.o \
     $(BUILD)/obj/services/matching/eligibility.o $(LIBS_ALL)
 TEST_DEPS_test_matching_assign := $(BUILD)/obj/services/matching/assign.o $(LIBS_ALL)
+TEST_DEPS_test_training_expiry := $(BUILD)/obj/services/training/expiry.o $(LIBS_ALL)
 TEST_DEPS_test_notify_render := $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
 TEST_DEPS_test_notify_sms := $(BUILD)/obj/services/notify/sms.o $(LIBS_ALL)
 TEST_DEPS_test_notify_smtp := $(BUILD)/obj/services/notify/smtp.o $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)

@@ -202,6 +202,14 @@ def main():
         p("|---|---:|---:|---:|")
         p(f"| `GET /v1/calendars/{{ownerId}}/free-slots` over 8 weeks with 1,000 appointments, one connection "
           f"(target p99 under 20 ms) | {rps(slots)} | {ms(slots, 'p50')} | {ms(slots, 'p99')} |")
+    compliance = fig("training-compliance")
+    if compliance:
+        p("## Training")
+        p()
+        p("| figure | req/s | p50 ms | p99 ms |")
+        p("|---|---:|---:|---:|")
+        p(f"| `GET /v1/training/compliance`, one connection ({meta.get('training_people', '?')} people) | "
+          f"{rps(compliance)} | {ms(compliance, 'p50')} | {ms(compliance, 'p99')} |")
         p()
 
 

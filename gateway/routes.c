@@ -12,12 +12,16 @@
 #include "parley/matching/v1/matching.pb-c.h"
 #include "parley/notify/v1/notify.pb-c.h"
 #include "parley/scheduling/v1/scheduling.pb-c.h"
+#include "parley/training/v1/training.pb-c.h"
 
 #define ADMIN &parley__admin__v1__admin__descriptor
 #define INTAKE &parley__intake__v1__intake__descriptor
 #define MATCHING &parley__matching__v1__matching__descriptor
 #define NOTIFY &parley__notify__v1__notify__descriptor
 #define SCHEDULING &parley__scheduling__v1__scheduling__descriptor
+#define TRAINING &parley__training__v1__training__descriptor
+/* Training: staff and a trainer's key (which reads no family data). */
+#define TRAINERS (STAFF | ROLE_TRAINER)
 #define STAFF (ROLE_CONSORTIUM_ADMIN | ROLE_CASEWORKER)
 
 /* Keep in step with gateway/openapi.json: a test checks both ways. */
@@ -146,6 +150,23 @@ static const route_t route_table[] = {
     {"DELETE", "/v1/webhooks/{id}", "notify", NOTIFY, "DeleteWebhook", ROLE_CONSORTIUM_ADMIN | ROLE_PARTNER_AGENCY, 200},
     {"GET", "/v1/webhooks/{id}/deliveries", "notify", NOTIFY, "ListWebhookDeliveries",
      ROLE_CONSORTIUM_ADMIN | ROLE_PARTNER_AGENCY, 200},
+    /* Training (issue 15): courses, sessions and attendance, completions,
+     * requirements, each person's standing, compliance and delivery. A
+     * trainer records sessions and attendance; staff set requirements. */
+    {"POST", "/v1/courses", "training", TRAINING, "CreateCourse", TRAINERS, 201},
+    {"GET", "/v1/courses", "training", TRAINING, "ListCourses", TRAINERS, 200},
+    {"GET", "/v1/courses/{id}", "training", TRAINING, "GetCourse", TRAINERS, 200},
+    {"POST", "/v1/training-sessions", "training", TRAINING, "CreateTrainingSession", TRAINERS, 201},
+    {"GET", "/v1/training-sessions", "training", TRAINING, "ListTrainingSessions", TRAINERS, 200},
+    {"GET", "/v1/training-sessions/{id}", "training", TRAINING, "GetTrainingSession", TRAINERS, 200},
+    {"POST", "/v1/training-sessions/{id}/attendance", "training", TRAINING, "RecordAttendance", TRAINERS, 200},
+    {"POST", "/v1/completions", "training", TRAINING, "CreateCompletion", TRAINERS, 201},
+    {"GET", "/v1/completions/{id}", "training", TRAINING, "GetCompletion", TRAINERS, 200},
+    {"PUT", "/v1/requirements/{role}", "training", TRAINING, "PutRequirements", STAFF, 200},
+    {"GET", "/v1/requirements/{role}", "training", TRAINING, "GetRequirements", TRAINERS, 200},
+    {"GET", "/v1/people/{id}/training", "training", TRAINING, "GetPersonTraining", TRAINERS, 200},
+    {"GET", "/v1/training/compliance", "training", TRAINING, "GetCompliance", TRAINERS, 200},
+    {"GET", "/v1/training/delivered", "training", TRAINING, "GetDelivered", TRAINERS | ROLE_ANALYST, 200},
 };
 
 /* library: the PATCHes of records several authorities' staff keep (a

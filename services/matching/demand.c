@@ -47,7 +47,8 @@ static const db_stmt_t stmts[] = {
      "SELECT s.languages, s.specialisms, s.status = 'SUPPORTER_STATUS_ACTIVE',"
      " s.vetting_expires_on - date '1970-01-01', p.capacity, p.active, p.pending"
      " FROM supporters s JOIN supporter_places p ON p.supporter_id = s.id"
-     " WHERE s.authority_ids @> ARRAY[$1::uuid] AND s.authority_ids && current_authorities()"},
+     " WHERE s.authority_ids @> ARRAY[$1::uuid] AND s.authority_ids && current_authorities()"
+     " AND s.training_reason IS NULL"},
     /* The waiting requests' declined and lapsed offers, for the hard rule
      * that keeps their supporters out (scoring_offer_excludes). */
     {"dem_excluded",

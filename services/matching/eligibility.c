@@ -23,6 +23,12 @@ static void civil(int64_t z, char out[11]) {
     snprintf(out, 11, "%04d-%02d-%02d", (int)(y + (m <= 2)), (int)m, (int)d);
 }
 
+void eligibility_set_training(arena_t *a, eligibility_input_t *in, const char *reason) {
+    bool lapsed = reason != NULL && *reason != '\0';
+    in->training = lapsed ? ELIGIBILITY_TRAINING_LAPSED : ELIGIBILITY_TRAINING_UNKNOWN;
+    in->training_reason = lapsed ? arena_strdup(a, reason) : NULL;
+}
+
 size_t eligibility_reasons(arena_t *a, const eligibility_input_t *in, unsigned bits, char **out, size_t cap) {
     size_t n = 0;
     if ((bits & ELIGIBILITY_NOT_ACTIVE) && n < cap)
@@ -33,6 +39,8 @@ size_t eligibility_reasons(arena_t *a, const eligibility_input_t *in, unsigned b
         civil(in->vetting_expires, day);
         out[n++] = arena_printf(a, "DBS vetting expired on %s", day);
     }
-    if ((bits & ELIGIBILITY_TRAINING_LAPSED_BIT) && n < cap) out[n++] = arena_strdup(a, "training is not up to date");
+    if ((bits & ELIGIBILITY_TRAINING_LAPSED_BIT) && n < cap)
+        out[n++] = in->training_reason ? arena_strdup(a, in->training_reason)
+                                       : arena_strdup(a, "training_lapsed: training is not up to date");
     return n;
 }

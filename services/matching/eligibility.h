@@ -1,10 +1,11 @@
 /* eligibility — whether a supporter may be offered families, and why not.
  *
- * The one place that decides it. Today: the supporter's status is active
- * and their enhanced DBS vetting is recorded and in date. Once the training
- * service exists, training status joins here (the input already carries
- * it; ELIGIBILITY_TRAINING_UNKNOWN, what every caller passes until then,
- * counts as no objection). Pure: no database, no clock of its own.
+ * The one place that decides it: the supporter's status is active, their
+ * enhanced DBS vetting is recorded and in date, and their training is not
+ * lapsed (the training service's training.status_changed, kept on the
+ * supporter: services/matching/events.c). A supporter training has never
+ * told matching about is ELIGIBILITY_TRAINING_UNKNOWN, which counts as no
+ * objection. Pure: no database, no clock of its own.
  */
 #ifndef PARLEY_MATCHING_ELIGIBILITY_H
 #define PARLEY_MATCHING_ELIGIBILITY_H
@@ -27,7 +28,14 @@ typedef struct {
     bool has_vetting;          /* a vetting expiry date is recorded */
     int64_t vetting_expires;   /* that date, as days since 1970-01-01 */
     eligibility_training_t training;
+    /* When lapsed: why, as training said it ("training_expired: IPS-L2
+     * expired on 2026-10-01"), borrowed; NULL otherwise. */
+    const char *training_reason;
 } eligibility_input_t;
+
+/* Sets in's training from the stored reason (NULL or "": not lapsed),
+ * copied into a. */
+void eligibility_set_training(arena_t *a, eligibility_input_t *in, const char *reason);
 
 /* Why a supporter is not eligible, as bits (0: eligible). */
 #define ELIGIBILITY_NOT_ACTIVE 0x1u

@@ -4,7 +4,10 @@
  * batch assignment; a case.closed event ends the case's assignment (its
  * supporter's place is free again), withdraws its pending offers and
  * cancels its open match request; a family.updated event refreshes the
- * stored facts of the family's cases (profiles.c). Any other type is answered OK and
+ * stored facts of the family's cases (profiles.c); a training.status_changed
+ * event keeps on the supporter whether their training lapsed (newest
+ * standing version only) and, when it did, withdraws their pending offers
+ * and offers each family to the next candidate. Any other type is answered OK and
  * ignored, so the relay does not retry it. inbox_claim makes a redelivery
  * harmless. Out:
  * match.offered, match.accepted, match.declined (with "expired" when an
@@ -49,6 +52,14 @@ static const db_stmt_t stmts[] = {
      " updated_at = now()"
      " WHERE family_facts.authority_id = excluded.authority_id"
      " AND family_facts.family_version < excluded.family_version"},
+    /* training.status_changed: the newest standing version per supporter. */
+    {"ev_training_keep",
+     "UPDATE supporters SET training_reason = $2, training_version = $3::integer"
+     " WHERE id = $1 AND training_version < $3::integer AND authority_ids && current_authorities()"
+     " RETURNING training_reason IS NOT NULL"},
+    {"ev_training_offers",
+     "SELECT id FROM offers WHERE supporter_id = $1 AND status = 'pending'"
+     " AND authority_id = ANY (current_authorities()) ORDER BY offered_at, id"},
 };
 
 const db_stmt_t *events_statements(size_t *n) {
@@ -153,6 +164,60 @@ static int family_updated(db_t *db, arena_t *a, const Parley__Events__V1__Event 
     return rc;
 }
 
+/* Why a standing keeps the supporter out, from the event's courses: the
+ * first expired (else missing) course, in a; NULL when it does not. */
+static char *training_reason(arena_t *a, json_t *d) {
+    const char *status = json_string_value(json_object_get(d, "status"));
+    bool expired = status && strcmp(status, "expired") == 0, missing = status && strcmp(status, "missing") == 0;
+    if (!expired && !missing) return NULL;
+    json_t *courses = json_object_get(d, "courses");
+    for (size_t i = 0; json_is_array(courses) && i < json_array_size(courses) && i < 50; i++) {
+        json_t *c = json_array_get(courses, i);
+        const char *st = json_string_value(json_object_get(c, "status"));
+        const char *code = json_string_value(json_object_get(c, "code"));
+        const char *until = json_string_value(json_object_get(c, "expiresOn"));
+        if (st && strcmp(st, status) == 0)
+            return expired ? arena_printf(a, "training_expired: %.32s expired on %.10s", code ? code : "a course",
+                                          until ? until : "?")
+                           : arena_printf(a, "training_missing: %.32s never completed", code ? code : "a course");
+    }
+    return arena_strdup(a, expired ? "training_expired" : "training_missing");
+}
+
+/* In the transaction of the inbox claim: keeps the supporter's newest
+ * training standing; when it lapsed, their pending offers are withdrawn
+ * (never silently kept) and each family offered to the next candidate.
+ * An event about someone who is not a supporter here changes nothing. */
+static int training_changed(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev) {
+    json_t *d = pb_json_loadb(ev->data_json ? ev->data_json : "", strlen(ev->data_json ? ev->data_json : ""), 0, NULL);
+    const char *supporter = json_string_value(json_object_get(d, "supporterId"));
+    json_int_t version = json_integer_value(json_object_get(d, "version"));
+    int rc = 0;
+    if (!json_is_object(d) || !ids_is_uuid(supporter) || version <= 0 || version > INT32_MAX) {
+        if (!json_is_object(d) || json_object_get(d, "supporterId"))
+            log_error(ev->id, "training.status_changed not usable: no supporterId or version");
+        json_decref(d);
+        return 0;
+    }
+    const char *id = arena_strdup(a, supporter);
+    const char *reason = training_reason(a, d);
+    json_decref(d);
+    const char *params[] = {id, reason, arena_printf(a, "%lld", (long long)version)};
+    db_result_t *r = NULL;
+    rc = db_exec(db, "ev_training_keep", 3, params, &r);
+    bool lapsed = rc == 0 && db_rows(r) == 1 && db_bool(r, 0, 0);
+    db_result_free(&r);
+    if (rc != 0 || !lapsed) return rc;
+    if ((rc = db_exec(db, "ev_training_offers", 1, params, &r)) != 0) return rc;
+    int rows = db_rows(r);
+    char **offers = arena_alloc(a, ((size_t)rows + 1) * sizeof *offers);
+    for (int i = 0; offers && i < rows; i++) offers[i] = db_str(a, r, i, 0);
+    db_result_free(&r);
+    for (int i = 0; rc == 0 && offers && i < rows; i++)
+        rc = offers_withdraw(db, a, offers[i], arena_printf(a, "supporter no longer eligible: %s", reason));
+    return rc;
+}
+
 int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     db_t *db = ((matching_t *)ctx)->db;
     const Parley__Events__V1__Event *ev = (const void *)req->input;
@@ -168,6 +233,7 @@ int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (first == 1 && strcmp(ev->type, "case.closed") == 0) rc = case_closed(db, res->arena, ev);
     if (first == 1 && (strcmp(ev->type, "family.updated") == 0 || strcmp(ev->type, "young_person.updated") == 0))
         rc = family_updated(db, res->arena, ev);
+    if (first == 1 && strcmp(ev->type, "training.status_changed") == 0) rc = training_changed(db, res->arena, ev);
     if (rc == 0) rc = db_tx_commit(db);
     if (rc != 0) return matching_db_fail(res, req, db, rc);
     Parley__Events__V1__DeliverReply *out = arena_alloc(res->arena, sizeof *out);

@@ -154,7 +154,7 @@ void pool_rank_loaded(arena_t *a, const case_facts_t *facts, const pool_t *pool,
 int pool_rank(db_t *db, arena_t *a, pool_cache_t *cache, const profile_t *p, const request_prefs_t *prefs,
               const weights_t *w, size_t k, bool all, ranking_t *out);
 /* One row of a pool query: columns id, languages, specialisms, areas,
- * home_postcode, status, vetting day (strings copied into a; the facts
+ * home_postcode, status, vetting day, training reason (strings copied into a; the facts
  * serve authority only). */
 void pool_parse_static(arena_t *a, const db_result_t *r, int row, const char *authority, supporter_facts_t *f,
                        eligibility_input_t *e);
@@ -243,6 +243,11 @@ int offers_load(db_t *db, arena_t *a, const char *id, offer_t **out);
 /* Lets offer id lapse if it is still pending (the sweeper calls this with
  * the offer locked) and offers the family to the next candidate. */
 int offers_expire(db_t *db, arena_t *a, const char *id);
+/* Withdraws offer id if it is still pending (its supporter may no longer
+ * be offered families: training lapsed), with reason, emitting
+ * match.declined (withdrawn), and offers the family to the next candidate.
+ * 0 or a DB_ERR_*. */
+int offers_withdraw(db_t *db, arena_t *a, const char *id, const char *reason);
 /* The offers of match request id, oldest first: count or a DB_ERR_*. */
 int offers_of_request(db_t *db, arena_t *a, const char *request_id, offer_t ***out);
 

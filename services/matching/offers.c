@@ -32,7 +32,7 @@ static const db_stmt_t stmts[] = {
      " AND ($2::uuid IS NULL OR o.supporter_id = $2) FOR UPDATE OF o"},
     {"off_places_lock",
      "SELECT p.capacity, p.active, s.status, s.vetting_expires_on - date '1970-01-01',"
-     " coalesce(s.authority_ids @> ARRAY[$2::uuid], false)"
+     " coalesce(s.authority_ids @> ARRAY[$2::uuid], false), s.training_reason"
      " FROM supporter_places p LEFT JOIN supporters s ON s.id = p.supporter_id"
      " WHERE p.supporter_id = $1 FOR UPDATE OF p"},
     {"off_answer",
@@ -170,6 +170,7 @@ static int has_place(db_t *db, arena_t *a, const char *supporter, const char *au
         eligibility_input_t e = {.active = strcmp(db_text(r, 0, 2), "SUPPORTER_STATUS_ACTIVE") == 0,
                                  .has_vetting = !db_is_null(r, 0, 3),
                                  .vetting_expires = db_int(r, 0, 3)};
+        eligibility_set_training(a, &e, db_is_null(r, 0, 5) ? NULL : db_text(r, 0, 5));
         if (eligibility_check(&e, svc_today_days()) != 0 || !db_bool(r, 0, 4)) {
             *why = "the supporter is no longer eligible for this family";
             *cause = BUS_PROBLEM_SUPPORTER_INELIGIBLE;
@@ -295,6 +296,24 @@ int offers_decline(void *ctx, const bus_request_t *req, bus_response_t *res) {
     if (next) o->next_offer_id = next;
     res->reply = &o->base;
     return 0;
+}
+
+int offers_withdraw(db_t *db, arena_t *a, const char *id, const char *reason) {
+    char *status = NULL, *supporter = NULL;
+    request_row_t *rq = NULL;
+    int found = lock(db, a, id, NULL, &status, &supporter, &rq);
+    if (found <= 0 || strcmp(status, "pending") != 0) return found < 0 ? found : 0;
+    int rc = answer(db, a, id, "withdrawn", reason, NULL);
+    if (rc == 0)
+        rc = events_emit(db, "match.declined", rq->authority_id, rq->case_id,
+                         json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "matchRequestId", rq->id, "offerId", id,
+                                   "caseId", rq->case_id, "familyId", rq->family_id, "supporterId", supporter,
+                                   "withdrawn", 1));
+    if (rc == 0) {
+        int offered = offering_next(db, a, rq, NULL);
+        rc = offered < 0 ? offered : 0;
+    }
+    return rc;
 }
 
 int offers_expire(db_t *db, arena_t *a, const char *id) {

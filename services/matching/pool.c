@@ -16,11 +16,11 @@ static const db_stmt_t stmts[] = {
      * one-time filter, not a per-row one: this reads thousands of rows). */
     {"pool_load",
      "SELECT s.id, s.languages, s.specialisms, s.areas, s.home_postcode,"
-     " s.status, s.vetting_expires_on - date '1970-01-01', p.capacity, p.active, p.pending"
+     " s.status, s.vetting_expires_on - date '1970-01-01', s.training_reason, p.capacity, p.active, p.pending"
      " FROM supporters s JOIN supporter_places p ON p.supporter_id = s.id"
      " WHERE s.authority_ids @> ARRAY[$1::uuid] AND $1::uuid = ANY ((SELECT current_authorities())::uuid[])"
      " AND ($2::boolean OR (s.status = '" STATUS_ACTIVE "' AND s.vetting_expires_on >= current_date - 1"
-     "      AND p.capacity > p.active + p.pending))"},
+     "      AND p.capacity > p.active + p.pending AND s.training_reason IS NULL))"},
     {"pool_names", "SELECT id, given_name, family_name FROM supporters WHERE id = ANY ($1::uuid[])"},
     {"pool_previous",
      "SELECT DISTINCT supporter_id FROM assignments"
@@ -138,6 +138,7 @@ void pool_parse_static(arena_t *a, const db_result_t *r, int row, const char *au
             svc_enum_value(&parley__matching__v1__supporter_status__descriptor, db_text(r, row, 5)));
     e->has_vetting = !db_is_null(r, row, 6);
     e->vetting_expires = db_int(r, row, 6);
+    eligibility_set_training(a, e, db_is_null(r, row, 7) ? NULL : db_text(r, row, 7));
 }
 
 int pool_load(db_t *db, arena_t *a, const char *authority_id, bool all, pool_t *out) {
@@ -158,9 +159,9 @@ int pool_load(db_t *db, arena_t *a, const char *authority_id, bool all, pool_t *
         pool_parse_static(a, r, (int)i, authority, f, &out->elig[i]);
         out->given_names[i] = out->family_names[i] = "";
         f->ineligible = eligibility_check(&out->elig[i], today);
-        f->capacity = (int)db_int(r, (int)i, 7);
-        f->active = (int)db_int(r, (int)i, 8);
-        f->pending = (int)db_int(r, (int)i, 9);
+        f->capacity = (int)db_int(r, (int)i, 8);
+        f->active = (int)db_int(r, (int)i, 9);
+        f->pending = (int)db_int(r, (int)i, 10);
     }
     db_result_free(&r);
     return 0;

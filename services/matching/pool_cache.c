@@ -24,7 +24,7 @@ static const db_stmt_t stmts[] = {
     {"pc_generation", "SELECT generation FROM pool_generations WHERE authority_id = $1"},
     {"pc_static",
      "SELECT s.id, s.languages, s.specialisms, s.areas, s.home_postcode, s.status,"
-     " s.vetting_expires_on - date '1970-01-01'"
+     " s.vetting_expires_on - date '1970-01-01', s.training_reason"
      " FROM supporters s WHERE s.authority_ids @> ARRAY[$1::uuid]"
      " AND $1::uuid = ANY ((SELECT current_authorities())::uuid[])"},
     {"pc_places",
@@ -164,7 +164,9 @@ int pool_cache_load(pool_cache_t *c, db_t *db, arena_t *a, const char *authority
         long k = lookup(e, db_text(r, (int)i, 0));
         if (k < 0) continue;
         const eligibility_input_t *el = &e->elig[k];
-        if (!all && !(el->active && el->has_vetting && el->vetting_expires >= today - 1)) continue;
+        if (!all && !(el->active && el->has_vetting && el->vetting_expires >= today - 1 &&
+                      el->training != ELIGIBILITY_TRAINING_LAPSED))
+            continue;
         out->facts[n] = e->facts[k];
         out->elig[n] = *el;
         out->facts[n].capacity = (int)db_int(r, (int)i, 1);

@@ -16,7 +16,8 @@ typedef Parley__Matching__V1__CreateSupporterRequest create_t;
 #define COLUMNS                                                                                                  \
     "s.id, s.given_name, s.family_name, s.email, s.phone, s.authority_ids, s.areas, s.languages, s.specialisms," \
     " p.capacity, to_char(s.vetting_expires_on, 'YYYY-MM-DD'), s.status, s.home_postcode, p.active, p.pending,"  \
-    " s.version, " DB_MICROS("s.created_at") ", " DB_MICROS("s.updated_at") ", s.vetting_expires_on - date '1970-01-01'"
+    " s.version, " DB_MICROS("s.created_at") ", " DB_MICROS("s.updated_at") ", s.vetting_expires_on - date '1970-01-01'," \
+    " s.training_reason"
 #define FROM " FROM supporters s JOIN supporter_places p ON p.supporter_id = s.id"
 
 static const db_stmt_t stmts[] = {
@@ -84,6 +85,7 @@ static supporter_t *from_row(arena_t *a, const db_result_t *r, int i) {
         .has_vetting = !db_is_null(r, i, 18),
         .vetting_expires = db_int(r, i, 18),
     };
+    eligibility_set_training(a, &e, db_is_null(r, i, 19) ? NULL : db_text(r, i, 19));
     unsigned bits = eligibility_check(&e, svc_today_days());
     s->eligible = bits == 0;
     s->ineligible_reasons = arena_alloc(a, 4 * sizeof *s->ineligible_reasons);

@@ -41,7 +41,8 @@ def test_only_routed_services_are_reported_and_all_of_them_are_needed():
     status, body = _ready()
     assert status == 200, body
     # The services routes go to; those not built yet (no route) are not listed as ready.
-    assert body["services"] == {"intake": True, "matching": True, "notify": True, "scheduling": True}
+    assert body["services"] == {"intake": True, "matching": True, "notify": True, "scheduling": True,
+                                "training": True}
     assert "missingServices" not in body
 
 

@@ -186,6 +186,28 @@ class Owner:
     def session_booking(self):
         return self.once("session booking", lambda: self.created(
             self.cw, f"/v1/sessions/{self.session()['id']}/bookings", {"name": "Sweep"}))
+    # Training (issue 15): a course, a session, a completion and its person, requirements.
+    def course(self):
+        return self.once("course", lambda: self.created(self.cw, "/v1/courses", {
+            "authorityId": self.a, "code": f"SWEEP-{uuid.uuid4().hex[:8]}", "title": "Sweep", "audience": ["teacher"],
+            "level": 1, "validForMonths": 12, "delivery": "online"}))
+
+    def training_session(self):
+        return self.once("training_session", lambda: self.created(self.cw, "/v1/training-sessions", {
+            "courseId": self.course()["id"], "trainer": "A", "capacity": 5, "on": "2024-01-10"}))
+
+    def completion(self):
+        return self.once("completion", lambda: self.created(self.cw, "/v1/completions", {
+            "person": {"name": "Sweep", "organisation": {"urn": "100000"}, "role": "teacher"},
+            "courseId": self.course()["id"], "completedOn": "2024-01-10"}))
+
+    def requirements(self):
+        def make():
+            r = self.cw.s.put(self.cw.base + "/v1/requirements/governor", timeout=10,
+                              json={"authorityId": self.a, "courses": [{"courseId": self.course()["id"]}]})
+            assert r.status_code == 200, f"making an object of authority A: PUT requirements: {r.status_code} {r.text}"
+            return r.json()
+        return self.once("requirements", make)
 
     def assignment(self):
         def make():
@@ -228,6 +250,11 @@ REGISTRY = {
                                                         "bookingId": o.session_booking()["id"]},
     "/v1/bookings/{id}": lambda o: {"id": o.session_booking()["id"]},
     "/v1/webhooks/{id}": lambda o: {"id": o.webhook()["id"]},
+    "/v1/courses/{id}": lambda o: {"id": o.course()["id"]},
+    "/v1/training-sessions/{id}": lambda o: {"id": o.training_session()["id"]},
+    "/v1/completions/{id}": lambda o: {"id": o.completion()["id"]},
+    "/v1/people/{id}": lambda o: {"id": o.completion()["personId"]},
+    "/v1/requirements/{role}": lambda o: {"role": o.requirements()["role"]},
 }
 
 # Bodies that pass validation, so that only the tenancy check can refuse.
@@ -250,6 +277,8 @@ BODIES = {
     ("POST", "/v1/appointments/{id}/cancel"): {"reason": "tenancy sweep"},
     ("POST", "/v1/sessions/{id}/cancel"): {"reason": "tenancy sweep"},
     ("POST", "/v1/sessions/{id}/bookings"): {"name": "B"},
+    ("POST", "/v1/training-sessions/{id}/attendance"): {"attendees": [{"name": "B", "organisation": {"urn": "100000"},
+                                                                       "role": "teacher"}]},
 }
 
 METHODS = ("get", "put", "post", "delete", "patch")

@@ -17,7 +17,7 @@ import uuid
 import psycopg2
 import pytest
 
-from conftest import ENV, Api, case_body, family_body, make_client, wait_for
+from conftest import ENV, Api, case_body, family_body, london_today, make_client, wait_for
 from intake_helpers import agency_body
 from webhook_helpers import sweep_url
 from young_helpers import LINK_BODY, young_case_body, young_person_body
@@ -65,6 +65,11 @@ NOT_TENANT_DATA = {
     "scheduling.outbox_deliveries": "delivery state of each event",
     # Webhook deliveries waiting to be sent (ids only), claimed likewise.
     "notify.webhook_queue": "webhook delivery ids waiting to be sent, claimed by the senders across authorities",
+    # Training's plumbing: the relay and the expiry sweep act across authorities.
+    "training.outbox": "events to deliver, read by the relay across authorities",
+    "training.outbox_deliveries": "delivery state of each event",
+    "training.inbox": "ids of events handled",
+    "training.sweep_authorities": "authority ids the expiry sweep visits, each with its own tenant setting",
 }
 # Which migrations ran: no tenant data, in every schema that has migrations.
 MIGRATIONS_TABLE = "schema_migrations"
@@ -211,6 +216,22 @@ def _make_one_of_everything(cw_a, authority_a, db):
     assert r.status_code == 201, r.text
     r = cw_a.post(f"/v1/sessions/{r.json()['id']}/bookings", {"name": "Probe"})
     assert r.status_code == 201, r.text
+
+    # Training: a course, a session attended, requirements, and a completion
+    # expiring within the window (the sweep records its expiring notice).
+    r = cw_a.post("/v1/courses", {"authorityId": authority_a, "code": f"CAT-{uuid.uuid4().hex[:8]}", "title": "Probe",
+                                  "audience": ["teacher"], "level": 1, "validForMonths": 1, "delivery": "online"})
+    assert r.status_code == 201, r.text
+    course = r.json()["id"]
+    r = cw_a.s.put(cw_a.base + "/v1/requirements/teacher", timeout=10,
+                   json={"authorityId": authority_a, "courses": [{"courseId": course}]})
+    assert r.status_code == 200, r.text
+    r = cw_a.post("/v1/training-sessions", {"courseId": course, "trainer": "Probe", "capacity": 2,
+                                            "on": london_today().isoformat()})
+    assert r.status_code == 201, r.text
+    r = cw_a.post(f"/v1/training-sessions/{r.json()['id']}/attendance",
+                  {"attendees": [{"name": "Probe", "organisation": {"urn": "100000"}, "role": "teacher"}]})
+    assert r.status_code == 200, r.text
 
     missing = []
 

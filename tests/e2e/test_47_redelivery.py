@@ -7,6 +7,7 @@ relaying at once, every event reaches every subscriber exactly once,
 counted at the subscriber. The relay's back-off schedule and its cap are
 read from outbox_deliveries (attempts, next_attempt_at)."""
 import json
+import uuid
 
 import pytest
 
@@ -19,7 +20,7 @@ from young_helpers import young_case_body, young_person_body
 # redelivered below. A pair some consumer acknowledges that is not listed
 # fails the first test.
 CONSUMED = {("matching", "case.supporter_requested"), ("matching", "case.closed"), ("matching", "family.updated"),
-            ("matching", "young_person.updated"),
+            ("matching", "young_person.updated"), ("matching", "training.status_changed"),
             # redelivered in test_75_notify_events.py (it needs a template and an SMTP server)
             ("notify", "case.opened")}
 STUBS = {"feedback", "scheduling", "training"}  # answer Deliver with UNIMPLEMENTED for now
@@ -40,8 +41,8 @@ def _event(db, subject_id, type_, nth=0):
                  subject_id, type_)[nth]
 
 
-def _delivery(db, event_id, subscriber):
-    return _rows(db, "SELECT attempts, delivered_at IS NOT NULL FROM intake.outbox_deliveries"
+def _delivery(db, event_id, subscriber, schema="intake"):
+    return _rows(db, f"SELECT attempts, delivered_at IS NOT NULL FROM {schema}.outbox_deliveries"
                      " WHERE event_id = %s AND subscriber = %s", event_id, subscriber)[0]
 
 
@@ -49,17 +50,18 @@ def _handled_by_matching(logs, event_id):
     return [r for r in logs.lines() if r.get("requestId") == event_id and "method=Deliver" in r.get("msg", "")]
 
 
-def _redeliver(db, event_id, subscriber="matching"):
-    """The relay sends the event again, as after a lost acknowledgement;
-    returns once the consumer has answered it."""
-    attempts, delivered = _delivery(db, event_id, subscriber)
+def _redeliver(db, event_id, subscriber="matching", schema="intake"):
+    """The relay (of the producer whose schema it is) sends the event again,
+    as after a lost acknowledgement; returns once the consumer has answered it."""
+    attempts, delivered = _delivery(db, event_id, subscriber, schema)
     assert delivered, f"event {event_id} was never delivered to {subscriber}"
     logs = Logs(subscriber)
     with db.cursor() as c:
-        c.execute("UPDATE intake.outbox_deliveries SET delivered_at = NULL, next_attempt_at = now()"
+        c.execute(f"UPDATE {schema}.outbox_deliveries SET delivered_at = NULL, next_attempt_at = now()"
                   " WHERE event_id = %s AND subscriber = %s", (event_id, subscriber))
-    again = wait_for(lambda: _delivery(db, event_id, subscriber) == (attempts + 1, True), timeout=20)
-    assert again, f"the relay did not deliver {event_id} to {subscriber} again: {_delivery(db, event_id, subscriber)}"
+    again = wait_for(lambda: _delivery(db, event_id, subscriber, schema) == (attempts + 1, True), timeout=20)
+    assert again, (f"the relay did not deliver {event_id} to {subscriber} again: "
+                   f"{_delivery(db, event_id, subscriber, schema)}")
     assert wait_for(lambda: _handled_by_matching(logs, event_id), timeout=10), \
         f"{subscriber} logged no Deliver of the redelivered event {event_id}"
 
@@ -150,11 +152,10 @@ def test_every_consumed_event_delivered_again_or_late_changes_nothing(tenant, db
     y_newer, _ = _event(db, yp["id"], "young_person.updated", 1)
     assert wait_for(lambda: all(_delivery(db, e, "matching")[1] for e in (y_older, y_newer)), timeout=20)
     assert _rows(db, "SELECT languages FROM matching.case_profiles WHERE case_id = %s", ycase["id"]) == [(["pl"],)]
-    # Their first delivery marked the waiting request due, and the sweeper
-    # tries it within its interval: once it has, only the redelivery can
-    # change anything (it would mark the request due again).
-    assert wait_for(lambda: _rows(db, "SELECT 1 FROM matching.match_requests WHERE case_id = %s AND due_at IS NULL",
-                                  ycase["id"]), timeout=20)
+    # The sweeper tries the new (and since changed) request on its own
+    # schedule: once it has, only a redelivery could change the state.
+    assert wait_for(lambda: _rows(db, "SELECT 1 FROM matching.match_requests WHERE case_id = %s AND due_at IS NULL"
+                                      " AND last_attempt_at IS NOT NULL", ycase["id"]), timeout=30)
     before = _matching_state(db, ycase["id"], yp["id"], s["id"])
     _redeliver(db, y_newer)
     _assert_unchanged(before, _matching_state(db, ycase["id"], yp["id"], s["id"]),
@@ -174,21 +175,81 @@ def test_every_consumed_event_delivered_again_or_late_changes_nothing(tenant, db
     _redeliver(db, requested)
     _assert_unchanged(before, _matching_state(db, case["id"], fam["id"], s["id"]),
                       "case.supporter_requested delivered after the case's case.closed")
+    # training.status_changed (a supporter's training standing, from the
+    # training service): twice, and the older after the newer.
+    t_older, t_newer = _training_changes(tenant, db)
+    before = _supporter_training(db, t_older[1])
+    assert before[0][1] == 2 and "training_missing" in before[0][0], before
+    _redeliver(db, t_newer[0], schema="training")
+    assert _supporter_training(db, t_older[1]) == before, "training.status_changed delivered twice changed matching"
+    _redeliver(db, t_older[0], schema="training")
+    assert _supporter_training(db, t_older[1]) == before, \
+        "an older training.status_changed delivered after a newer one changed matching"
+    # The older standing arriving for the first time after the newer (a copy
+    # under a new id, as a late relay of another producer instance would
+    # send it): its version is older, so it changes nothing either.
+    late = str(uuid.uuid4())
+    with db.cursor() as c:
+        c.execute("INSERT INTO training.outbox (id, type, authority_id, subject_id, data)"
+                  " SELECT %s, type, authority_id, subject_id, data FROM training.outbox WHERE id = %s"
+                  " RETURNING seq", (late, t_older[0]))
+        seq = c.fetchone()[0]
+        c.execute("INSERT INTO training.outbox_deliveries (event_id, subscriber, subject_id, seq)"
+                  " VALUES (%s, 'matching', %s, %s)", (late, t_older[1], seq))
+    assert wait_for(lambda: _delivery(db, late, "matching", "training")[1], timeout=20)
+    assert _supporter_training(db, t_older[1]) == before, \
+        "an older training.status_changed, first delivered after a newer one, changed matching"
+
     # Each event id is in matching's inbox once.
     assert _rows(db, "SELECT count(*) FROM matching.inbox WHERE event_id = ANY (%s::uuid[])",
-                 [requested, older, newer, closed, y_older, y_newer]) == [(6,)]
+                 [requested, older, newer, closed, y_older, y_newer, t_older[0], t_newer[0]]) == [(8,)]
 
     # Every (subscriber, type) a real consumer acknowledges, here or in any
     # test before, is one this test redelivers: a new consumed type fails
     # here until it is added to CONSUMED and redelivered above.
     pairs = set()
-    for schema in ("intake", "matching"):
+    for schema in ("intake", "matching", "training"):
         pairs |= set(_rows(db, f"SELECT DISTINCT d.subscriber, o.type FROM {schema}.outbox_deliveries d"
                                f" JOIN {schema}.outbox o ON o.id = d.event_id"
                                " WHERE d.delivered_at IS NOT NULL AND d.subscriber <> ALL (%s)", list(STUBS)))
     pairs = {(sub, t) for sub, t in pairs if sub not in CONSUMES_ONLY or t in CONSUMES_ONLY[sub]}
     assert CONSUMED <= pairs, sorted(CONSUMED - pairs)
     assert pairs <= CONSUMED, f"exactly once: consumed without a redelivery test: {sorted(pairs - CONSUMED)}"
+
+
+def _supporter_training(db, supporter_id):
+    """What matching keeps of a supporter's training, and their offers."""
+    return (_rows(db, "SELECT training_reason, training_version FROM matching.supporters WHERE id = %s", supporter_id)
+            + _rows(db, "SELECT id::text, status FROM matching.offers WHERE supporter_id = %s ORDER BY id",
+                    supporter_id))
+
+
+def _training_changes(tenant, db):
+    """Two training.status_changed events about a new supporter of X (in
+    date, then missing a course newly required), both delivered to
+    matching: ((older id, supporter id), (newer id, supporter id))."""
+    s = make_supporter(tenant.cw_x, [tenant.x])
+    courses = []
+    for code in ("R-A", "R-B"):
+        r = tenant.cw_x.post("/v1/courses", {"authorityId": tenant.x, "code": f"{code}-{s['id'][:8]}", "title": code,
+                                             "audience": ["supporter"], "level": 1, "validForMonths": 24,
+                                             "delivery": "online"})
+        assert r.status_code == 201, r.text
+        courses.append(r.json()["id"])
+    r = tenant.cw_x.s.put(tenant.cw_x.base + "/v1/requirements/supporter", timeout=10,
+                          json={"authorityId": tenant.x, "courses": [{"courseId": courses[0]}]})
+    assert r.status_code == 200, r.text
+    r = tenant.cw_x.post("/v1/completions", {"person": {"supporterId": s["id"]}, "courseId": courses[0],
+                                             "completedOn": "2026-01-05"})
+    assert r.status_code == 201, r.text
+    r = tenant.cw_x.s.put(tenant.cw_x.base + "/v1/requirements/supporter", timeout=10,
+                          json={"authorityId": tenant.x, "courses": [{"courseId": c} for c in courses]})
+    assert r.status_code == 200, r.text
+    events = _rows(db, "SELECT id::text FROM training.outbox WHERE subject_id = %s AND type = 'training.status_changed'"
+                       " ORDER BY seq", s["id"])
+    assert len(events) == 2, events
+    assert wait_for(lambda: all(_delivery(db, e, "matching", "training")[1] for (e,) in events), timeout=20)
+    return (events[0][0], s["id"]), (events[1][0], s["id"])
 
 
 HOLD = """

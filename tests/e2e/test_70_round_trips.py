@@ -233,10 +233,20 @@ def _appointment(cw_a, authority_a):
     return r.headers["Location"], r.headers["Location"], "createdAt"
 
 
+def _requirements(cw_a, authority_a):
+    r = cw_a.post("/v1/courses", {"authorityId": authority_a, "code": f"RT-{uuid.uuid4().hex[:8]}", "title": "RT",
+                                  "audience": ["governor"], "level": 1, "delivery": "online"})
+    assert r.status_code == 201, r.text
+    path = "/v1/requirements/governor"
+    r = cw_a.s.put(cw_a.base + path, json={"courses": [{"courseId": r.json()["id"], "everyMonths": 6}]}, timeout=10)
+    assert r.status_code == 200, r.text
+    return path, path, "updatedAt"
+
+
 @pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency, _young_person, _template,
-                                  _calendar, _appointment],
+                                  _calendar, _appointment, _requirements],
                          ids=["family", "stage", "supporter", "weights", "resource", "agency", "young person",
-                              "template", "calendar", "appointment"])
+                              "template", "calendar", "appointment", "requirements"])
 def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_read_only_field(
         make, cw_a, admin, authority_a, anon):
     doc = anon.get("/v1/openapi.json").json()
@@ -245,12 +255,13 @@ def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_rea
                         ("/v1/supporters/{id}", "patch"), ("/v1/matching/weights", "put"),
                         ("/v1/resources/{id}", "patch"), ("/v1/agencies/{id}", "patch"),
                         ("/v1/young-people/{id}", "patch"), ("/v1/templates/{key}", "put"),
-                        ("/v1/calendars/{ownerId}/availability", "put"), ("/v1/appointments/{id}", "patch")}, \
+                        ("/v1/calendars/{ownerId}/availability", "put"), ("/v1/appointments/{id}", "patch"),
+                        ("/v1/requirements/{role}", "put")}, \
         f"a PATCH or PUT route without a case here: {sorted(replaced)}"
     api = admin if make is _weights else cw_a
     get_path, put_path, field = make(cw_a, authority_a)
     get_path, put_path = urlsplit(get_path).path, urlsplit(put_path).path
-    method = "PUT" if make in (_weights, _template, _calendar) else "PATCH"
+    method = "PUT" if make in (_weights, _template, _calendar, _requirements) else "PATCH"
     now, etag = read(api, get_path)
     r = api.s.request(method, api.base + put_path, json=now, headers={"If-Match": etag}, timeout=10)
     assert r.status_code == 200, r.text

@@ -69,6 +69,12 @@ def test_the_location_of_every_kind_of_201_gets_the_new_object(cw_a, admin, auth
     make(cw_a, f"/v1/sessions/{session['id']}/bookings", {"name": "A"}, "/v1/sessions/{id}/bookings")
     make(admin, "/v1/webhooks", {"authorityId": authority_a, "url": sweep_url(f"locations/{uuid.uuid4().hex}"),
                                  "eventTypes": ["case.deadline_due"]})
+    course, _ = make(cw_a, "/v1/courses", {"authorityId": authority_a, "code": f"LOC-{uuid.uuid4().hex[:6]}",
+                                           "title": "Location", "audience": ["teacher"], "level": 1,
+                                           "delivery": "online"})
+    make(cw_a, "/v1/training-sessions", {"courseId": course["id"], "trainer": "T", "capacity": 5, "on": "2024-01-10"})
+    make(cw_a, "/v1/completions", {"person": {"name": "L", "organisation": {"urn": "100000"}, "role": "teacher"},
+                                   "courseId": course["id"], "completedOn": "2024-01-10"})
     assert made == creates, f"a route answering 201 without a case here: {sorted(creates - made)}"
 
 
