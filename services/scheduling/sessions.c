@@ -51,8 +51,12 @@ static const db_stmt_t stmts[] = {
      "UPDATE session_bookings SET status = '" CANCELLED "', cancelled_at = now()"
      " WHERE session_id = $1 AND status <> '" CANCELLED "'"},
     {"b_insert",
+     /* created_at is when the booking was admitted, after the session's lock
+      * (not when its transaction began), so it runs in the order of seq and
+      * of the waiting list's positions. */
      "INSERT INTO session_bookings (id, authority_id, session_id, name, email, case_id, access_needs, status,"
-     " created_by_client) SELECT $1, authority_id, id, $3, $4, $5, $6::jsonb, $7, $8 FROM sessions WHERE id = $2"
+     " created_by_client, created_at)"
+     " SELECT $1, authority_id, id, $3, $4, $5, $6::jsonb, $7, $8, clock_timestamp() FROM sessions WHERE id = $2"
      " RETURNING audit.touch(id::text, authority_id)"},
     {"b_get", "SELECT " B_COLUMNS ", audit.touch(b.id::text, b.authority_id) FROM session_bookings b WHERE b.id = $1"},
     {"b_get_sub",
