@@ -266,7 +266,7 @@ wait_ready() {
 			say "GET $URL/readyz answered: ${body:-nothing}"
 			show_log "$(proc_logfile gateway 1)"
 			show_dead
-			die "the stack was not ready within ${PARLEY_UP_TIMEOUT:-120} s (logs in $VAR/log; scripts/stack down stops what runs)"
+			die "the stack was not ready within ${PARLEY_UP_TIMEOUT:-120} s (logs in $VAR/log)"
 		fi
 		sleep 0.25
 	done

@@ -102,3 +102,35 @@ def test_make_run_interrupted_during_up_or_after_it_leaves_nothing_running():
         for pid in _processes_of(var):
             os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
+
+
+def test_an_up_that_fails_stops_what_it_had_started():
+    """`scripts/stack up` failing part-way (here: the gateway's port is taken
+    by another program) stops the processes it had started, keeping the logs."""
+    var = VAR / "failed-up"
+    var.mkdir(parents=True, exist_ok=True)
+    (var / "log").mkdir(exist_ok=True)
+    with open(SANITIZER_DIRS_FILE, "a") as f:
+        f.write(f"{var / 'log'}\n")
+    ports = _free_ports(4)
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    taken.bind(("127.0.0.1", ports[0]))
+    taken.listen(1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env.update(PARLEY_VAR_DIR=str(var), PARLEY_BIN_DIR=str(BIN), PARLEY_HTTP_PORT=str(ports[0]),
+               PARLEY_PG_PORT=str(ports[1]), PARLEY_REDIS_PORT=str(ports[2]), PARLEY_BROKER_PORT=str(ports[3]),
+               PARLEY_PG_FSYNC="off", PARLEY_SUPERVISE="0")
+    try:
+        up = subprocess.run([str(ROOT / "scripts" / "stack"), "up"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=180)
+        assert up.returncode != 0 and "already in use" in up.stderr, up.stderr[-2000:]
+        assert "up failed: stopping what this command started" in up.stderr, up.stderr[-2000:]
+        assert wait_for(lambda: not _processes_of(var), timeout=30), \
+            f"after a failed up, still running: {_processes_of(var)}\n{up.stderr[-2000:]}"
+        assert not [p for p in ports[1:] if _listening(p)]
+        assert (var / "log" / "broker-1.log").exists(), "the logs of what it started are kept"
+    finally:
+        taken.close()
+        for pid in _processes_of(var):
+            os.kill(pid, signal.SIGKILL)
