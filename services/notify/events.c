@@ -1,14 +1,24 @@
 /* Events in: Events.Deliver from the producers' relays (docs/events.md).
  *
- * case.opened: every parent of the family with an email address is told,
- * in their preferred language and the format their communication needs
- * ask for, from the authority's template "case_opened" (a notification on
- * the case, made and queued as POST /v1/notifications makes one). The
- * parents' contact details are read from intake over the bus when the
+ * Four of intake's events tell the family, each from the authority's own
+ * template (a notification on the case, made and queued as POST
+ * /v1/notifications makes one), to every parent with an email address, in
+ * their preferred language and the format their communication needs ask
+ * for:
+ *   case.opened         -> "case_opened" (what happens next);
+ *   case.signposted     -> "case_signposted" (the agencies, ((agencies)));
+ *   case.stage_changed  -> "draft_plan_issued", only for a draft plan or a
+ *                          proposed statement (the 15-day window: ((on)),
+ *                          ((respondBy)));
+ *   case.deadline_due   -> "deadline_due", only when the family owes it
+ *                          (party "family"); the authority's deadlines are
+ *                          the authority's to meet, and tell nobody.
+ * The parents' contact details are read from intake over the bus when the
  * event is handled, never copied ahead of need, so a correction or an
  * erasure there takes effect at once. inbox_claim, in the transaction that
  * queues the notifications, makes a redelivery send nothing twice. An
- * authority without that template gets no acknowledgement (logged).
+ * authority without the template sends nothing (logged), and the event is
+ * still taken.
  *
  * Webhooks (webhook.h): case.opened, case.stage_changed, case.signposted,
  * case.closed and case.deadline_due are queued for every webhook that
@@ -27,12 +37,22 @@
 #include "parley/events/v1/events.pb-c.h"
 #include "parley/intake/v1/intake.pb-c.h"
 #include "pb/pb.h"
+#include "services/notify/case_text.h"
 #include "services/notify/notify.h"
 #include "services/notify/webhook.h"
 #include "svc/svc.h"
 
 #define CASE_OPENED_TEMPLATE "case_opened"
-#define CASE_OPENED_CATEGORY "case_updates"
+#define SIGNPOSTED_TEMPLATE "case_signposted"
+#define DRAFT_PLAN_TEMPLATE "draft_plan_issued"
+#define DEADLINE_TEMPLATE "deadline_due"
+#define CASE_UPDATES "case_updates"
+/* Plan stages and deadlines are statutory notices: critical (no unsubscribe). */
+#define STATUTORY "statutory_notices"
+/* Calendar days a family has to comment on a draft plan or proposed
+ * statement (SEND Regulations 2014 reg 13; Education Act 1996 Sch 27). */
+#define RESPONSE_DAYS 15
+#define MAX_EXTRA 6
 #define INTAKE_TIMEOUT_MS 1500
 #define MAX_PARENTS 10
 
@@ -95,19 +115,35 @@ static const char *child_name(const Parley__Intake__V1__Family *f, const char *c
     return "";
 }
 
-/* Queues the acknowledgement to each parent with an email address, in the
- * open transaction. 0 or a DB_ERR_*. */
-static int acknowledge(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev, const char *case_id,
-                       const char *child_id, const Parley__Intake__V1__Family *fam) {
+/* What one event tells each parent: the template, and the values the
+ * event adds to the parent's own (name, family_name, child_name). */
+typedef struct {
+    const char *template_;
+    const char *category;
+    bool critical;
+    size_t n; /* extra values, at most MAX_EXTRA */
+    const char *names[MAX_EXTRA];
+    const char *values[MAX_EXTRA];
+} message_t;
+
+/* Queues msg to each parent with an email address, in the open
+ * transaction. 0 or a DB_ERR_*. */
+static int tell_parents(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev, const message_t *msg,
+                        const char *case_id, const char *child_id, const Parley__Intake__V1__Family *fam) {
     size_t n = fam->n_parents < MAX_PARENTS ? fam->n_parents : MAX_PARENTS;
     for (size_t i = 0; i < n; i++) {
         const Parley__Intake__V1__Parent *p = fam->parents[i];
         if (p->email == NULL || *p->email == '\0') continue;
-        Parley__Notify__V1__CreateNotificationRequest__DataEntry e[3], *entries[3];
-        const char *names[] = {"name", "family_name", "child_name"};
-        const char *values[] = {p->given_name ? p->given_name : "", p->family_name ? p->family_name : "",
-                                child_name(fam, child_id)};
-        for (size_t k = 0; k < 3; k++) {
+        Parley__Notify__V1__CreateNotificationRequest__DataEntry e[3 + MAX_EXTRA], *entries[3 + MAX_EXTRA];
+        const char *names[3 + MAX_EXTRA] = {"name", "family_name", "child_name"};
+        const char *values[3 + MAX_EXTRA] = {p->given_name ? p->given_name : "",
+                                             p->family_name ? p->family_name : "", child_name(fam, child_id)};
+        size_t count = 3;
+        for (size_t k = 0; k < msg->n && k < MAX_EXTRA; k++, count++) {
+            names[count] = msg->names[k];
+            values[count] = msg->values[k];
+        }
+        for (size_t k = 0; k < count; k++) {
             parley__notify__v1__create_notification_request__data_entry__init(&e[k]);
             e[k].key = (char *)names[k];
             e[k].value = (char *)values[k];
@@ -119,21 +155,22 @@ static int acknowledge(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev
         to.format = format_for(p);
         Parley__Notify__V1__CreateNotificationRequest in = PARLEY__NOTIFY__V1__CREATE_NOTIFICATION_REQUEST__INIT;
         in.authority_id = ev->authority_id;
-        in.template_ = CASE_OPENED_TEMPLATE;
-        in.n_data = 3;
+        in.template_ = (char *)msg->template_;
+        in.n_data = count;
         in.data = entries;
         in.recipient = &to;
-        in.category = CASE_OPENED_CATEGORY;
+        in.category = (char *)msg->category;
+        in.critical = msg->critical;
         in.case_id = (char *)case_id;
         bus_response_t scratch = {.arena = a};
         parley__common__v1__status__init(&scratch.status);
         char id[IDS_UUID_LEN + 1];
         int rc = notifications_insert(db, &scratch, &in, ev->id, NULL, id, NULL);
         if (rc == 1) {
-            /* The template asks for what an acknowledgement cannot give: its author must fix it. */
+            /* The template asks for what the event cannot give: its author must fix it. */
             const char *why = scratch.status.n_violations ? scratch.status.violations[0]->description : "";
-            log_error(ev->id, "case.opened: template %s cannot be sent to parent %zu of case %s: %s: %s",
-                      CASE_OPENED_TEMPLATE, i, case_id,
+            log_error(ev->id, "%s: template %s cannot be sent to parent %zu of case %s: %s: %s", ev->type,
+                      msg->template_, i, case_id,
                       scratch.status.n_violations ? scratch.status.violations[0]->field : "", why);
             continue;
         }
@@ -148,21 +185,122 @@ static const char *data_id(arena_t *a, json_t *d, const char *name) {
     return v && ids_is_uuid(v) ? arena_strdup(a, v) : NULL;
 }
 
-static int case_opened(notify_t *t, const bus_request_t *req, bus_response_t *res,
-                       const Parley__Events__V1__Event *ev) {
+/* A string member of the event's data, in a; or NULL. */
+static const char *data_text(arena_t *a, json_t *d, const char *name) {
+    const char *v = json_string_value(json_object_get(d, name));
+    return v && *v ? arena_strdup(a, v) : NULL;
+}
+
+static void add_value(message_t *m, const char *name, const char *value) {
+    if (m->n < MAX_EXTRA && value != NULL) {
+        m->names[m->n] = name;
+        m->values[m->n++] = value;
+    }
+}
+
+/* The stage's message: the window to respond to a draft plan or proposed
+ * statement. 1 with *m, or 0 for any other stage. */
+static int stage_message(arena_t *a, const Parley__Events__V1__Event *ev, json_t *d, message_t *m) {
+    const char *stage = data_text(a, d, "stage"), *on = data_text(a, d, "on");
+    if (stage == NULL || (strcmp(stage, "draft_plan_issued") != 0 && strcmp(stage, "proposed_statement_issued") != 0))
+        return 0;
+    char *by = arena_alloc(a, 11);
+    if (by == NULL || case_text_add_days(on, RESPONSE_DAYS, by) != 0) {
+        log_error(ev->id, "case.stage_changed: %s without a usable date; the family is not told", stage);
+        return 0;
+    }
+    m->template_ = DRAFT_PLAN_TEMPLATE;
+    m->category = STATUTORY;
+    m->critical = true;
+    add_value(m, "stage", case_text_words(a, stage));
+    add_value(m, "on", on);
+    add_value(m, "respondBy", by);
+    return 1;
+}
+
+/* The deadline's reminder, when the family owes it: 1 with *m, else 0. */
+static int deadline_message(arena_t *a, const Parley__Events__V1__Event *ev, json_t *d, message_t *m) {
+    const char *party = data_text(a, d, "party");
+    if (party == NULL || strcmp(party, "family") != 0) return 0; /* the authority's to meet */
+    const char *kind = data_text(a, d, "kind"), *due = data_text(a, d, "dueOn"), *rule = data_text(a, d, "rule");
+    const char *status = data_text(a, d, "status");
+    json_t *left = json_object_get(d, "daysRemaining");
+    if (kind == NULL || due == NULL || rule == NULL || status == NULL || !json_is_integer(left)) {
+        log_error(ev->id, "case.deadline_due without kind, dueOn, rule, status or daysRemaining; nobody is told");
+        return 0;
+    }
+    m->template_ = DEADLINE_TEMPLATE;
+    m->category = STATUTORY;
+    m->critical = true;
+    add_value(m, "kind", case_text_words(a, kind));
+    add_value(m, "dueOn", due);
+    add_value(m, "rule", rule);
+    add_value(m, "status", status);
+    add_value(m, "daysRemaining", arena_printf(a, "%lld", (long long)json_integer_value(left)));
+    return 1;
+}
+
+/* What the event tells the family, from its data d: 1 with *m; 0 when it
+ * tells them nothing. */
+static int message_of(arena_t *a, const Parley__Events__V1__Event *ev, json_t *d, message_t *m) {
+    *m = (message_t){.category = CASE_UPDATES};
+    if (strcmp(ev->type, "case.opened") == 0) {
+        m->template_ = CASE_OPENED_TEMPLATE;
+        return 1;
+    }
+    if (strcmp(ev->type, "case.signposted") == 0) {
+        json_t *given = json_object_get(d, "signposts");
+        size_t n = 0;
+        char *lines = case_text_agencies(a, given, &n);
+        if (lines == NULL) return 0;
+        if (json_array_size(given) > n)
+            log_warn(ev->id, "case.signposted: %zu of %zu agencies listed", n, json_array_size(given));
+        m->template_ = SIGNPOSTED_TEMPLATE;
+        add_value(m, "agencies", lines);
+        return 1;
+    }
+    if (strcmp(ev->type, "case.stage_changed") == 0) return stage_message(a, ev, d, m);
+    if (strcmp(ev->type, "case.deadline_due") == 0) return deadline_message(a, ev, d, m);
+    return 0;
+}
+
+/* An event only webhooks take: claimed and fanned out in one transaction. */
+static int webhooks_only(notify_t *t, const bus_request_t *req, bus_response_t *res,
+                         const Parley__Events__V1__Event *ev) {
+    db_t *db = t->db;
+    int rc = db_tx_begin(db, req->header->principal);
+    if (rc == 0) rc = inbox_claim(db, ev->id, ev->type);
+    if (rc == 0) {
+        db_tx_rollback(db); /* handled before */
+        return 0;
+    }
+    if (rc == 1) rc = webhooks_fan_out(db, res->arena, ev);
+    if (rc == 0) rc = db_tx_commit(db);
+    return rc == 0 ? 0 : svc_db_fail(res, req, db, rc);
+}
+
+/* An event that may tell the family: the message queued to each parent,
+ * the webhooks fanned out and the event claimed, in one transaction. */
+static int case_event(notify_t *t, const bus_request_t *req, bus_response_t *res,
+                      const Parley__Events__V1__Event *ev) {
     arena_t *a = res->arena;
     const char *text = ev->data_json ? ev->data_json : "";
     json_t *d = pb_json_loadb(text, strlen(text), 0, NULL);
     const char *case_id = data_id(a, d, "caseId"), *family_id = data_id(a, d, "familyId");
     const char *child_id = data_id(a, d, "childId");
+    message_t msg;
+    int tells = message_of(a, ev, d, &msg);
     json_decref(d);
+    if (!tells) return webhooks_only(t, req, res, ev);
     if (case_id == NULL || family_id == NULL || !ids_is_uuid(ev->authority_id)) {
-        /* A producer's bug: retrying cannot help, so it is logged and let go. */
-        log_error(ev->id, "case.opened not usable: no caseId, familyId or authorityId");
-        return 0;
+        /* A young person's own case names no family (notify cannot read a
+         * young person's contact yet); else a producer's bug, which
+         * retrying cannot help: logged, and the webhooks still get it. */
+        log_error(ev->id, "%s not usable to tell a family: no caseId, familyId or authorityId", ev->type);
+        return webhooks_only(t, req, res, ev);
     }
     db_t *db = t->db;
-    const char *has[] = {ev->authority_id, CASE_OPENED_TEMPLATE};
+    const char *has[] = {ev->authority_id, msg.template_};
     int rc = db_tx_begin(db, req->header->principal);
     if (rc == 0) rc = inbox_claim(db, ev->id, ev->type);
     int found = rc == 1 ? svc_exists(db, "ev_has_template", 2, has) : rc;
@@ -171,8 +309,8 @@ static int case_opened(notify_t *t, const bus_request_t *req, bus_response_t *re
         /* Handled before; or nothing to send: the claim is kept, so a
          * template written later does not reach events of the past. */
         if (found == 0)
-            log_info(ev->id, "case.opened: authority %s has no template %s; no acknowledgement sent",
-                     ev->authority_id, CASE_OPENED_TEMPLATE);
+            log_info(ev->id, "%s: authority %s has no template %s; the family is not told", ev->type,
+                     ev->authority_id, msg.template_);
         if (rc == 0) {
             db_tx_rollback(db); /* handled before: nothing to commit */
             return 0;
@@ -192,33 +330,26 @@ static int case_opened(notify_t *t, const bus_request_t *req, bus_response_t *re
     }
     rc = db_tx_begin(db, req->header->principal);
     if (rc == 0) rc = inbox_claim(db, ev->id, ev->type);
-    if (rc == 1) rc = fam ? acknowledge(db, a, ev, case_id, child_id, fam) : 0;
+    if (rc == 1) rc = fam ? tell_parents(db, a, ev, &msg, case_id, child_id, fam) : 0;
     if (rc == 0) rc = webhooks_fan_out(db, a, ev);
     if (rc == 0) rc = db_tx_commit(db);
     else db_tx_rollback(db);
     return rc == 0 ? 0 : svc_db_fail(res, req, db, rc);
 }
 
-/* An event only webhooks take: claimed and fanned out in one transaction. */
-static int webhooks_only(notify_t *t, const bus_request_t *req, bus_response_t *res,
-                         const Parley__Events__V1__Event *ev) {
-    db_t *db = t->db;
-    int rc = db_tx_begin(db, req->header->principal);
-    if (rc == 0) rc = inbox_claim(db, ev->id, ev->type);
-    if (rc == 0) {
-        db_tx_rollback(db); /* handled before */
-        return 0;
-    }
-    if (rc == 1) rc = webhooks_fan_out(db, res->arena, ev);
-    if (rc == 0) rc = db_tx_commit(db);
-    return rc == 0 ? 0 : svc_db_fail(res, req, db, rc);
+/* Whether notify may tell the family about events of this type. */
+static bool tells_family(const char *type) {
+    static const char *const types[] = {"case.opened", "case.signposted", "case.stage_changed", "case.deadline_due"};
+    for (size_t i = 0; type && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(type, types[i]) == 0) return true;
+    return false;
 }
 
 int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     const Parley__Events__V1__Event *ev = (const void *)req->input;
     static Parley__Events__V1__DeliverReply ok = PARLEY__EVENTS__V1__DELIVER_REPLY__INIT;
     int rc = 0;
-    if (ev->type && strcmp(ev->type, "case.opened") == 0) rc = case_opened(ctx, req, res, ev);
+    if (tells_family(ev->type) && ids_is_uuid(ev->id)) rc = case_event(ctx, req, res, ev);
     else if (webhooks_event_type(ev->type) && ids_is_uuid(ev->id)) rc = webhooks_only(ctx, req, res, ev);
     if (rc == 0) res->reply = &ok.base;
     return rc;

@@ -21,12 +21,14 @@ from young_helpers import young_case_body, young_person_body
 # fails the first test.
 CONSUMED = {("matching", "case.supporter_requested"), ("matching", "case.closed"), ("matching", "family.updated"),
             ("matching", "young_person.updated"), ("matching", "training.status_changed"),
-            # redelivered in test_75_notify_events.py (it needs a template and an SMTP server)
-            ("notify", "case.opened")}
+            # redelivered in test_75_notify_events.py and test_75_notify_case_events.py
+            # (they need templates and an SMTP server)
+            ("notify", "case.opened"), ("notify", "case.signposted"), ("notify", "case.stage_changed"),
+            ("notify", "case.deadline_due")}
 STUBS = {"feedback", "scheduling", "training"}  # answer Deliver with UNIMPLEMENTED for now
 # notify acknowledges every other event it is sent without acting on it
 # (services/notify/events.c): of its pairs only these are consumed.
-CONSUMES_ONLY = {"notify": {"case.opened"}}
+CONSUMES_ONLY = {"notify": {"case.opened", "case.signposted", "case.stage_changed", "case.deadline_due"}}
 
 
 def _rows(db, sql, *args):
