@@ -1,6 +1,6 @@
 """`make run` stopped by a signal (Ctrl-C, `timeout`) leaves nothing
 half-running (issue 12, item 8): scripts/run-demo, what `make run` runs
-after building, is stopped while `scripts/stack up` is starting things and
+after building (here under make, as `make run` runs it), is stopped while `scripts/stack up` is starting things and
 again once the demo is following the logs. `timeout` sends SIGTERM to the
 command and then to its whole process group; a SIGTERM to `timeout` does
 the same, at a moment the test chooses. Every process of that stack (they
@@ -48,6 +48,25 @@ def _processes_of(var):
     return found
 
 
+def _descendant(pid, needle):
+    """The PID of the first descendant of pid whose command line holds needle."""
+    todo = [pid]
+    while todo:
+        p = todo.pop(0)
+        try:
+            kids = (Path("/proc") / str(p) / "task" / str(p) / "children").read_text().split()
+        except OSError:
+            continue
+        for k in kids:
+            try:
+                if needle in (Path("/proc") / k / "cmdline").read_bytes().decode(errors="replace"):
+                    return int(k)
+            except OSError:
+                pass
+            todo.append(int(k))
+    return None
+
+
 def _listening(port):
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -59,7 +78,12 @@ def _run_until(var, ports, marker):
     env.update(PARLEY_VAR_DIR=str(var), PARLEY_BIN_DIR=str(BIN), PARLEY_HTTP_PORT=str(ports[0]),
                PARLEY_PG_PORT=str(ports[1]), PARLEY_REDIS_PORT=str(ports[2]), PARLEY_BROKER_PORT=str(ports[3]),
                PARLEY_PG_FSYNC="off", PARLEY_UP_TIMEOUT="120")
-    proc = subprocess.Popen(["timeout", "600", str(ROOT / "scripts" / "run-demo")], cwd=ROOT, env=env,
+    # Under make, as `make run` runs it (make passes its own SIGTERM on to
+    # run-demo, which then gets two), without make run's install and build.
+    makefile = var / "Makefile.demo"
+    makefile.write_text("demo:\n\t@scripts/run-demo\n")
+    proc = subprocess.Popen(["timeout", "600", "make", "--no-print-directory", "-f", str(makefile), "demo"], cwd=ROOT,
+                            env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     out, seen = [], threading.Event()
 
@@ -73,7 +97,19 @@ def _run_until(var, ports, marker):
     try:
         assert seen.wait(180), f"run-demo never printed {marker!r}:\n{''.join(out)[-3000:]}"
         assert _processes_of(var), "run-demo started nothing"
+        time.sleep(1)  # settled: following the logs, or waiting on a step of up
+        demo = _descendant(proc.pid, "scripts/run-demo")
         proc.send_signal(signal.SIGTERM)  # what `timeout` does when its time is up
+        # make passes a SIGTERM on to run-demo as well: more may arrive while
+        # the first one's handler runs, which must neither re-enter it nor
+        # cut it short (bash does not survive a re-entered handler).
+        for _ in range(4):
+            time.sleep(0.05)
+            if demo:
+                try:
+                    os.kill(demo, signal.SIGTERM)
+                except ProcessLookupError:
+                    break
         proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
