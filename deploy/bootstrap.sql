@@ -255,6 +255,36 @@ BEGIN
     );
 END
 $inbox$;
+-- The outbox (lib/db/outbox.h, lib/svc/relay.c) in the calling migration's
+-- schema: plumbing, read by the relay for every authority (no row security).
+CREATE OR REPLACE FUNCTION parley_shared.create_outbox() RETURNS void LANGUAGE plpgsql AS $outbox$
+BEGIN
+    CREATE TABLE outbox (
+        id uuid PRIMARY KEY,
+        seq bigserial NOT NULL UNIQUE,
+        type text NOT NULL,
+        authority_id uuid,
+        subject_id uuid,
+        data jsonb NOT NULL,
+        occurred_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX outbox_by_subject ON outbox (subject_id, seq);
+    CREATE TABLE outbox_deliveries (
+        event_id uuid NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+        subscriber text NOT NULL,
+        delivered_at timestamptz,
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        last_error text,
+        subject_id uuid,
+        seq bigint,
+        PRIMARY KEY (event_id, subscriber)
+    );
+    CREATE INDEX outbox_deliveries_due ON outbox_deliveries (next_attempt_at) WHERE delivered_at IS NULL;
+    CREATE INDEX outbox_deliveries_waiting ON outbox_deliveries (subscriber, subject_id, seq)
+        WHERE delivered_at IS NULL;
+END
+$outbox$;
 -- Scheduling's calendars (issue 14): an exclusion constraint over
 -- (owner_id uuid WITH =, during tstzrange WITH &&) needs btree_gist's uuid
 -- operator class; service roles may not create extensions, so it is made

@@ -105,27 +105,4 @@ CREATE INDEX calendar_bookings_by_owner ON calendar_bookings (owner_id) WHERE ac
 
 -- The outbox (lib/db/outbox.h) for appointment.booked, .rescheduled and
 -- .cancelled: ids only. Plumbing, read by the relay for every authority.
-CREATE TABLE outbox (
-    id uuid PRIMARY KEY,
-    seq bigserial NOT NULL UNIQUE,
-    type text NOT NULL,
-    authority_id uuid,
-    subject_id uuid,
-    data jsonb NOT NULL,
-    occurred_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX outbox_by_subject ON outbox (subject_id, seq);
-
-CREATE TABLE outbox_deliveries (
-    event_id uuid NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
-    subscriber text NOT NULL,
-    delivered_at timestamptz,
-    attempts integer NOT NULL DEFAULT 0,
-    next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    last_error text,
-    subject_id uuid,
-    seq bigint,
-    PRIMARY KEY (event_id, subscriber)
-);
-CREATE INDEX outbox_deliveries_due ON outbox_deliveries (next_attempt_at) WHERE delivered_at IS NULL;
-CREATE INDEX outbox_deliveries_waiting ON outbox_deliveries (subscriber, subject_id, seq) WHERE delivered_at IS NULL;
+SELECT parley_shared.create_outbox();
