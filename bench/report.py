@@ -212,6 +212,17 @@ def main():
           f"{rps(compliance)} | {ms(compliance, 'p50')} | {ms(compliance, 'p99')} |")
         p()
 
+    notify = [(n, fig("notify-smtp", n)) for n in (1, 3) if fig("notify-smtp", n)]
+    if notify:
+        p("## Notify")
+        p()
+        p("| figure | notify processes | delivered/s | 202 to message p50 ms | p99 ms |")
+        p("|---|---:|---:|---:|---:|")
+        for n, f in notify:
+            p(f"| notifications by email to a local SMTP server, first POST to last message | {n} | "
+              f"{rps(f)} | {ms(f, 'p50')} | {ms(f, 'p99')} |")
+        p()
+
 
 if __name__ == "__main__":
     main()
