@@ -11,11 +11,12 @@
 typedef Parley__Matching__V1__SupporterContact contact_t;
 
 #define MAX_LANGUAGES 20
+#define MAX_AUTHORITIES 100
 
 static const db_stmt_t stmts[] = {
-    /* The authority: the first of the principal's the supporter serves. */
+    /* The principal's authorities the supporter serves, in order. */
     {"contact_find",
-     "SELECT s.id, (SELECT min(x::text) FROM unnest(s.authority_ids) AS x"
+     "SELECT s.id, (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM unnest(s.authority_ids) AS x"
      " WHERE x = ANY (current_authorities())), s.given_name, s.family_name, s.email, s.phone,"
      " array_to_string(s.languages, ','), audit.touch(s.id::text, NULL) FROM supporters s WHERE s.id = $1"},
 };
@@ -31,7 +32,13 @@ static ProtobufCMessage *parse_contact(arena_t *a, db_result_t *const *results) 
     if (c == NULL) return NULL;
     parley__matching__v1__supporter_contact__init(c);
     c->person_id = db_str(a, r, 0, 0);
-    c->authority_id = db_str(a, r, 0, 1);
+    const char *ids = db_text(r, 0, 1);
+    c->authority_ids = arena_alloc(a, MAX_AUTHORITIES * sizeof *c->authority_ids);
+    for (const char *p = ids; c->authority_ids && p && *p && c->n_authority_ids < MAX_AUTHORITIES;) {
+        size_t len = strcspn(p, ",");
+        c->authority_ids[c->n_authority_ids++] = arena_strndup(a, p, len);
+        p += len + (p[len] == ',');
+    }
     c->given_name = db_str(a, r, 0, 2);
     c->family_name = db_str(a, r, 0, 3);
     c->email = db_str(a, r, 0, 4);
