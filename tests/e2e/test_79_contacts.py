@@ -278,3 +278,26 @@ def test_a_young_persons_own_case_opened_reaches_the_young_person(providers, cw_
     assert n["recipient"]["personId"] == yp["id"] and n["subject"] == "Your case is open, Leah", n
     msg, = sink.wait_for(n["id"])
     assert str(msg["To"]) == address
+
+
+def test_quiet_hours_that_span_midnight_hold_an_sms_until_the_next_morning(providers, cw_a, authority_a):
+    _, api = providers
+    key = put_template(cw_a, authority_a, body=TEMPLATE)["key"]
+    parent = make_family(cw_a, authority_a, phone="+44 7700 900778")["parents"][0]["id"]
+    # A fixed-offset zone in which it is now between 23:00 and 23:59, so that
+    # an hour either side runs from one local day into the next.
+    utc = datetime.datetime.now(datetime.timezone.utc)
+    offset = (23 - utc.hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    now = datetime.datetime.now(ZoneInfo(zone)).replace(second=0, microsecond=0)
+    start, end = now - datetime.timedelta(minutes=60), now + datetime.timedelta(minutes=60)
+    assert start.strftime("%H:%M") > end.strftime("%H:%M") and end.date() > now.date(), (zone, start, end)
+    body = {"channels": ["sms"],
+            "quietHours": {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "zone": zone}}
+    assert put_prefs(cw_a, parent, body).status_code == 200
+    sms = send(cw_a, to_person(authority_a, key, parent, critical=True))
+    got = wait_for(lambda: read(cw_a, sms["id"]).get("deferred") and read(cw_a, sms["id"]), timeout=30)
+    assert got, read(cw_a, sms["id"])
+    assert got["deferred"]["localTime"] == end.strftime("%Y-%m-%dT%H:%M:00"), (zone, got["deferred"])
+    assert api.posts_for(sms["id"]) == []
