@@ -315,6 +315,7 @@ static void test_only_notify_has_the_contact_grant(void **state) {
     (void)state;
     Parley__Common__V1__Principal p = authority_only(authority_a, 1);
     packed_t h = header("ResolveContact", &p);
+    assert_true(may_send_to("notify", "intake", &h, NULL, 0)); /* the control */
     const char *others[] = {"matching", "scheduling", "training", "feedback", "intake"};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
         assert_false(may_send_to(others[i], "intake", &h, NULL, 0));
@@ -325,6 +326,8 @@ static void test_only_notify_has_the_contact_grant(void **state) {
 static void test_the_contact_grant_is_for_resolve_contact_on_intake_and_matching_only(void **state) {
     (void)state;
     Parley__Common__V1__Principal p = authority_only(authority_a, 1);
+    packed_t control = header("ResolveContact", &p);
+    assert_true(may_send_to("notify", "matching", &control, NULL, 0));
     const char *methods[] = {"GetFamily", "GetYoungPerson", "GetSupporter", "ListCases", "resolvecontact",
                              "ResolveContacts", ""};
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
@@ -340,6 +343,9 @@ static void test_the_contact_grant_is_for_resolve_contact_on_intake_and_matching
 
 static void test_the_contact_grant_takes_one_authority_and_nothing_else(void **state) {
     (void)state;
+    Parley__Common__V1__Principal one = authority_only(authority_b, 1);
+    packed_t h1 = header("ResolveContact", &one);
+    assert_true(may_send_to("notify", "intake", &h1, NULL, 0)); /* the control */
     char *two[] = {authority_a[0], authority_b[0]};
     Parley__Common__V1__Principal both = authority_only(two, 2);
     packed_t h2 = header("ResolveContact", &both);
