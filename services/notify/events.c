@@ -187,9 +187,12 @@ static int tell_parents(db_t *db, arena_t *a, const Parley__Events__V1__Event *e
         const Parley__Intake__V1__Parent *p = fam->parents[i];
         if (!svc_opt(p->email) && !svc_opt(p->phone)) continue;
         if (!ids_is_uuid(p->id)) continue;
+        /* In memory only, for the default channel: never stored. */
         contact_t person = {.kind = "parent",
                             .given_name = p->given_name,
                             .family_name = p->family_name,
+                            .email = svc_opt(p->email),
+                            .phone = svc_opt(p->phone),
                             .language = svc_opt(p->preferred_language),
                             .format = format_for(p)};
         int rc = tell_person(db, a, ev, msg, case_id, p->id, &person, child_name(fam, child_id));

@@ -277,7 +277,8 @@ static int choose(arena_t *a, const char *json_text, const Parley__Notify__V1__R
  * request's own language, format and channels win where it gives them;
  * else the person's preferences; else what their owner records (their
  * preferred language, the format their communication needs ask for); else
- * English, standard, email. Into *eff and *to (in a). 0 or a DB_ERR_*. */
+ * English, standard, and email (SMS for a person with a number and no
+ * address). Into *eff and *to (in a). 0 or a DB_ERR_*. */
 static int apply_person(db_t *db, arena_t *a, const create_t *in, const contact_t *person, create_t *eff,
                         Parley__Notify__V1__Recipient *to) {
     contact_prefs_t prefs;
@@ -295,6 +296,12 @@ static int apply_person(db_t *db, arena_t *a, const create_t *in, const contact_
         eff->n_channels = 0;
         for (size_t i = 0; i < prefs.n_channels && eff->n_channels < MAX_CHANNELS; i++)
             eff->channels[eff->n_channels++] = prefs.channels[i];
+    } else if (in->n_channels == 0 && person->email == NULL && person->phone != NULL) {
+        /* No choice made, and a number but no address on their record now: by SMS. */
+        eff->channels = arena_alloc(a, sizeof *eff->channels);
+        if (eff->channels == NULL) return DB_ERR_QUERY;
+        eff->channels[0] = PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_SMS;
+        eff->n_channels = 1;
     }
     return 0;
 }

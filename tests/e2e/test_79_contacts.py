@@ -301,3 +301,21 @@ def test_quiet_hours_that_span_midnight_hold_an_sms_until_the_next_morning(provi
     assert got, read(cw_a, sms["id"])
     assert got["deferred"]["localTime"] == end.strftime("%Y-%m-%dT%H:%M:00"), (zone, got["deferred"])
     assert api.posts_for(sms["id"]) == []
+
+
+def test_a_person_with_a_number_and_no_address_is_sent_an_sms_unless_they_chose(providers, cw_a, authority_a):
+    _, api = providers
+    key = put_template(cw_a, authority_a, body=TEMPLATE)["key"]
+    body = family_body(authority_a)
+    number = "+44 7700 900779"
+    body["parents"][1]["phone"] = number  # Omar: a phone, no email
+    fam = cw_a.post("/v1/families", body).json()
+    omar = fam["parents"][1]["id"]
+    n = send(cw_a, to_person(authority_a, key, omar))
+    assert n["channels"] == ["sms"], n
+    assert settled(cw_a, n["id"])["status"] == "delivered"
+    msg, = api.sent(n["id"])
+    assert msg["to"] == number and msg["body"] == "Parley: hello Amina, your case moved on."
+    # Their own choice wins.
+    assert put_prefs(cw_a, omar, {"channels": ["email"]}).status_code == 200
+    assert send(cw_a, to_person(authority_a, key, omar))["channels"] == ["email"]
