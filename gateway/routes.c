@@ -117,6 +117,9 @@ static const route_t route_table[] = {
     {"POST", "/v1/notifications", "notify", NOTIFY, "CreateNotification", STAFF, 202},
     {"GET", "/v1/notifications", "notify", NOTIFY, "ListNotifications", STAFF, 200},
     {"GET", "/v1/notifications/{id}", "notify", NOTIFY, "GetNotification", STAFF, 200},
+    /* contacts: a person's preferences (their contact details stay with their owner). */
+    {"PUT", "/v1/contacts/{personId}/preferences", "notify", NOTIFY, "PutContactPreferences", STAFF, 200},
+    {"GET", "/v1/contacts/{personId}/preferences", "notify", NOTIFY, "GetContactPreferences", STAFF, 200},
     /* Scheduling (issue 14): calendars, free slots computed when read, and
      * appointments never double-booked on a calendar. A supporter's key
      * reads only its own calendar and the appointments it is booked on

@@ -242,7 +242,7 @@ static bool broker_permits(broker_t *b, const bus_frames_t *req, const char *ser
                       rc == -EINVAL ? 0 : BROKER_RETRY_AFTER_S);
         return false;
     }
-    if (policy_may_send(b->reg, kind, pr, payload, payload_len, clock_mono_ms())) return true;
+    if (policy_may_send(b->reg, kind, service, pr, payload, payload_len, clock_mono_ms())) return true;
     /* Who and what, never the principal: it may name a caller. */
     log_warn(NULL, "broker: PERMISSION_DENIED kind=%s service=%s method=%.64s: a request with a"
              " principal from a key that is not the gateway's, acting for no caller it serves now",

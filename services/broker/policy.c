@@ -74,10 +74,26 @@ static bool policy_is_own_event(const char *kind, const policy_request_t *req,
     return own;
 }
 
-bool policy_may_send(const registry_t *reg, const char *kind, const policy_request_t *req,
+/* contacts: notify's sender resolving a recipient's contact details when
+ * it sends (no request in flight to delegate): ResolveContact on intake or
+ * matching, from notify's key alone, with a principal of exactly one
+ * authority and nothing else (no client, no consortium, no roles), so it
+ * reads one person of that authority under row-level security and nothing
+ * more. */
+static bool policy_is_contact_lookup(const char *kind, const char *service, const policy_request_t *req) {
+    const Parley__Common__V1__Principal *p = req->header->principal;
+    if (strcmp(kind, "notify") != 0 || service == NULL ||
+        (strcmp(service, "intake") != 0 && strcmp(service, "matching") != 0))
+        return false;
+    return strcmp(req->header->method, "ResolveContact") == 0 && !*p->client_id && !*p->consortium_id &&
+           p->n_roles == 0 && p->n_authority_ids == 1 && *p->authority_ids[0];
+}
+
+bool policy_may_send(const registry_t *reg, const char *kind, const char *service, const policy_request_t *req,
                      const uint8_t *payload, size_t payload_len, int64_t now) {
     if (kind == NULL || *kind == '\0' || req->header == NULL) return false;
     if (strcmp(kind, POLICY_GATEWAY) == 0 || req->principal_len == 0) return true;
     if (registry_acts_for(reg, kind, req->principal, req->principal_len, now)) return true;
+    if (policy_is_contact_lookup(kind, service, req)) return true;
     return policy_is_own_event(kind, req, payload, payload_len);
 }

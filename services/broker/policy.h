@@ -14,6 +14,10 @@
  *   one other principal a service may send is the one its outbox relay puts
  *   on an event delivery: Events.Deliver of an event whose source is the
  *   sender's kind, with exactly the event's authority and nothing else.
+ *   contacts: and notify alone may call ResolveContact on intake or
+ *   matching with a principal of one authority and nothing else (no
+ *   client, no consortium, no roles): its sender reads a recipient's
+ *   contact details when it sends, with no caller's request in flight.
  * - Requests without a principal (mmi.service) are anyone's on the list.
  *
  * "Carries a principal" means the header's principal packs to at least one
@@ -53,9 +57,9 @@ int policy_request_parse(const uint8_t *header, size_t len, policy_request_t *ou
 
 void policy_request_free(policy_request_t *req);
 
-/* Whether a peer of kind may send req (parsed) with payload to the broker
- * at now (the registry's clock). */
-bool policy_may_send(const registry_t *reg, const char *kind, const policy_request_t *req,
+/* Whether a peer of kind may send req (parsed) with payload for service to
+ * the broker at now (the registry's clock). */
+bool policy_may_send(const registry_t *reg, const char *kind, const char *service, const policy_request_t *req,
                      const uint8_t *payload, size_t payload_len, int64_t now);
 
 #endif

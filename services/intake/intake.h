@@ -206,6 +206,9 @@ char *events_json(arena_t *a, json_t *obj);
 const db_stmt_t *young_people_statements(size_t *n);
 const db_stmt_t *young_person_parents_statements(size_t *n);
 const db_stmt_t *young_person_views_statements(size_t *n);
+/* contacts.c: ResolveContact, for notify when it sends (contacts). */
+const db_stmt_t *contacts_statements(size_t *n);
+int contacts_resolve(void *ctx, const bus_request_t *req, bus_response_t *res);
 int young_people_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int young_people_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 int young_people_update(void *ctx, const bus_request_t *req, bus_response_t *res);

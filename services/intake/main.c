@@ -70,6 +70,7 @@ SVC_AUDITED(intake_t, young_person_parents_unlink)
 SVC_AUDITED(intake_t, young_person_views_create)
 SVC_AUDITED(intake_t, young_person_views_list)
 SVC_AUDITED(intake_t, young_person_views_get)
+SVC_AUDITED(intake_t, contacts_resolve)
 
 static const bus_method_t methods[] = {
     {"CreateFamily", IN(create_family_request), families_create__audited},
@@ -119,6 +120,8 @@ static const bus_method_t methods[] = {
     {"CreateYoungPersonView", IN(create_young_person_view_request), young_person_views_create__audited},
     {"ListYoungPersonViews", IN(list_young_person_views_request), young_person_views_list__audited},
     {"GetYoungPersonView", IN(get_young_person_view_request), young_person_views_get__audited},
+    /* contacts: for notify, at send time */
+    {"ResolveContact", IN(resolve_contact_request), contacts_resolve__audited},
 };
 
 /* One handler thread's context: a connection with every statement on it. */

@@ -11,6 +11,8 @@ void intake_register_statements(db_t *db) {
         resource_update_statements, agency_update_statements, deadline_list_statements,
         /* young people as clients */
         young_people_statements, young_person_parents_statements, young_person_views_statements,
+        /* contacts, for notify */
+        contacts_statements,
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;

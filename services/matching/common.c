@@ -62,6 +62,8 @@ void matching_register_statements(db_t *db) {
         weights_statements,    requests_statements,         offering_statements, offers_statements,
         assignments_statements, demand_statements,          events_statements,   sweeper_statements,
         pool_cache_statements,
+        /* contacts, for notify */
+        contacts_statements,
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;

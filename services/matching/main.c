@@ -43,6 +43,7 @@ SVC_AUDITED(matching_t, events_deliver)
 SVC_AUDITED(matching_t, requests_list)
 SVC_AUDITED(matching_t, requests_cancel)
 SVC_AUDITED(matching_t, requests_retry)
+SVC_AUDITED(matching_t, contacts_resolve)
 
 static const bus_method_t methods[] = {
     {"CreateSupporter", IN(create_supporter_request), supporters_create__audited},
@@ -63,6 +64,8 @@ static const bus_method_t methods[] = {
     {"ListMatchRequests", IN(list_match_requests_request), requests_list__audited},
     {"CancelMatchRequest", IN(cancel_match_request_request), requests_cancel__audited},
     {"RetryMatchRequest", IN(retry_match_request_request), requests_retry__audited},
+    /* contacts: for notify, at send time */
+    {"ResolveContact", IN(resolve_contact_request), contacts_resolve__audited},
 };
 
 typedef struct {

@@ -66,6 +66,9 @@ const db_stmt_t *sweeper_statements(size_t *n);
 /* ---- supporters.c, supporter_update.c ---------------------------------------- */
 int supporters_create(void *ctx, const bus_request_t *req, bus_response_t *res);
 int supporters_get(void *ctx, const bus_request_t *req, bus_response_t *res);
+/* contacts.c: ResolveContact, a supporter's contact for notify when it sends (contacts). */
+const db_stmt_t *contacts_statements(size_t *n);
+int contacts_resolve(void *ctx, const bus_request_t *req, bus_response_t *res);
 int supporters_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 int supporters_update(void *ctx, const bus_request_t *req, bus_response_t *res);
 /* Loads supporter id (visible to the transaction) into *out: 1, 0 or a DB_ERR_*. */

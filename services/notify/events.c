@@ -2,9 +2,11 @@
  *
  * Four of intake's events tell the family, each from the authority's own
  * template (a notification on the case, made and queued as POST
- * /v1/notifications makes one), to every parent with an email address, in
- * their preferred language and the format their communication needs ask
- * for:
+ * /v1/notifications makes one), to every parent with an email address or a
+ * phone number (a young person's own case: the young person), by personId
+ * (contacts.h: their contact details are read from intake when it is
+ * sent, and their preferences apply), in their preferred language and the
+ * format their communication needs ask for:
  *   case.opened         -> "case_opened" (what happens next);
  *   case.signposted     -> "case_signposted" (the agencies, ((agencies)));
  *   case.stage_changed  -> "draft_plan_issued", only for a draft plan or a
@@ -13,9 +15,9 @@
  *   case.deadline_due   -> "deadline_due", only when the family owes it
  *                          (party "family"); the authority's deadlines are
  *                          the authority's to meet, and tell nobody.
- * The parents' contact details are read from intake over the bus when the
- * event is handled, never copied ahead of need, so a correction or an
- * erasure there takes effect at once. inbox_claim, in the transaction that
+ * The family (or the young person) is read from intake over the bus when
+ * the event is handled, to know who to tell; their contact details are
+ * never copied, so a correction or an erasure there takes effect at once. inbox_claim, in the transaction that
  * queues the notifications, makes a redelivery send nothing twice. An
  * authority without the template sends nothing (logged), and the event is
  * still taken.
@@ -38,6 +40,7 @@
 #include "parley/intake/v1/intake.pb-c.h"
 #include "pb/pb.h"
 #include "services/notify/case_text.h"
+#include "services/notify/contacts.h"
 #include "services/notify/notify.h"
 #include "services/notify/webhook.h"
 #include "svc/svc.h"
@@ -126,54 +129,73 @@ typedef struct {
     const char *values[MAX_EXTRA];
 } message_t;
 
-/* Queues msg to each parent with an email address, in the open
- * transaction. 0 or a DB_ERR_*. */
+/* Queues msg to one person, by id (contacts: their email and phone are
+ * read from their record when it is sent, never copied here), with the
+ * values name, family_name and child_name and the message's own. 0 (a
+ * template that asks for what the event cannot give is logged and sends
+ * nothing) or a DB_ERR_*. */
+static int tell_person(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev, const message_t *msg,
+                       const char *case_id, const char *person_id, const contact_t *person, const char *child) {
+    Parley__Notify__V1__CreateNotificationRequest__DataEntry e[3 + MAX_EXTRA], *entries[3 + MAX_EXTRA];
+    const char *names[3 + MAX_EXTRA] = {"name", "family_name", "child_name"};
+    const char *values[3 + MAX_EXTRA] = {person->given_name ? person->given_name : "",
+                                         person->family_name ? person->family_name : "", child ? child : ""};
+    size_t count = 3;
+    for (size_t k = 0; k < msg->n && k < MAX_EXTRA; k++, count++) {
+        names[count] = msg->names[k];
+        values[count] = msg->values[k];
+    }
+    for (size_t k = 0; k < count; k++) {
+        parley__notify__v1__create_notification_request__data_entry__init(&e[k]);
+        e[k].key = (char *)names[k];
+        e[k].value = (char *)values[k];
+        entries[k] = &e[k];
+    }
+    /* Their language and format: their preferences, else their record's (person). */
+    Parley__Notify__V1__Recipient to = PARLEY__NOTIFY__V1__RECIPIENT__INIT;
+    to.person_id = (char *)person_id;
+    Parley__Notify__V1__CreateNotificationRequest in = PARLEY__NOTIFY__V1__CREATE_NOTIFICATION_REQUEST__INIT;
+    in.authority_id = ev->authority_id;
+    in.template_ = (char *)msg->template_;
+    in.n_data = count;
+    in.data = entries;
+    in.recipient = &to;
+    in.category = (char *)msg->category;
+    in.critical = msg->critical;
+    in.case_id = (char *)case_id;
+    bus_response_t scratch = {.arena = a};
+    parley__common__v1__status__init(&scratch.status);
+    char id[IDS_UUID_LEN + 1];
+    int rc = notifications_insert_person(db, &scratch, &in, person, ev->id, NULL, id, NULL);
+    if (rc == 1) {
+        /* The template asks for what the event cannot give: its author must fix it. */
+        const char *why = scratch.status.n_violations ? scratch.status.violations[0]->description : "";
+        log_error(ev->id, "%s: template %s cannot be sent to %s %s of case %s: %s: %s", ev->type, msg->template_,
+                  person->kind, person_id, case_id, scratch.status.n_violations ? scratch.status.violations[0]->field : "",
+                  why);
+        return 0;
+    }
+    return rc;
+}
+
+/* Queues msg to each parent with an email address or a phone number, in
+ * the open transaction. 0 or a DB_ERR_*. */
 static int tell_parents(db_t *db, arena_t *a, const Parley__Events__V1__Event *ev, const message_t *msg,
                         const char *case_id, const char *child_id, const Parley__Intake__V1__Family *fam) {
     size_t n = fam->n_parents < MAX_PARENTS ? fam->n_parents : MAX_PARENTS;
     for (size_t i = 0; i < n; i++) {
         const Parley__Intake__V1__Parent *p = fam->parents[i];
-        if (p->email == NULL || *p->email == '\0') continue;
-        Parley__Notify__V1__CreateNotificationRequest__DataEntry e[3 + MAX_EXTRA], *entries[3 + MAX_EXTRA];
-        const char *names[3 + MAX_EXTRA] = {"name", "family_name", "child_name"};
-        const char *values[3 + MAX_EXTRA] = {p->given_name ? p->given_name : "",
-                                             p->family_name ? p->family_name : "", child_name(fam, child_id)};
-        size_t count = 3;
-        for (size_t k = 0; k < msg->n && k < MAX_EXTRA; k++, count++) {
-            names[count] = msg->names[k];
-            values[count] = msg->values[k];
-        }
-        for (size_t k = 0; k < count; k++) {
-            parley__notify__v1__create_notification_request__data_entry__init(&e[k]);
-            e[k].key = (char *)names[k];
-            e[k].value = (char *)values[k];
-            entries[k] = &e[k];
-        }
-        Parley__Notify__V1__Recipient to = PARLEY__NOTIFY__V1__RECIPIENT__INIT;
-        to.email = p->email;
-        to.language = svc_opt(p->preferred_language) ? p->preferred_language : "en";
-        to.format = format_for(p);
-        Parley__Notify__V1__CreateNotificationRequest in = PARLEY__NOTIFY__V1__CREATE_NOTIFICATION_REQUEST__INIT;
-        in.authority_id = ev->authority_id;
-        in.template_ = (char *)msg->template_;
-        in.n_data = count;
-        in.data = entries;
-        in.recipient = &to;
-        in.category = (char *)msg->category;
-        in.critical = msg->critical;
-        in.case_id = (char *)case_id;
-        bus_response_t scratch = {.arena = a};
-        parley__common__v1__status__init(&scratch.status);
-        char id[IDS_UUID_LEN + 1];
-        int rc = notifications_insert(db, &scratch, &in, ev->id, NULL, id, NULL);
-        if (rc == 1) {
-            /* The template asks for what the event cannot give: its author must fix it. */
-            const char *why = scratch.status.n_violations ? scratch.status.violations[0]->description : "";
-            log_error(ev->id, "%s: template %s cannot be sent to parent %zu of case %s: %s: %s", ev->type,
-                      msg->template_, i, case_id,
-                      scratch.status.n_violations ? scratch.status.violations[0]->field : "", why);
-            continue;
-        }
+        if (!svc_opt(p->email) && !svc_opt(p->phone)) continue;
+        if (!ids_is_uuid(p->id)) continue;
+        /* In memory only, for the default channel: never stored. */
+        contact_t person = {.kind = "parent",
+                            .given_name = p->given_name,
+                            .family_name = p->family_name,
+                            .email = svc_opt(p->email),
+                            .phone = svc_opt(p->phone),
+                            .language = svc_opt(p->preferred_language),
+                            .format = format_for(p)};
+        int rc = tell_person(db, a, ev, msg, case_id, p->id, &person, child_name(fam, child_id));
         if (rc != 0) return rc;
     }
     return 0;
@@ -288,15 +310,16 @@ static int case_event(notify_t *t, const bus_request_t *req, bus_response_t *res
     json_t *d = pb_json_loadb(text, strlen(text), 0, NULL);
     const char *case_id = data_id(a, d, "caseId"), *family_id = data_id(a, d, "familyId");
     const char *child_id = data_id(a, d, "childId");
+    /* A young person's own case names them instead of a family. */
+    const char *young_id = family_id ? NULL : data_id(a, d, "youngPersonId");
     message_t msg;
     int tells = message_of(a, ev, d, &msg);
     json_decref(d);
     if (!tells) return webhooks_only(t, req, res, ev);
-    if (case_id == NULL || family_id == NULL || !ids_is_uuid(ev->authority_id)) {
-        /* A young person's own case names no family (notify cannot read a
-         * young person's contact yet); else a producer's bug, which
-         * retrying cannot help: logged, and the webhooks still get it. */
-        log_error(ev->id, "%s not usable to tell a family: no caseId, familyId or authorityId", ev->type);
+    if (case_id == NULL || (family_id == NULL && young_id == NULL) || !ids_is_uuid(ev->authority_id)) {
+        /* A producer's bug, which retrying cannot help: logged, and the webhooks still get it. */
+        log_error(ev->id, "%s not usable to tell a family: no caseId, familyId (or youngPersonId) or authorityId",
+                  ev->type);
         return webhooks_only(t, req, res, ev);
     }
     db_t *db = t->db;
@@ -322,7 +345,11 @@ static int case_event(notify_t *t, const bus_request_t *req, bus_response_t *res
     /* Not in the transaction: the call may wait up to its timeout. */
     db_tx_rollback(db);
     Parley__Intake__V1__Family *fam = NULL;
-    bus_code_t code = family_from_intake(t, req, a, family_id, &fam);
+    contact_t young = {0};
+    bus_code_t code = family_id ? family_from_intake(t, req, a, family_id, &fam)
+                                : contacts_resolve(t->bus, a, req->header->request_id, req->header->principal,
+                                                   young_id, "young_person", ev->authority_id, &young);
+    bool told_young = family_id == NULL && code == CODE(OK);
     if (code == CODE(NOT_FOUND)) fam = NULL; /* erased since: nobody to tell */
     else if (code != CODE(OK)) {
         bus_response_error(res, CODE(UNAVAILABLE), "the family cannot be read from intake now");
@@ -330,7 +357,12 @@ static int case_event(notify_t *t, const bus_request_t *req, bus_response_t *res
     }
     rc = db_tx_begin(db, req->header->principal);
     if (rc == 0) rc = inbox_claim(db, ev->id, ev->type);
-    if (rc == 1) rc = fam ? tell_parents(db, a, ev, &msg, case_id, child_id, fam) : 0;
+    if (rc == 1) {
+        /* The young person is the client: told as a parent would be (their own name as the child's). */
+        rc = fam          ? tell_parents(db, a, ev, &msg, case_id, child_id, fam)
+             : told_young ? tell_person(db, a, ev, &msg, case_id, young_id, &young, young.given_name)
+                          : 0;
+    }
     if (rc == 0) rc = webhooks_fan_out(db, a, ev);
     if (rc == 0) rc = db_tx_commit(db);
     else db_tx_rollback(db);

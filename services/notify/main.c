@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "parley/events/v1/events.pb-c.h"
+#include "services/notify/contacts.h"
 #include "services/notify/notify.h"
 #include "services/notify/sender.h"
 #include "services/notify/webhook.h"
@@ -38,6 +39,8 @@ SVC_AUDITED(notify_t, webhooks_list)
 SVC_AUDITED(notify_t, webhooks_get)
 SVC_AUDITED(notify_t, webhooks_delete)
 SVC_AUDITED(notify_t, webhooks_deliveries)
+SVC_AUDITED(notify_t, contacts_put)
+SVC_AUDITED(notify_t, contacts_get)
 
 static const bus_method_t methods[] = {
     {"PutTemplate", NO(put_template_request), templates_put__audited},
@@ -52,11 +55,14 @@ static const bus_method_t methods[] = {
     {"GetWebhook", NO(get_webhook_request), webhooks_get__audited},
     {"DeleteWebhook", NO(get_webhook_request), webhooks_delete__audited},
     {"ListWebhookDeliveries", NO(list_webhook_deliveries_request), webhooks_deliveries__audited},
+    /* Contacts and preferences (contacts.h). */
+    {"PutContactPreferences", NO(put_contact_preferences_request), contacts_put__audited},
+    {"GetContactPreferences", NO(get_contact_preferences_request), contacts_get__audited},
 };
 
 void notify_register_statements(db_t *db) {
     const db_stmt_t *(*const sets[])(size_t *) = {templates_statements, notifications_statements, events_statements,
-                                                  webhooks_statements};
+                                                  webhooks_statements, contacts_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);
@@ -158,9 +164,12 @@ int main(void) {
     }
     db_destroy(&db);
 
+    char endpoint[256];
+    config_broker_endpoint(endpoint, sizeof endpoint);
     const char *from = config_str("PARLEY_NOTIFY_FROM", "no-reply@parley.invalid");
     sender_config_t sc = {
         .conninfo = dsn,
+        .bus_endpoint = endpoint,
         .smtp = {.url = config_str("PARLEY_SMTP_URL", ""),
                  .from = from,
                  .from_name = config_str("PARLEY_NOTIFY_FROM_NAME", "Parley"),
@@ -224,8 +233,6 @@ int main(void) {
         return 1;
     }
 
-    char endpoint[256];
-    config_broker_endpoint(endpoint, sizeof endpoint);
     ctx_args_t args = {dsn, endpoint};
     svc_runtime_t rt = {.service = "notify",
                         .endpoint = endpoint,

@@ -6,6 +6,7 @@
 
 #include "core/ids.h"
 #include "pb/pb.h"
+#include "services/notify/contacts.h"
 #include "services/notify/notify.h"
 #include "services/notify/render.h"
 #include "services/notify/sms.h"
@@ -25,7 +26,9 @@ typedef Parley__Notify__V1__CreateNotificationRequest create_t;
     "id, authority_id, template_key, case_id, category, critical, channel, email, requested_language,"       \
     " requested_format, language, language_fallback, format, format_fallback, subject, body, status,"        \
     " attempts::text, failure_reason, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", "             \
-    DB_MICROS("delivered_at") ", phone, array_to_string(channels, ','), sms_text, sms_encoding, sms_segments"
+    DB_MICROS("delivered_at") ", phone, array_to_string(channels, ','), sms_text, sms_encoding, sms_segments,"  \
+    " person_id, " DB_MICROS("deferred_until") ","                                                             \
+    " to_char(deferred_until AT TIME ZONE deferred_zone, 'YYYY-MM-DD\"T\"HH24:MI:SS'), deferred_zone"
 
 static const db_stmt_t stmts[] = {
     {"n_template", "SELECT translations::text FROM templates WHERE authority_id = $1 AND key = $2"},
@@ -34,9 +37,10 @@ static const db_stmt_t stmts[] = {
     {"n_insert",
      "WITH n AS (INSERT INTO notifications (id, authority_id, template_key, case_id, category, critical, channel,"
      " email, requested_language, requested_format, language, language_fallback, format, format_fallback, subject,"
-     " body, html, created_by_client, source_event, phone, channels, sms_text, sms_encoding, sms_segments)"
+     " body, html, created_by_client, source_event, phone, channels, sms_text, sms_encoding, sms_segments,"
+     " person_id, person_kind)"
      " VALUES ($1, $2, $3, $4, $5, $6::boolean, ($20::text[])[1], $7, $8, $9, $10, $11::boolean, $12, $13::boolean,"
-     " $14, $15, $16, $17, $18, $19, $20::text[], $21, $22, $23::integer) RETURNING *),"
+     " $14, $15, $16, $17, $18, $19, $20::text[], $21, $22, $23::integer, $24::uuid, $25) RETURNING *),"
      " q AS (INSERT INTO send_queue (notification_id, authority_id) SELECT id, authority_id FROM n)"
      " SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM n"},
     {"n_get", "SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM notifications WHERE id = $1"},
@@ -120,6 +124,16 @@ static notification_t *from_row(arena_t *a, const db_result_t *r, int i) {
     if (!db_is_null(r, i, 25))
         x->sms_encoding = svc_enum_value(&parley__notify__v1__sms_encoding__descriptor, db_text(r, i, 25));
     x->sms_segments = (int32_t)db_int(r, i, 26);
+    to->person_id = db_str(a, r, i, 27);
+    if (!db_is_null(r, i, 28)) {
+        Parley__Notify__V1__Deferral *d = arena_alloc(a, sizeof *d);
+        if (d == NULL) return NULL;
+        parley__notify__v1__deferral__init(d);
+        d->until = svc_timestamp(a, db_int(r, i, 28));
+        d->local_time = db_str(a, r, i, 29);
+        d->zone = db_str(a, r, i, 30);
+        x->deferred = d;
+    }
     return x;
 }
 
@@ -138,8 +152,22 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
         else *named = true;
     }
     if (in->n_channels > MAX_CHANNELS) bus_response_violation(res, "channels", "at most %d", MAX_CHANNELS);
-    if (in->recipient == NULL) {
+    const Parley__Notify__V1__Recipient *to = in->recipient;
+    if (to == NULL) {
         bus_response_violation(res, "recipient", "is required");
+    } else if (svc_opt(to->person_id)) {
+        /* contacts: a person's details are read when it is sent, never given here. */
+        svc_check_uuid(res, "recipient.personId", to->person_id, true);
+        if (svc_opt(to->email))
+            bus_response_violation(res, "recipient.email", "must be left out with personId: the person's contact "
+                                                           "details are read from their record when it is sent");
+        if (svc_opt(to->phone))
+            bus_response_violation(res, "recipient.phone", "must be left out with personId: the person's contact "
+                                                           "details are read from their record when it is sent");
+        svc_check_language(res, "recipient.language", to->language);
+    } else if (!svc_opt(to->email) && !svc_opt(to->phone)) {
+        bus_response_violation(res, "recipient.personId",
+                               "is required unless the recipient's contact details (email, phone) are given");
     } else {
         if (email && svc_check_required(res, "recipient.email", in->recipient->email))
             svc_check_email(res, "recipient.email", in->recipient->email);
@@ -245,9 +273,58 @@ static int choose(arena_t *a, const char *json_text, const Parley__Notify__V1__R
                          lang_fb, format_fb);
 }
 
+/* contacts: what a person's preferences and record make of in: the
+ * request's own language, format and channels win where it gives them;
+ * else the person's preferences; else what their owner records (their
+ * preferred language, the format their communication needs ask for); else
+ * English, standard, and email (SMS for a person with a number and no
+ * address). Into *eff and *to (in a). 0 or a DB_ERR_*. */
+static int apply_person(db_t *db, arena_t *a, const create_t *in, const contact_t *person, create_t *eff,
+                        Parley__Notify__V1__Recipient *to) {
+    contact_prefs_t prefs;
+    int rc = contacts_prefs_read(db, a, in->authority_id, in->recipient->person_id, &prefs);
+    if (rc != 0) return rc;
+    *eff = *in;
+    *to = *in->recipient;
+    eff->recipient = to;
+    if (!svc_opt(to->language)) to->language = (char *)(prefs.language ? prefs.language : person->language);
+    if (!svc_opt(to->language) || !svc_is_language_tag(to->language)) to->language = "en";
+    if (!to->format) to->format = prefs.format ? prefs.format : person->format;
+    if (in->n_channels == 0 && prefs.n_channels > 0) {
+        eff->channels = arena_alloc(a, MAX_CHANNELS * sizeof *eff->channels);
+        if (eff->channels == NULL) return DB_ERR_QUERY;
+        eff->n_channels = 0;
+        for (size_t i = 0; i < prefs.n_channels && eff->n_channels < MAX_CHANNELS; i++)
+            eff->channels[eff->n_channels++] = prefs.channels[i];
+    } else if (in->n_channels == 0 && person->email == NULL && person->phone != NULL) {
+        /* No choice made, and a number but no address on their record now: by SMS. */
+        eff->channels = arena_alloc(a, sizeof *eff->channels);
+        if (eff->channels == NULL) return DB_ERR_QUERY;
+        eff->channels[0] = PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_SMS;
+        eff->n_channels = 1;
+    }
+    return 0;
+}
+
 int notifications_insert(db_t *db, bus_response_t *res, const create_t *in, const char *source_event,
                          const char *client_id, char *id, db_result_t **row) {
+    if (in->recipient && svc_opt(in->recipient->person_id)) {
+        bus_response_violation(res, "recipient.personId", "needs the person's record (notifications_insert_person)");
+        return 1;
+    }
+    return notifications_insert_person(db, res, in, NULL, source_event, client_id, id, row);
+}
+
+int notifications_insert_person(db_t *db, bus_response_t *res, const create_t *in, const contact_t *person,
+                                const char *source_event, const char *client_id, char *id, db_result_t **row) {
     arena_t *a = res->arena;
+    create_t eff;
+    Parley__Notify__V1__Recipient eff_to;
+    if (person != NULL) {
+        int rc = apply_person(db, a, in, person, &eff, &eff_to);
+        if (rc != 0) return rc;
+        in = &eff;
+    }
     const Parley__Notify__V1__Recipient *to = in->recipient;
     db_result_t *r = NULL;
     const char *tp[] = {in->authority_id, in->template_};
@@ -295,8 +372,10 @@ int notifications_insert(db_t *db, bus_response_t *res, const create_t *in, cons
                             channels_literal(a, in),
                             sms,
                             sms ? (sms_len.gsm7 ? "SMS_ENCODING_GSM_7" : "SMS_ENCODING_UCS_2") : NULL,
-                            sms ? arena_printf(a, "%d", sms_len.segments) : NULL};
-    return db_exec(db, "n_insert", 23, params, row);
+                            sms ? arena_printf(a, "%d", sms_len.segments) : NULL,
+                            person ? to->person_id : NULL,
+                            person ? person->kind : NULL};
+    return db_exec(db, "n_insert", 25, params, row);
 }
 
 int notifications_create(void *ctx, const bus_request_t *req, bus_response_t *res) {
@@ -306,11 +385,31 @@ int notifications_create(void *ctx, const bus_request_t *req, bus_response_t *re
     validate(req, res, in);
     if (!svc_ok(res)) return -1;
     const Parley__Common__V1__Principal *p = req->header->principal;
+    /* contacts: the person, of this authority, as their owner knows them
+     * now (asked with the caller's principal, before any transaction: the
+     * owner may take up to its timeout); their details are not kept. */
+    contact_t person;
+    const char *person_id = svc_opt(in->recipient->person_id);
+    if (person_id) {
+        bus_code_t code = contacts_resolve(((notify_t *)ctx)->bus, a, req->header->request_id, p, person_id, NULL,
+                                           in->authority_id, &person);
+        if (code == PARLEY__COMMON__V1__CODE__CODE_NOT_FOUND) {
+            bus_response_violation(res, "recipient.personId", "no parent, young person or supporter of authority %s "
+                                   "has this id", in->authority_id);
+            return -1;
+        }
+        if (code != PARLEY__COMMON__V1__CODE__CODE_OK) {
+            bus_response_error(res, PARLEY__COMMON__V1__CODE__CODE_UNAVAILABLE,
+                               "the recipient's record cannot be read from its owner now");
+            return -1;
+        }
+    }
     char id[IDS_UUID_LEN + 1];
     int rc = db_tx_begin(db, p);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     db_result_t *r = NULL;
-    rc = notifications_insert(db, res, in, NULL, (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL, id, &r);
+    rc = notifications_insert_person(db, res, in, person_id ? &person : NULL, NULL,
+                                     (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL, id, &r);
     if (rc == 1) {
         db_tx_rollback(db);
         return -1;

@@ -53,6 +53,15 @@ int notifications_list(void *ctx, const bus_request_t *req, bus_response_t *res)
  * or data refuse it (a violation on res); or a DB_ERR_*. */
 int notifications_insert(db_t *db, bus_response_t *res, const Parley__Notify__V1__CreateNotificationRequest *in,
                          const char *source_event, const char *client_id, char *id, db_result_t **row);
+/* contacts: the same for a recipient named by personId, whose record
+ * person (contacts.h: read from their owner by the caller; only its kind,
+ * language and format are used, never kept) and preferences decide the
+ * language, format and channels the request leaves out. person NULL:
+ * notifications_insert (explicit contact details). */
+struct contact_s;
+int notifications_insert_person(db_t *db, bus_response_t *res,
+                                const Parley__Notify__V1__CreateNotificationRequest *in, const struct contact_s *person,
+                                const char *source_event, const char *client_id, char *id, db_result_t **row);
 
 /* The API's word of a MessageFormat ("large_print"), and back (0 unknown). */
 const char *notify_format_word(int format);

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/ticker.h"
 #include "db/db.h"
+#include "services/notify/contacts.h"
 
 static const db_stmt_t stmts[] = {
     {"s_claim",
@@ -27,7 +28,7 @@ static const db_stmt_t stmts[] = {
     {"s_scope", "SELECT set_config('parley.authority_ids', '{' || $1::uuid || '}', true)"},
     {"s_load",
      "SELECT email, subject, body, html, category, critical, language, phone, sms_text, channel, channel_index,"
-     " array_length(channels, 1), array_to_string(channels, ', ') FROM notifications"
+     " array_length(channels, 1), array_to_string(channels, ', '), person_id, person_kind FROM notifications"
      " WHERE id = $1 AND status = 'NOTIFICATION_STATUS_PENDING'"},
     /* Records an attempt ($2 its status, $3 its error, $4 the provider's
      * id) on the channel in use, replacing the last one when $5 (a
@@ -71,6 +72,7 @@ struct sender {
     db_t *db;
     smtp_t *smtp;
     notify_api_t *api;
+    bus_client_t *bus; /* contacts: a recipient named by personId is resolved over it */
     arena_t *arena;
 };
 
@@ -80,6 +82,8 @@ typedef struct {
     char *authority;
     char *provider_id; /* the followed message's, or NULL: to send */
     const char *phone, *sms_text, *channel, *channels;
+    const char *person_id, *person_kind; /* contacts: a person named by id, or NULL */
+    bool gone;                           /* contacts: their owner no longer knows them */
     int tries, polls, index, count;
 } job_t;
 
@@ -98,11 +102,16 @@ static int setup(void *arg) {
     s->smtp = smtp_new(&s->cfg.smtp);
     s->api = notify_api_new(&s->cfg.api);
     s->arena = arena_new();
+    /* Without a broker a person's contact cannot be read: their notifications wait (temporary failures). */
+    if (s->cfg.bus_endpoint && *s->cfg.bus_endpoint) s->bus = bus_client_new(s->cfg.bus_endpoint);
     if (s->db == NULL || s->smtp == NULL || s->api == NULL || s->arena == NULL) {
         log_error(NULL, "sender: cannot start (no memory, or curl cannot start)");
         return -1;
     }
     db_register(s->db, stmts, sizeof stmts / sizeof stmts[0]);
+    size_t n;
+    const db_stmt_t *contact_stmts = contacts_send_statements(&n);
+    db_register(s->db, contact_stmts, n);
     return 0;
 }
 
@@ -111,8 +120,10 @@ static long lease_ms(const sender_config_t *cfg) {
 }
 
 /* Claims one due notification and leases it (its own committed
- * transaction), into *j (in the arena): 1, 0 when none is due (or it had
- * ended: its queue row is dropped), or a DB_ERR_*. */
+ * transaction), into *j (in the arena): 1; 2 when the recipient's
+ * preferences hold it (suppressed, or an SMS deferred past quiet hours:
+ * recorded, nothing to send); 0 when none is due (or it had ended: its
+ * queue row is dropped); or a DB_ERR_*. */
 static int claim(sender_t *s, job_t *j) {
     db_t *db = s->db;
     arena_t *a = s->arena;
@@ -151,7 +162,21 @@ static int claim(sender_t *s, job_t *j) {
         j->index = (int)db_int(n, 0, 10);
         j->count = (int)db_int(n, 0, 11);
         j->channels = db_str(a, n, 0, 12);
-        rc = db_exec(db, j->provider_id ? "s_lease_poll" : "s_lease", 2, lease, NULL);
+        j->person_id = db_str(a, n, 0, 13);
+        j->person_kind = db_str(a, n, 0, 14);
+        contacts_hold_t hold = CONTACTS_SEND;
+        if (j->person_id && !j->provider_id)
+            rc = contacts_send_check(db, a, id, j->authority, j->person_id, j->mail.category, j->mail.critical,
+                                     strcmp(j->channel, "CHANNEL_SMS") == 0, &hold);
+        if (rc == 0 && hold != CONTACTS_SEND) {
+            db_result_free(&n);
+            rc = db_tx_commit(db);
+            if (rc == 0)
+                log_debug(id, "notification %s %s by the recipient's preferences", id,
+                          hold == CONTACTS_SUPPRESSED ? "suppressed" : "deferred");
+            return rc != 0 ? rc : 2;
+        }
+        if (rc == 0) rc = db_exec(db, j->provider_id ? "s_lease_poll" : "s_lease", 2, lease, NULL);
     } else if (rc == 0) {
         rc = db_exec(db, "s_done", 1, one, NULL); /* ended already: nothing to send */
     }
@@ -172,10 +197,41 @@ static step_t from_api(notify_api_outcome_t out) {
     return STEP_TEMPORARY;
 }
 
+#define CODE(x) PARLEY__COMMON__V1__CODE__CODE_##x
+
+/* contacts: the person's contact details as their owner holds them now,
+ * into j, read with the notification's authority alone (the broker's grant
+ * to notify: services/broker/policy.c). STEP_DELIVERED when read (go on);
+ * STEP_PERMANENT with j->gone when the owner does not know them (erased,
+ * or never one: the notification ends, every channel alike, not retried);
+ * STEP_TEMPORARY when the owner cannot answer now. */
+static step_t resolve_recipient(sender_t *s, job_t *j, const char **error) {
+    char *authorities[] = {j->authority};
+    Parley__Common__V1__Principal p = PARLEY__COMMON__V1__PRINCIPAL__INIT;
+    p.authority_ids = authorities;
+    p.n_authority_ids = 1;
+    contact_t c;
+    bus_code_t code = contacts_resolve(s->bus, s->arena, j->mail.id, &p, j->person_id, j->person_kind, j->authority, &c);
+    const char *owner = j->person_kind && strcmp(j->person_kind, "supporter") == 0 ? "matching" : "intake";
+    if (code == CODE(NOT_FOUND)) {
+        j->gone = true;
+        *error = arena_printf(s->arena, "the recipient (%s %s) is not known to %s now: erased, or never recorded",
+                              j->person_kind ? j->person_kind : "person", j->person_id, owner);
+        return STEP_PERMANENT;
+    }
+    if (code != CODE(OK)) {
+        *error = arena_printf(s->arena, "the recipient's contact details could not be read from %s now", owner);
+        return STEP_TEMPORARY;
+    }
+    j->mail.to = c.email;
+    j->phone = c.phone;
+    return STEP_DELIVERED;
+}
+
 /* Sends j on its channel, or polls the message it follows, with no
  * transaction open: the step, *provider_id what the provider called it,
  * *error why it did not deliver. */
-static step_t deliver(sender_t *s, const job_t *j, char **provider_id, const char **error) {
+static step_t deliver(sender_t *s, job_t *j, char **provider_id, const char **error) {
     arena_t *a = s->arena;
     const sender_config_t *cfg = &s->cfg;
     bool api = *cfg->api.url != '\0';
@@ -191,6 +247,10 @@ static step_t deliver(sender_t *s, const job_t *j, char **provider_id, const cha
             st = STEP_TEMPORARY;
         }
         return st;
+    }
+    if (j->person_id) {
+        step_t st = resolve_recipient(s, j, error);
+        if (st != STEP_DELIVERED) return st;
     }
     if (strcmp(j->channel, "CHANNEL_SMS") == 0) {
         if (!api) {
@@ -230,7 +290,7 @@ static int record(sender_t *s, const job_t *j, step_t step, const char *provider
     const char *id = j->mail.id;
     /* This channel's attempts so far, this one included (a poll's was counted when it was sent). */
     int attempt = j->provider_id ? j->tries : j->tries + 1;
-    bool last_try = attempt >= cfg->max_attempts, last_channel = j->index + 1 >= j->count;
+    bool last_try = attempt >= cfg->max_attempts, last_channel = j->index + 1 >= j->count || j->gone;
     bool channel_failed = step == STEP_PERMANENT || (step == STEP_TEMPORARY && last_try);
     const char *status = step == STEP_DELIVERED   ? "ATTEMPT_STATUS_DELIVERED"
                          : step == STEP_SENDING   ? "ATTEMPT_STATUS_SENDING"
@@ -242,7 +302,7 @@ static int record(sender_t *s, const job_t *j, step_t step, const char *provider
     const char *why = step == STEP_TEMPORARY && last_try
                           ? arena_printf(a, "gave up after %d attempts: %s", attempt, error ? error : "")
                           : error;
-    const char *reason = j->count > 1 ? arena_printf(a, "every channel failed (%s); the last: %s", j->channels, why)
+    const char *reason = j->count > 1 && !j->gone ? arena_printf(a, "every channel failed (%s); the last: %s", j->channels, why)
                                       : why;
     const char *later[] = {id, arena_printf(a, "%lld", (long long)cfg->retry_base_ms),
                            arena_printf(a, "%lld", (long long)cfg->retry_max_ms)};
@@ -274,7 +334,7 @@ static int record(sender_t *s, const job_t *j, step_t step, const char *provider
 static int send_one(sender_t *s) {
     job_t j;
     int rc = claim(s, &j);
-    if (rc <= 0) return rc;
+    if (rc <= 0 || rc == 2) return rc <= 0 ? rc : 1;
     char *provider_id = NULL;
     const char *error = NULL;
     step_t step = deliver(s, &j, &provider_id, &error);
@@ -314,6 +374,7 @@ static void teardown(void *arg) {
     sender_t *s = arg;
     arena_destroy(&s->arena);
     notify_api_destroy(&s->api);
+    bus_client_destroy(&s->bus);
     smtp_destroy(&s->smtp);
     db_destroy(&s->db);
 }

@@ -25,7 +25,17 @@
  * like any other to poll GET /v2/notifications/{id} (PARLEY_NOTIFY_API_POLL_MS,
  * doubling to PARLEY_NOTIFY_RETRY_MAX_MS, at most MAX_POLLS times), the
  * attempt's status settled when Notify's is: delivered; permanent-failure
- * moves on; temporary- or technical-failure sends again after a back-off. */
+ * moves on; temporary- or technical-failure sends again after a back-off.
+ *
+ * contacts (contacts.h): a notification to a person named by id carries no
+ * contact details. When it is claimed, the person's preferences may hold
+ * it: a non-critical one in a category they opted out of ends suppressed
+ * (nothing sent); an SMS within their quiet hours waits until the hours
+ * end (deferred, no attempt counted). When it is sent, their email and
+ * phone are read from their owner over the bus (ResolveContact), so a
+ * correction or an erasure counts at once: a person the owner does not
+ * know ends the notification failed at once, every channel alike; an
+ * owner that does not answer is a temporary failure. */
 #ifndef PARLEY_NOTIFY_SENDER_H
 #define PARLEY_NOTIFY_SENDER_H
 
@@ -39,6 +49,7 @@
 
 typedef struct {
     const char *conninfo;   /* the service's DSN (borrowed; outlives the sender) */
+    const char *bus_endpoint; /* contacts: the broker, to read a person's contact details (borrowed) */
     smtp_config_t smtp;     /* borrowed strings; url "" when email goes otherwise (or not at all) */
     notify_api_config_t api; /* borrowed strings; url "" when there is no Notify API */
     int64_t poll_ms;        /* PARLEY_NOTIFY_API_POLL_MS: the first wait before a status is polled */

@@ -146,6 +146,11 @@ class Owner:
             {"authorityId": self.a, "template": self.template()["key"], "data": {"name": "Sweep"},
              "recipient": {"email": "sweep@example.org"}, "category": "sweep"}))
 
+    def contact_preferences(self):
+        # contacts: a parent of A's family, with preferences set.
+        return self.once("contact_preferences", lambda: self._put(
+            f"/v1/contacts/{self.family()['parents'][0]['id']}/preferences", {"channels": ["email"]}))
+
     def webhook(self):
         # A consortium admin's (a caseworker may not make one); where nothing listens.
         return self.once("webhook", lambda: self.created(
@@ -243,6 +248,7 @@ REGISTRY = {
                                                       "viewId": o.young_person_view()["id"]},
     "/v1/templates/{key}": lambda o: {"key": o.template()["key"]},
     "/v1/notifications/{id}": lambda o: {"id": o.notification()["id"]},
+    "/v1/contacts/{personId}": lambda o: {"personId": o.contact_preferences()["personId"]},
     "/v1/calendars/{ownerId}": lambda o: {"ownerId": o.calendar()["ownerId"]},
     "/v1/appointments/{id}": lambda o: {"id": o.appointment()["id"]},
     "/v1/sessions/{id}": lambda o: {"id": o.session()["id"]},
@@ -272,6 +278,7 @@ BODIES = {
                                               "summary": "Wants to stay at college.", "recordedBy": "B"},
     ("PATCH", "/v1/young-people/{id}"): {"phone": "07700 900111"},
     ("PUT", "/v1/templates/{key}"): {"translations": [{"language": "en", "subject": "S", "body": "B"}]},
+    ("PUT", "/v1/contacts/{personId}/preferences"): {"channels": ["sms"], "optOuts": ["case_updates"]},
     ("PUT", "/v1/calendars/{ownerId}/availability"): {"ownerKind": "room"},
     ("PATCH", "/v1/appointments/{id}"): {"start": "2027-01-04T12:00:00Z", "end": "2027-01-04T13:00:00Z"},
     ("POST", "/v1/appointments/{id}/cancel"): {"reason": "tenancy sweep"},

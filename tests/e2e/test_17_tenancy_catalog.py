@@ -192,6 +192,10 @@ def _make_one_of_everything(cw_a, authority_a, db):
     r = cw_a.post("/v1/notifications", {"authorityId": authority_a, "template": r.json()["key"], "data": {"name": "A"},
                                         "recipient": {"email": "probe@example.org"}, "category": "probe"})
     assert r.status_code == 202, r.text
+    # contacts: a parent's preferences.
+    r = cw_a.s.put(cw_a.base + f"/v1/contacts/{fam['parents'][0]['id']}/preferences", json={"optOuts": ["probe"]},
+                   timeout=10)
+    assert r.status_code == 200, r.text
     # Webhooks: one of A's (an admin's), and a delivery to it of a case opened after.
     admin_a = Api(make_client(["consortium_admin"], [authority_a]))
     r = admin_a.post("/v1/webhooks", {"authorityId": authority_a, "url": sweep_url(f"catalog/{uuid.uuid4().hex}"),

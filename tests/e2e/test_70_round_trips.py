@@ -243,10 +243,20 @@ def _requirements(cw_a, authority_a):
     return path, path, "updatedAt"
 
 
+def _contact_preferences(cw_a, authority_a):
+    r = cw_a.post("/v1/families", family_body(authority_a))
+    assert r.status_code == 201, r.text
+    path = f"/v1/contacts/{r.json()['parents'][0]['id']}/preferences"
+    r = cw_a.s.put(cw_a.base + path, json={"channels": ["sms", "email"], "optOuts": ["case_updates"],
+                                           "quietHours": {"start": "21:00", "end": "07:00"}}, timeout=10)
+    assert r.status_code == 200, r.text
+    return path, path, "createdAt"
+
+
 @pytest.mark.parametrize("make", [_family, _stage, _supporter, _weights, _resource, _agency, _young_person, _template,
-                                  _calendar, _appointment, _requirements],
+                                  _calendar, _appointment, _requirements, _contact_preferences],
                          ids=["family", "stage", "supporter", "weights", "resource", "agency", "young person",
-                              "template", "calendar", "appointment", "requirements"])
+                              "template", "calendar", "appointment", "requirements", "contact preferences"])
 def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_read_only_field(
         make, cw_a, admin, authority_a, anon):
     doc = anon.get("/v1/openapi.json").json()
@@ -256,12 +266,12 @@ def test_every_patch_and_put_takes_back_what_get_gives_and_refuses_a_changed_rea
                         ("/v1/resources/{id}", "patch"), ("/v1/agencies/{id}", "patch"),
                         ("/v1/young-people/{id}", "patch"), ("/v1/templates/{key}", "put"),
                         ("/v1/calendars/{ownerId}/availability", "put"), ("/v1/appointments/{id}", "patch"),
-                        ("/v1/requirements/{role}", "put")}, \
+                        ("/v1/requirements/{role}", "put"), ("/v1/contacts/{personId}/preferences", "put")}, \
         f"a PATCH or PUT route without a case here: {sorted(replaced)}"
     api = admin if make is _weights else cw_a
     get_path, put_path, field = make(cw_a, authority_a)
     get_path, put_path = urlsplit(get_path).path, urlsplit(put_path).path
-    method = "PUT" if make in (_weights, _template, _calendar, _requirements) else "PATCH"
+    method = "PUT" if make in (_weights, _template, _calendar, _requirements, _contact_preferences) else "PATCH"
     now, etag = read(api, get_path)
     r = api.s.request(method, api.base + put_path, json=now, headers={"If-Match": etag}, timeout=10)
     assert r.status_code == 200, r.text

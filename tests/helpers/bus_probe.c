@@ -6,7 +6,7 @@
  *   bus-probe [--key none|unknown|KIND] COMMAND ...        (default --key none)
  *   call SERVICE METHOD ID [--authority A] [--consortium C] [--client-id X]
  *        [--role R] [--request-id RID] [--timeout-ms N]
- *        METHOD is GetFamily or GetCase (payload {id}); the principal is made
+ *        METHOD is GetFamily, GetCase or ResolveContact (payload {id}); the principal is made
  *        up from the options (none without --authority and --client-id).
  *        -> {"result":"reply","code":"...","message":"...","payloadHex":"..."}
  *           or {"result":"timeout"}
@@ -127,12 +127,17 @@ static int probe_call(const char *endpoint, const char *service, const char *met
     ProtobufCMessage *in;
     Parley__Intake__V1__GetFamilyRequest gf = PARLEY__INTAKE__V1__GET_FAMILY_REQUEST__INIT;
     Parley__Intake__V1__GetCaseRequest gc = PARLEY__INTAKE__V1__GET_CASE_REQUEST__INIT;
+    Parley__Intake__V1__ResolveContactRequest rc_in = PARLEY__INTAKE__V1__RESOLVE_CONTACT_REQUEST__INIT;
     if (strcmp(method, "GetFamily") == 0) {
         gf.id = (char *)id;
         in = &gf.base;
     } else if (strcmp(method, "GetCase") == 0) {
         gc.id = (char *)id;
         in = &gc.base;
+    } else if (strcmp(method, "ResolveContact") == 0) {
+        /* contacts: intake's and matching's requests are alike (person_id, field 1). */
+        rc_in.person_id = (char *)id;
+        in = &rc_in.base;
     } else {
         return usage();
     }

@@ -81,11 +81,18 @@ static policy_request_t parsed(const packed_t *h) {
     return r;
 }
 
-static bool may_send(const char *kind, const packed_t *h, const packed_t *payload, int64_t now) {
+static bool may_send_to(const char *kind, const char *service, const packed_t *h, const packed_t *payload,
+                        int64_t now) {
     policy_request_t r = parsed(h);
-    bool ok = policy_may_send(reg, kind, &r, payload ? payload->bytes : NULL, payload ? payload->len : 0, now);
+    bool ok = policy_may_send(reg, kind, service, &r, payload ? payload->bytes : NULL, payload ? payload->len : 0,
+                              now);
     policy_request_free(&r);
     return ok;
+}
+
+/* The service does not change the rules these tests are about. */
+static bool may_send(const char *kind, const packed_t *h, const packed_t *payload, int64_t now) {
+    return may_send_to(kind, "intake", h, payload, now);
 }
 
 /* A matching worker busy, until deadline, with a request from caller_a (as
@@ -158,7 +165,7 @@ static void test_a_header_that_does_not_parse_is_refused(void **state) {
     static const uint8_t garbage[] = {0x1a, 0x7f, 0x01};
     policy_request_t r;
     assert_int_equal(policy_request_parse(garbage, sizeof garbage, &r), -EINVAL);
-    assert_false(policy_may_send(reg, "gateway", &r, NULL, 0, 0));
+    assert_false(policy_may_send(reg, "gateway", "intake", &r, NULL, 0, 0));
     policy_request_free(&r);
 }
 
@@ -244,7 +251,7 @@ static void test_a_principal_smuggled_in_two_pieces_is_judged_as_the_worker_merg
     h.len += n;
     policy_request_t r = parsed(&h);
     assert_int_equal(r.header->principal->n_authority_ids, 2);
-    assert_false(policy_may_send(reg, "matching", &r, NULL, 0, 200));
+    assert_false(policy_may_send(reg, "matching", "intake", &r, NULL, 0, 200));
     policy_request_free(&r);
 }
 
@@ -283,6 +290,87 @@ static void test_a_relay_delivers_its_own_events_with_their_authority_only(void 
     assert_false(may_send("intake", &get, &own, 0));
     packed_t junk = {{0x0a, 0x7f}, 2};
     assert_false(may_send("intake", &h, &junk, 0));
+}
+
+/* ---- contacts: notify's sender resolving a recipient ---- */
+
+/* The principal notify's sender puts on ResolveContact: one authority alone. */
+static Parley__Common__V1__Principal authority_only(char **authorities, size_t n) {
+    Parley__Common__V1__Principal p = PARLEY__COMMON__V1__PRINCIPAL__INIT;
+    p.authority_ids = authorities;
+    p.n_authority_ids = n;
+    return p;
+}
+
+static void test_notify_may_resolve_a_contact_on_intake_and_matching_with_one_authority(void **state) {
+    (void)state;
+    Parley__Common__V1__Principal p = authority_only(authority_a, 1);
+    packed_t h = header("ResolveContact", &p);
+    /* No request in flight: nothing to delegate, yet the grant holds. */
+    assert_true(may_send_to("notify", "intake", &h, NULL, 0));
+    assert_true(may_send_to("notify", "matching", &h, NULL, 0));
+}
+
+static void test_only_notify_has_the_contact_grant(void **state) {
+    (void)state;
+    Parley__Common__V1__Principal p = authority_only(authority_a, 1);
+    packed_t h = header("ResolveContact", &p);
+    assert_true(may_send_to("notify", "intake", &h, NULL, 0)); /* the control */
+    const char *others[] = {"matching", "scheduling", "training", "feedback", "intake"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        assert_false(may_send_to(others[i], "intake", &h, NULL, 0));
+        assert_false(may_send_to(others[i], "matching", &h, NULL, 0));
+    }
+}
+
+static void test_the_contact_grant_is_for_resolve_contact_on_intake_and_matching_only(void **state) {
+    (void)state;
+    Parley__Common__V1__Principal p = authority_only(authority_a, 1);
+    packed_t control = header("ResolveContact", &p);
+    assert_true(may_send_to("notify", "matching", &control, NULL, 0));
+    const char *methods[] = {"GetFamily", "GetYoungPerson", "GetSupporter", "ListCases", "resolvecontact",
+                             "ResolveContacts", ""};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        packed_t h = header(methods[i], &p);
+        assert_false(may_send_to("notify", "intake", &h, NULL, 0));
+        assert_false(may_send_to("notify", "matching", &h, NULL, 0));
+    }
+    packed_t h = header("ResolveContact", &p);
+    assert_false(may_send_to("notify", "scheduling", &h, NULL, 0));
+    assert_false(may_send_to("notify", "training", &h, NULL, 0));
+    assert_false(may_send_to("notify", "notify", &h, NULL, 0));
+}
+
+static void test_the_contact_grant_takes_one_authority_and_nothing_else(void **state) {
+    (void)state;
+    Parley__Common__V1__Principal one = authority_only(authority_b, 1);
+    packed_t h1 = header("ResolveContact", &one);
+    assert_true(may_send_to("notify", "intake", &h1, NULL, 0)); /* the control */
+    char *two[] = {authority_a[0], authority_b[0]};
+    Parley__Common__V1__Principal both = authority_only(two, 2);
+    packed_t h2 = header("ResolveContact", &both);
+    assert_false(may_send_to("notify", "intake", &h2, NULL, 0));
+    /* A caller's roles, identity or consortium: a caseworker's principal. */
+    Parley__Common__V1__Principal cw = caller_a();
+    packed_t hc = header("ResolveContact", &cw);
+    assert_false(may_send_to("notify", "intake", &hc, NULL, 0));
+    Parley__Common__V1__Principal roles = authority_only(authority_a, 1);
+    roles.roles = caseworker_roles;
+    roles.n_roles = 1;
+    packed_t hr = header("ResolveContact", &roles);
+    assert_false(may_send_to("notify", "intake", &hr, NULL, 0));
+    Parley__Common__V1__Principal client = authority_only(authority_a, 1);
+    client.client_id = "11111111-2222-3333-4444-555555555555";
+    packed_t hk = header("ResolveContact", &client);
+    assert_false(may_send_to("notify", "matching", &hk, NULL, 0));
+    Parley__Common__V1__Principal consortium = authority_only(authority_a, 1);
+    consortium.consortium_id = "99999999-0000-0000-0000-000000000000";
+    packed_t hn = header("ResolveContact", &consortium);
+    assert_false(may_send_to("notify", "intake", &hn, NULL, 0));
+    char *blank[] = {""};
+    Parley__Common__V1__Principal empty = authority_only(blank, 1);
+    packed_t he = header("ResolveContact", &empty);
+    assert_false(may_send_to("notify", "intake", &he, NULL, 0));
 }
 
 /* ---- replies ---- */
@@ -567,6 +655,12 @@ int main(void) {
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_relay_delivers_its_own_events_with_their_authority_only,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notify_may_resolve_a_contact_on_intake_and_matching_with_one_authority,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_only_notify_has_the_contact_grant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_contact_grant_is_for_resolve_contact_on_intake_and_matching_only,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_contact_grant_takes_one_authority_and_nothing_else, setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_the_reply_to_the_request_given_is_owed, setup, teardown),
         cmocka_unit_test(test_only_this_machines_endpoints_may_run_without_curve),
         cmocka_unit_test(test_keys_parse_only_one_z85_key),
