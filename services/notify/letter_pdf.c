@@ -276,6 +276,16 @@ int letter_pdf_render(const letter_input_t *in, letter_pdf_t *out, size_t *bad) 
     return rc;
 }
 
+void letter_pdf_shutdown(void) {
+    pthread_mutex_lock(&render_lock);
+    /* Pango's font map holds fontconfig's font sets: let them go. (FcFini
+     * would abort: Cairo's font cache keeps fontconfig's caches.) */
+    if (font_map) g_object_unref(font_map);
+    font_map = NULL;
+    have_noto = false;
+    pthread_mutex_unlock(&render_lock);
+}
+
 void letter_pdf_free(letter_pdf_t *pdf) {
     if (pdf == NULL) return;
     free(pdf->data);

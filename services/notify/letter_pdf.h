@@ -51,4 +51,8 @@ typedef struct {
 int letter_pdf_render(const letter_input_t *in, letter_pdf_t *out, size_t *bad);
 void letter_pdf_free(letter_pdf_t *pdf);
 
+/* Lets the font map go, at the process's end (after every thread that
+ * renders has stopped): no letter can be rendered after it. */
+void letter_pdf_shutdown(void);
+
 #endif

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "parley/events/v1/events.pb-c.h"
 #include "services/notify/letter.h"
+#include "services/notify/letter_pdf.h"
 #include "services/notify/notify.h"
 #include "services/notify/sender.h"
 #include "services/notify/webhook.h"
@@ -239,6 +240,7 @@ int main(void) {
     int status = svc_runtime_run(&rt, &stop);
     sender_stop(&sender);
     webhook_sender_stop(&hooks);
+    letter_pdf_shutdown();
     curl_global_cleanup();
     log_info(NULL, "stopped");
     return status == 0 ? 0 : 1;
