@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "services/notify/letter_layout.h"
 #include "services/notify/letter_pdf.h"
+#include "svc/svc.h"
 
 typedef Parley__Notify__V1__CreateNotificationRequest create_t;
 
@@ -92,8 +93,18 @@ int letter_prepare(db_t *db, bus_response_t *res, const create_t *in, const char
     arena_t *a = res->arena;
     const Parley__Notify__V1__PostalAddress *ad = in->recipient->address;
     *out = (letter_t){0};
+    /* A caller that skipped letter_check_address still gets a 400, not a crash. */
+    if (ad == NULL || ad->n_lines < LETTER_MIN_LINES || ad->n_lines > LETTER_MAX_LINES) {
+        letter_check_address(res, ad, true);
+        if (svc_ok(res)) bus_response_violation(res, "recipient.address", "is not a postal address");
+        return 1;
+    }
     char *postcode = arena_alloc(a, 9);
-    if (postcode == NULL || letter_postcode_normalise(ad->postcode, postcode) != 0) return -1;
+    if (postcode == NULL) return -1;
+    if (letter_postcode_normalise(ad->postcode, postcode) != 0) {
+        bus_response_violation(res, "recipient.address.postcode", "must be a UK postcode such as CF10 1AA");
+        return 1;
+    }
     bool english = strncmp(language, "en", 2) == 0 && (language[2] == '\0' || language[2] == '-');
     const char *param[] = {english ? "true" : "false"};
     db_result_t *r = NULL;
