@@ -8,6 +8,7 @@ import re
 import subprocess
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,45 @@ def test_bad_address_input_is_400_naming_the_field_and_nothing_is_stored(provide
     with db.cursor() as c:
         c.execute("SELECT count(*) FROM notify.notifications WHERE authority_id = %s", (authority_a,))
         assert c.fetchone()[0] == 0
+
+
+def test_a_long_letter_breaks_onto_numbered_pages_below_the_window(providers, cw_a, authority_a):
+    sink, api = providers
+    long = {"translations": [{"language": "en", "subject": "What happens next, ((name))", "body": "((a))\n((b))\n((c))"}]}
+    key = put_template(cw_a, authority_a, body=long)["key"]
+    part = {k: "\n".join(f"Paragraph {i}: what happens next, and who to call." for i in range(1 + 40 * j, 37 + 40 * j))
+            for j, k in enumerate("abc")}
+    n = create(cw_a, letter_body(authority_a, key, fmt="large_print", data={"name": "Agnieszka", **part}))
+    assert n["letterPages"] > 2, n
+    assert settled(cw_a, n["id"])["status"] == "delivered"
+    path = pdf_of(api, n["id"])
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
+    assert re.search(r"Pages:\s+(\d+)", info).group(1) == str(n["letterPages"]), info
+    assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+", info), "A4"
+    text = flat(text_of(path))
+    pages = n["letterPages"]
+    numbers = re.findall(r"(?<![\d:])(\d+) ?/ ?(\d+)(?!\d)", text)
+    assert numbers == [(str(p), str(pages)) for p in range(1, pages + 1)], numbers
+    # Every paragraph once, in order, none lost at a page break.
+    at = [text.index(f"Paragraph {i}:") for j in range(3) for i in range(1 + 40 * j, 37 + 40 * j)]
+    assert at == sorted(at)
+    # Page 1's body starts below 95 mm; no word of any page leaves the printable border.
+    for page, w, x0, y0, x1, y1 in words(path):
+        assert 15 * PT_PER_MM - 0.5 <= x0 and x1 <= 195 * PT_PER_MM + 0.5, (page, w, x0, x1)
+        assert 5 * PT_PER_MM <= y0 and y1 <= 292 * PT_PER_MM, (page, w, y0, y1)
+
+
+def test_letters_rendered_at_once_by_several_handler_threads_are_each_their_own(providers, cw_a, authority_a):
+    sink, api = providers
+    key = put_template(cw_a, authority_a, body=TEMPLATE)["key"]
+    names = [f"Parent{i:02d}" for i in range(12)]
+    langs = ["en", "ur", "cy", "pl"]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        made = list(pool.map(lambda i: create(cw_a, letter_body(authority_a, key, language=langs[i % 4],
+                                                                  data={"name": names[i], "ref": f"R-{i}"})),
+                             range(len(names))))
+    for i, n in enumerate(made):
+        assert settled(cw_a, n["id"], timeout=60)["status"] == "delivered", n
+        text = text_of(pdf_of(api, n["id"]))
+        assert names[i] in text, (i, text)
+        assert not [other for other in names if other != names[i] and other in text], (i, text)
