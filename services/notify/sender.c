@@ -286,7 +286,8 @@ static int record(sender_t *s, const job_t *j, step_t step, const char *provider
         else rc = db_exec(db, "s_later", 3, later, NULL);
     }
     /* letters: an ended notification's PDF is kept no longer. */
-    if (rc == 0 && (step == STEP_DELIVERED || (channel_failed && last_channel)))
+    if (rc == 0 && (step == STEP_DELIVERED || (channel_failed && last_channel)) && j->channels &&
+        strstr(j->channels, "CHANNEL_LETTER"))
         rc = db_exec(db, "s_letter_drop", 1, one, NULL);
     if (rc == 0) rc = db_tx_commit(db);
     else db_tx_rollback(db);
