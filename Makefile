@@ -122,6 +122,12 @@ endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 # scheduling writes iCalendar with libical (Debian's libical-dev).
 $(BUILD)/parley-scheduling: LDLIBS += -lical
+# notify lays letters out with Pango and draws them with Cairo (Debian's
+# libpango1.0-dev, libcairo2-dev; fontconfig finds fonts-noto-core's faces).
+PANGO_CFLAGS := $(shell pkg-config --cflags pangocairo fontconfig 2>/dev/null)
+PANGO_LIBS := $(shell pkg-config --libs pangocairo fontconfig 2>/dev/null)
+$(BUILD)/obj/services/notify/letter_pdf.o: CFLAGS += $(PANGO_CFLAGS)
+$(BUILD)/parley-notify: LDLIBS += $(PANGO_LIBS)
 
 $(BUILD)/parley-gateway: $(BUILD)/obj/gateway/main.o $(GATEWAY_LIB_O) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcivetweb
@@ -149,6 +155,7 @@ TEST_DEPS_test_notify_render := $(BUILD)/obj/services/notify/render.o $(LIBS_ALL
 TEST_DEPS_test_notify_sms := $(BUILD)/obj/services/notify/sms.o $(LIBS_ALL)
 TEST_DEPS_test_notify_case_text := $(BUILD)/obj/services/notify/case_text.o $(LIBS_ALL)
 TEST_DEPS_test_notify_smtp := $(BUILD)/obj/services/notify/smtp.o $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
+TEST_DEPS_test_notify_letter := $(BUILD)/obj/services/notify/letter_layout.o $(LIBS_ALL)
 TEST_DEPS_test_notify_jwt := $(BUILD)/obj/services/notify/jwt.o $(BUILD)/obj/services/notify/notify_api.o $(LIBS_ALL)
 TEST_DEPS_test_scheduling_time := $(BUILD)/obj/services/scheduling/tz.o $(BUILD)/obj/services/scheduling/slots.o \
     $(LIBS_ALL)

@@ -34,6 +34,11 @@ PACKAGES=(
 	python3-aiosmtpd
 	# scheduling's iCalendar text parsed as a calendar app would
 	python3-icalendar
+	# notify's letters: laid out with Pango and drawn by Cairo as PDF, in Noto
+	# Sans (Latin with Welsh and Polish diacritics, Somali), Noto Nastaliq Urdu
+	# and Noto Naskh Arabic (all in fonts-noto-core); the letter tests read the
+	# PDFs back (poppler-utils' pdftotext and pdffonts, python3-pdfminer)
+	libpango1.0-dev libcairo2-dev fonts-noto-core poppler-utils python3-pdfminer
 	# /docs rendered in headless Chromium by the end-to-end tests
 	chromium chromium-driver
 )

@@ -21,8 +21,9 @@
 #define RESOLVE_TIMEOUT_MS 1500
 
 bool contacts_channel_sendable(int channel) {
-    /* The channels a notification is sent by (the letter channel adds its value here). */
-    static const int sendable[] = {PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_EMAIL, PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_SMS};
+    /* The channels a notification is sent by. */
+    static const int sendable[] = {PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_EMAIL, PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_SMS,
+                                   PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_LETTER};
     for (size_t i = 0; i < sizeof sendable / sizeof sendable[0]; i++)
         if (sendable[i] == channel) return true;
     return false;

@@ -15,6 +15,8 @@
 #include "core/log.h"
 #include "parley/events/v1/events.pb-c.h"
 #include "services/notify/contacts.h"
+#include "services/notify/letter.h"
+#include "services/notify/letter_pdf.h"
 #include "services/notify/notify.h"
 #include "services/notify/sender.h"
 #include "services/notify/webhook.h"
@@ -62,7 +64,8 @@ static const bus_method_t methods[] = {
 
 void notify_register_statements(db_t *db) {
     const db_stmt_t *(*const sets[])(size_t *) = {templates_statements, notifications_statements, events_statements,
-                                                  webhooks_statements, contacts_statements};
+                                                  webhooks_statements, contacts_statements,
+                                                  letter_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);
@@ -245,6 +248,7 @@ int main(void) {
     int status = svc_runtime_run(&rt, &stop);
     sender_stop(&sender);
     webhook_sender_stop(&hooks);
+    letter_pdf_shutdown();
     curl_global_cleanup();
     log_info(NULL, "stopped");
     return status == 0 ? 0 : 1;

@@ -7,6 +7,7 @@
 #include "core/ids.h"
 #include "pb/pb.h"
 #include "services/notify/contacts.h"
+#include "services/notify/letter.h"
 #include "services/notify/notify.h"
 #include "services/notify/render.h"
 #include "services/notify/sms.h"
@@ -17,7 +18,7 @@ typedef Parley__Notify__V1__Notification notification_t;
 typedef Parley__Notify__V1__CreateNotificationRequest create_t;
 
 #define MAX_DATA 50
-#define MAX_CHANNELS 2
+#define MAX_CHANNELS 3
 #define MAX_SUBJECT 1000
 #define MAX_BODY 100000
 /* The longest text GOV.UK Notify sends as one SMS. */
@@ -28,7 +29,8 @@ typedef Parley__Notify__V1__CreateNotificationRequest create_t;
     " attempts::text, failure_reason, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", "             \
     DB_MICROS("delivered_at") ", phone, array_to_string(channels, ','), sms_text, sms_encoding, sms_segments,"  \
     " person_id, " DB_MICROS("deferred_until") ","                                                             \
-    " to_char(deferred_until AT TIME ZONE deferred_zone, 'YYYY-MM-DD\"T\"HH24:MI:SS'), deferred_zone"
+    " to_char(deferred_until AT TIME ZONE deferred_zone, 'YYYY-MM-DD\"T\"HH24:MI:SS'), deferred_zone,"          \
+    " array_to_json(address_lines)::text, address_postcode, letter_pages, letter_font_size"
 
 static const db_stmt_t stmts[] = {
     {"n_template", "SELECT translations::text FROM templates WHERE authority_id = $1 AND key = $2"},
@@ -43,6 +45,10 @@ static const db_stmt_t stmts[] = {
      " $14, $15, $16, $17, $18, $19, $20::text[], $21, $22, $23::integer, $24::uuid, $25) RETURNING *),"
      " q AS (INSERT INTO send_queue (notification_id, authority_id) SELECT id, authority_id FROM n)"
      " SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM n"},
+    /* letters: the letter of the notification just inserted ($1), its row as n_get reads it. */
+    {"n_letter",
+     "UPDATE notifications SET address_lines = $2::text[], address_postcode = $3, letter_pdf = $4::bytea,"
+     " letter_pages = $5::integer, letter_font_size = $6::integer WHERE id = $1 RETURNING " COLUMNS},
     {"n_get", "SELECT " COLUMNS ", audit.touch(id::text, authority_id) FROM notifications WHERE id = $1"},
     {"n_list",
      "SELECT " COLUMNS ", audit.listed(id::text, $4::int - 1) FROM notifications WHERE case_id = $1"
@@ -78,6 +84,27 @@ static Parley__Notify__V1__Attempt **parse_attempts(arena_t *a, const char *text
     }
     json_decref(arr);
     return out;
+}
+
+/* letters: the address (columns at..at+1: its lines as JSON, its postcode)
+ * and the letter's pages and type size (at+2, at+3). */
+static void letter_from_row(arena_t *a, const db_result_t *r, int i, int at, notification_t *x) {
+    if (db_is_null(r, i, at + 1)) return;
+    Parley__Notify__V1__PostalAddress *ad = arena_alloc(a, sizeof *ad);
+    if (ad == NULL) return;
+    parley__notify__v1__postal_address__init(ad);
+    ad->postcode = db_str(a, r, i, at + 1);
+    json_t *lines = pb_json_loadb(db_text(r, i, at), strlen(db_text(r, i, at)), 0, NULL);
+    size_t n = json_is_array(lines) ? json_array_size(lines) : 0;
+    ad->lines = n ? arena_alloc(a, n * sizeof *ad->lines) : NULL;
+    for (size_t k = 0; ad->lines && k < n; k++) {
+        const char *line = json_string_value(json_array_get(lines, k));
+        if (line) ad->lines[ad->n_lines++] = arena_strdup(a, line);
+    }
+    json_decref(lines);
+    x->recipient->address = ad;
+    x->letter_pages = (int32_t)db_int(r, i, at + 2);
+    x->letter_font_size = (int32_t)db_int(r, i, at + 3);
 }
 
 static notification_t *from_row(arena_t *a, const db_result_t *r, int i) {
@@ -134,6 +161,7 @@ static notification_t *from_row(arena_t *a, const db_result_t *r, int i) {
         d->zone = db_str(a, r, i, 30);
         x->deferred = d;
     }
+    letter_from_row(a, r, i, 31, x);
     return x;
 }
 
@@ -141,13 +169,14 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
     svc_check_authority(req, res, "authorityId", in->authority_id);
     svc_check_required(res, "template", in->template_);
     svc_check_uuid(res, "caseId", in->case_id, false);
-    bool email = in->n_channels == 0, sms = false;
+    bool email = in->n_channels == 0, sms = false, letter = false;
     for (size_t i = 0; i < in->n_channels && i < MAX_CHANNELS; i++) {
         const char *field = arena_printf(res->arena, "channels[%zu]", i);
         bool *named = in->channels[i] == PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_EMAIL ? &email
                       : in->channels[i] == PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_SMS ? &sms
+                      : in->channels[i] == PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_LETTER ? &letter
                                                                                    : NULL;
-        if (named == NULL) bus_response_violation(res, field, "must be email or sms");
+        if (named == NULL) bus_response_violation(res, field, "must be email, sms or letter");
         else if (*named) bus_response_violation(res, field, "names a channel twice");
         else *named = true;
     }
@@ -164,10 +193,13 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
         if (svc_opt(to->phone))
             bus_response_violation(res, "recipient.phone", "must be left out with personId: the person's contact "
                                                            "details are read from their record when it is sent");
+        if (to->address != NULL)
+            bus_response_violation(res, "recipient.address", "must be left out with personId: a letter goes to the "
+                                                             "address on the person's record");
         svc_check_language(res, "recipient.language", to->language);
-    } else if (!svc_opt(to->email) && !svc_opt(to->phone)) {
+    } else if (!svc_opt(to->email) && !svc_opt(to->phone) && to->address == NULL) {
         bus_response_violation(res, "recipient.personId",
-                               "is required unless the recipient's contact details (email, phone) are given");
+                               "is required unless the recipient's contact details (email, phone, address) are given");
     } else {
         if (email && svc_check_required(res, "recipient.email", in->recipient->email))
             svc_check_email(res, "recipient.email", in->recipient->email);
@@ -176,6 +208,7 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
         if (sms) svc_check_required(res, "recipient.phone", in->recipient->phone);
         svc_check_phone(res, "recipient.phone", in->recipient->phone);
         svc_check_language(res, "recipient.language", in->recipient->language);
+        letter_check_address(res, in->recipient->address, letter);
     }
     if (in->n_data > MAX_DATA) bus_response_violation(res, "data", "at most %d values", MAX_DATA);
     for (size_t i = 0; i < in->n_data && i < MAX_DATA; i++) {
@@ -303,6 +336,24 @@ static int apply_person(db_t *db, arena_t *a, const create_t *in, const contact_
         eff->channels[0] = PARLEY__NOTIFY__V1__CHANNEL__CHANNEL_SMS;
         eff->n_channels = 1;
     }
+    /* A letter goes to the address on their record as it is now: the letter
+     * is laid out when the notification is made (as for an address given),
+     * so it is read then; their name is its first line. */
+    if (person->address_line1 != NULL || person->postcode != NULL) {
+        Parley__Notify__V1__PostalAddress *ad = arena_alloc(a, sizeof *ad);
+        char **lines = arena_alloc(a, 4 * sizeof *lines);
+        if (ad == NULL || lines == NULL) return DB_ERR_QUERY;
+        parley__notify__v1__postal_address__init(ad);
+        const char *name = arena_printf(a, "%s %s", person->given_name ? person->given_name : "",
+                                        person->family_name ? person->family_name : "");
+        const char *parts[] = {name, person->address_line1, person->address_line2, person->town};
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+            if (parts[i] != NULL && *parts[i] != '\0' && strcmp(parts[i], " ") != 0)
+                lines[ad->n_lines++] = (char *)parts[i];
+        ad->lines = lines;
+        ad->postcode = (char *)(person->postcode ? person->postcode : "");
+        to->address = ad;
+    }
     return 0;
 }
 
@@ -347,7 +398,19 @@ int notifications_insert_person(db_t *db, bus_response_t *res, const create_t *i
     }
     if (render(res, in, items[chosen], &subject, &body, &html, &sms, &sms_len) != 0)
         return svc_ok(res) ? DB_ERR_QUERY : 1;
-    if (ids_uuid_new(id) != 0) return DB_ERR_QUERY;
+    letter_t letter = {0};
+    if (person != NULL && letter_named(in)) {
+        letter_check_address(res, to->address, true); /* theirs, as their owner holds it */
+        if (!svc_ok(res)) return 1;
+    }
+    if (letter_named(in)) {
+        int lrc = letter_prepare(db, res, in, items[chosen]->language, subject, body, &letter);
+        if (lrc != 0) return lrc > 0 ? 1 : DB_ERR_QUERY;
+    }
+    if (ids_uuid_new(id) != 0) {
+        letter_clear(&letter);
+        return DB_ERR_QUERY;
+    }
     const ProtobufCEnumDescriptor *formats = &parley__notify__v1__message_format__descriptor;
     const int standard = PARLEY__NOTIFY__V1__MESSAGE_FORMAT__MESSAGE_FORMAT_STANDARD;
     const char *params[] = {id,
@@ -375,7 +438,14 @@ int notifications_insert_person(db_t *db, bus_response_t *res, const create_t *i
                             sms ? arena_printf(a, "%d", sms_len.segments) : NULL,
                             person ? to->person_id : NULL,
                             person ? person->kind : NULL};
-    return db_exec(db, "n_insert", 25, params, row);
+    rc = db_exec(db, "n_insert", 25, params, letter.pdf_hex ? NULL : row);
+    if (rc == 0 && letter.pdf_hex) {
+        const char *lp[] = {id,           letter.lines, letter.postcode, letter.pdf_hex, arena_printf(a, "%d", letter.pages),
+                            arena_printf(a, "%d", letter.body_pt)};
+        rc = db_exec(db, "n_letter", 6, lp, row);
+    }
+    letter_clear(&letter);
+    return rc;
 }
 
 int notifications_create(void *ctx, const bus_request_t *req, bus_response_t *res) {

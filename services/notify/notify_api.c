@@ -59,6 +59,13 @@ notify_api_outcome_t notify_api_status_outcome(const char *status) {
         {"permanent-failure", NOTIFY_API_PERMANENT},
         {"temporary-failure", NOTIFY_API_TEMPORARY},
         {"technical-failure", NOTIFY_API_TEMPORARY},
+        /* letters: printed and posted (received), or refused for good. */
+        {"accepted", NOTIFY_API_SENDING},
+        {"pending-virus-check", NOTIFY_API_SENDING},
+        {"received", NOTIFY_API_DELIVERED},
+        {"validation-failed", NOTIFY_API_PERMANENT},
+        {"virus-scan-failed", NOTIFY_API_PERMANENT},
+        {"cancelled", NOTIFY_API_PERMANENT},
     };
     for (size_t i = 0; status && i < sizeof map / sizeof map[0]; i++)
         if (strcmp(status, map[i].word) == 0) return map[i].outcome;
@@ -233,6 +240,15 @@ notify_api_outcome_t notify_api_send_email(notify_api_t *self, arena_t *a, const
     long code;
     json_t *reply;
     request(self, a, "/v2/notifications/email", body, &code, &reply, error);
+    return sent(a, code, reply, provider_id, error);
+}
+
+notify_api_outcome_t notify_api_send_letter(notify_api_t *self, arena_t *a, const char *pdf_base64,
+                                            const char *reference, char **provider_id, const char **error) {
+    json_t *body = json_pack("{s:s, s:s}", "reference", reference, "content", pdf_base64);
+    long code;
+    json_t *reply;
+    request(self, a, "/v2/notifications/letter", body, &code, &reply, error);
     return sent(a, code, reply, provider_id, error);
 }
 

@@ -75,6 +75,14 @@ notify_api_outcome_t notify_api_send_email(notify_api_t *self, arena_t *a, const
                                            const char *body, const char *reference, char **provider_id,
                                            const char **error);
 
+/* letters: POSTs a precompiled letter, the PDF as base64 (pdf_base64), to
+ * /v2/notifications/letter {reference, content}, as Notify documents it;
+ * the outcome as for an SMS. Its status is polled the same way: Notify's
+ * accepted and pending-virus-check are sending, received delivered, and
+ * validation-failed, virus-scan-failed and cancelled permanent. */
+notify_api_outcome_t notify_api_send_letter(notify_api_t *self, arena_t *a, const char *pdf_base64,
+                                            const char *reference, char **provider_id, const char **error);
+
 /* Reads provider_id's delivery status: its outcome, or NOTIFY_API_UNREAD
  * when it cannot be read (*error says why); *status (in a) Notify's word
  * when there was one. */

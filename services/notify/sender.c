@@ -63,6 +63,10 @@ static const db_stmt_t stmts[] = {
     {"s_next_channel",
      "UPDATE send_queue SET tries = 0, polls = 0, provider_id = NULL, next_attempt_at = now()"
      " WHERE notification_id = $1"},
+    /* letters: the PDF to post, as base64 on one line; dropped once the
+     * notification has ended (the provider has it, or it failed). */
+    {"s_letter_pdf", "SELECT translate(encode(letter_pdf, 'base64'), E'\\n', '') FROM notifications WHERE id = $1"},
+    {"s_letter_drop", "UPDATE notifications SET letter_pdf = NULL WHERE id = $1 AND letter_pdf IS NOT NULL"},
 };
 
 struct sender {
@@ -84,6 +88,7 @@ typedef struct {
     const char *phone, *sms_text, *channel, *channels;
     const char *person_id, *person_kind; /* contacts: a person named by id, or NULL */
     bool gone;                           /* contacts: their owner no longer knows them */
+    const char *letter_pdf;              /* letters: the PDF as base64, when a letter is to be posted */
     int tries, polls, index, count;
 } job_t;
 
@@ -117,6 +122,16 @@ static int setup(void *arg) {
 
 static long lease_ms(const sender_config_t *cfg) {
     return (cfg->smtp.timeout_ms > cfg->api.timeout_ms ? cfg->smtp.timeout_ms : cfg->api.timeout_ms) + 60000;
+}
+
+/* letters: the claimed letter's PDF into j (in the claim's transaction). */
+static int letter_pdf(sender_t *s, const char *id, job_t *j) {
+    db_result_t *r = NULL;
+    const char *one[] = {id};
+    int rc = db_exec(s->db, "s_letter_pdf", 1, one, &r);
+    if (rc == 0 && db_rows(r) == 1) j->letter_pdf = db_str(s->arena, r, 0, 0);
+    db_result_free(&r);
+    return rc;
 }
 
 /* Claims one due notification and leases it (its own committed
@@ -177,6 +192,7 @@ static int claim(sender_t *s, job_t *j) {
             return rc != 0 ? rc : 2;
         }
         if (rc == 0) rc = db_exec(db, j->provider_id ? "s_lease_poll" : "s_lease", 2, lease, NULL);
+        if (rc == 0 && !j->provider_id && strcmp(j->channel, "CHANNEL_LETTER") == 0) rc = letter_pdf(s, id, j);
     } else if (rc == 0) {
         rc = db_exec(db, "s_done", 1, one, NULL); /* ended already: nothing to send */
     }
@@ -263,6 +279,12 @@ static step_t deliver(sender_t *s, job_t *j, char **provider_id, const char **er
         }
         return from_api(notify_api_send_sms(s->api, a, j->phone, j->sms_text, j->mail.id, provider_id, error));
     }
+    if (strcmp(j->channel, "CHANNEL_LETTER") == 0) {
+        if (!api) *error = "no letter provider is configured (PARLEY_NOTIFY_API_URL)";
+        else if (j->letter_pdf == NULL || *j->letter_pdf == '\0') *error = "the notification has no letter";
+        else return from_api(notify_api_send_letter(s->api, a, j->letter_pdf, j->mail.id, provider_id, error));
+        return STEP_PERMANENT;
+    }
     if (j->mail.to == NULL) {
         *error = "the recipient has no email address";
         return STEP_PERMANENT;
@@ -323,6 +345,10 @@ static int record(sender_t *s, const job_t *j, step_t step, const char *provider
         else if (channel_failed) rc = db_exec(db, "s_next_channel", 1, one, NULL);
         else rc = db_exec(db, "s_later", 3, later, NULL);
     }
+    /* letters: an ended notification's PDF is kept no longer. */
+    if (rc == 0 && (step == STEP_DELIVERED || (channel_failed && last_channel)) && j->channels &&
+        strstr(j->channels, "CHANNEL_LETTER"))
+        rc = db_exec(db, "s_letter_drop", 1, one, NULL);
     if (rc == 0) rc = db_tx_commit(db);
     else db_tx_rollback(db);
     *ended = step == STEP_DELIVERED || (channel_failed && last_channel);
@@ -345,7 +371,9 @@ static int send_one(sender_t *s) {
                   j.mail.id, db_error(s->db));
         return rc;
     }
-    const char *channel = strcmp(j.channel, "CHANNEL_SMS") == 0 ? "sms" : "email";
+    const char *channel = strcmp(j.channel, "CHANNEL_SMS") == 0      ? "sms"
+                          : strcmp(j.channel, "CHANNEL_LETTER") == 0 ? "letter"
+                                                                     : "email";
     if (step == STEP_DELIVERED) log_debug(j.mail.id, "notification %s delivered by %s", j.mail.id, channel);
     else if (step == STEP_SENDING) log_debug(j.mail.id, "notification %s taken by the provider (%s)", j.mail.id,
                                              provider_id);

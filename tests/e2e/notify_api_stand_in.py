@@ -11,12 +11,20 @@ ValidationError, as Notify answers a number it cannot send to), to fail the
 next N posts to a number temporarily (500, as Notify's technical failure),
 or to end a number's messages in another status (permanent-failure,
 temporary-failure). It counts every post by reference (Parley's notification
-id), so a test can check that none was sent twice."""
+id), so a test can check that none was sent twice.
+
+Letters (POST /v2/notifications/letter, a precompiled letter: {reference,
+content} with content the PDF in base64) are checked to be a PDF and kept
+(messages[id]["pdf"]); one whose text (pdftotext) holds a postcode a test
+named in rejected_postcodes is refused with a 400 ValidationError, as Notify
+refuses an address it cannot post to. A letter's status moves
+pending-virus-check -> accepted -> received."""
 import base64
 import hashlib
 import hmac
 import json
 import re
+import subprocess
 import threading
 import time
 import uuid
@@ -53,6 +61,7 @@ class NotifyStandIn:
         self.rejected = set()    # phone numbers answered 400
         self.fail_next = {}      # phone -> posts still to answer 500
         self.final = {}          # phone -> the status its messages end in
+        self.rejected_postcodes = set()  # letters whose text holds one are answered 400
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -129,13 +138,15 @@ class NotifyStandIn:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(min(length, 1 << 20))
+                raw = self.rfile.read(min(length, 8 << 20))
                 if not self.authorised():
                     return
                 try:
                     body = json.loads(raw)
                 except ValueError:
                     return self.error(400, "BadRequestError", "Invalid JSON supplied in POST data")
+                if self.path == "/v2/notifications/letter":
+                    return self.post_letter(body)
                 kind = {"/v2/notifications/sms": "sms", "/v2/notifications/email": "email"}.get(self.path)
                 if kind is None:
                     return self.error(404, "NoResultFound", "No result found")
@@ -177,6 +188,36 @@ class NotifyStandIn:
                                   "template": {"id": template, "version": 1,
                                                "uri": f"{stand_in.url}/v2/template/{template}"}})
 
+            def post_letter(self, body):
+                reference = body.get("reference")
+                try:
+                    pdf = base64.b64decode(body.get("content") or "", validate=True)
+                except ValueError:
+                    pdf = b""
+                text = ""
+                if pdf.startswith(b"%PDF-"):
+                    run = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, timeout=30)
+                    text = run.stdout.decode("utf-8", "replace") if run.returncode == 0 else ""
+                with stand_in.lock:
+                    if not text:
+                        code = 400
+                    elif any(p in text for p in stand_in.rejected_postcodes):
+                        code = 400
+                    else:
+                        code = 201
+                    stand_in.posts.append((reference, None, code))
+                if not text:
+                    return self.error(400, "ValidationError", "Letter content is not a valid PDF")
+                if code == 400:
+                    return self.error(400, "ValidationError", "Last line of address must be a real UK postcode")
+                notification_id = str(uuid.uuid4())
+                with stand_in.lock:
+                    stand_in.messages[notification_id] = {
+                        "reference": reference, "to": None, "body": text, "type": "letter", "pdf": pdf,
+                        "statuses": ["accepted", stand_in.final.get(reference, "received")],
+                        "status": "pending-virus-check"}
+                self.answer(201, {"id": notification_id, "reference": reference, "postage": "second"})
+
             def do_GET(self):
                 if not self.authorised():
                     return
@@ -189,8 +230,10 @@ class NotifyStandIn:
                         status, reference, to, kind = msg["status"], msg["reference"], msg["to"], msg["type"]
                 if msg is None:
                     return self.error(404, "NoResultFound", "No result found")
-                self.answer(200, {"id": m.group(1), "reference": reference, "type": kind, "status": status,
-                                  ("phone_number" if kind == "sms" else "email_address"): to})
+                answer = {"id": m.group(1), "reference": reference, "type": kind, "status": status}
+                if kind != "letter":
+                    answer["phone_number" if kind == "sms" else "email_address"] = to
+                self.answer(200, answer)
 
         return Handler
 
