@@ -198,8 +198,11 @@ static void validate(const bus_request_t *req, bus_response_t *res, const create
                                                              "address on the person's record");
         svc_check_language(res, "recipient.language", to->language);
     } else if (!svc_opt(to->email) && !svc_opt(to->phone) && to->address == NULL) {
-        bus_response_violation(res, "recipient.personId",
-                               "is required unless the recipient's contact details (email, phone, address) are given");
+        if (letter) letter_check_address(res, NULL, true); /* names recipient.address: channels name letter */
+        else
+            bus_response_violation(res, "recipient.personId",
+                                   "is required unless the recipient's contact details (email, phone, address) are "
+                                   "given");
     } else {
         if (email && svc_check_required(res, "recipient.email", in->recipient->email))
             svc_check_email(res, "recipient.email", in->recipient->email);

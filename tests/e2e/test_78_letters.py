@@ -325,3 +325,30 @@ def test_letters_rendered_at_once_by_several_handler_threads_are_each_their_own(
         text = text_of(pdf_of(api, n["id"]))
         assert names[i] in text, (i, text)
         assert not [other for other in names if other != names[i] and other in text], (i, text)
+
+
+def test_a_letter_to_a_person_goes_to_the_address_on_their_record(providers, cw_a, authority_a):
+    """A personId recipient whose preferences name letter: the letter is laid
+    out for the address intake holds for the parent (their name first), and
+    an address given with a personId is a 400 naming it."""
+    from conftest import family_body
+    _, stand_in = providers
+    key = put_template(cw_a, authority_a, body=TEMPLATE)["key"]
+    body = family_body(authority_a)
+    code = postcode()
+    body["parents"][0]["address"] = {"line1": "7 Stryd y Castell", "town": "Abertawe", "postcode": code}
+    fam = cw_a.post("/v1/families", body)
+    assert fam.status_code == 201, fam.text
+    parent = fam.json()["parents"][0]
+    r = cw_a.s.put(f"{cw_a.base}/v1/contacts/{parent['id']}/preferences", json={"channels": ["letter"]}, timeout=10)
+    assert r.status_code in (200, 201), r.text
+    to_person = {"authorityId": authority_a, "template": key, "data": {"name": "Amina", "ref": "R-7"},
+                 "recipient": {"personId": parent["id"], "language": "en"}, "category": "case_updates"}
+    refused = cw_a.post("/v1/notifications", {**to_person, "recipient": {**to_person["recipient"],
+                                                                          "address": address()}})
+    assert refused.status_code == 400 and "recipient.address" in [e["field"] for e in refused.json()["errors"]], \
+        refused.text
+    n = settled(cw_a, create(cw_a, to_person)["id"])
+    assert (n["status"], n["channel"]) == ("delivered", "letter"), n
+    text = flat(text_of(pdf_of(stand_in, n["id"])))
+    assert f"Amina {parent['familyName']} 7 Stryd y Castell Abertawe {code}" in text, text
