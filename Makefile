@@ -122,6 +122,8 @@ endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 # scheduling writes iCalendar with libical (Debian's libical-dev).
 $(BUILD)/parley-scheduling: LDLIBS += -lical
+# notify (events) shows scheduling's times in their zone with its tzfile reader.
+$(BUILD)/parley-notify: $(BUILD)/obj/services/scheduling/tz.o
 
 $(BUILD)/parley-gateway: $(BUILD)/obj/gateway/main.o $(GATEWAY_LIB_O) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcivetweb
