@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from conftest import Api, case_body, family_body, make_client, new_authorities, wait_for
+from conftest import Api, case_body, family_body, make_client, new_authorities, stack, wait_for
 from matching_helpers import make_supporter
-from notify_helpers import mail_sink_and_notify, put_template
+from notify_helpers import mail_sink_and_notify, notify_env, put_template, restart_notify
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -300,3 +300,32 @@ def test_a_promoted_booking_is_told_its_seat_and_a_cancelled_session_tells_every
         assert "the venue is closed" in msg.get_body(("plain",)).get_content()
     assert mails_to(mail, emails[0]) == []
     assert len(notes(cw, case["id"], "session_cancelled")) == 1
+
+
+def test_events_overtaken_while_notify_was_away_send_the_appointment_as_it_is_once(mail, x, db):
+    """Booked and moved while notify is stopped: when it returns, the
+    booking's event (sequence 0) is overtaken and sends nothing; the move's
+    sends each person one invitation, SEQUENCE 1, at the new time."""
+    cw, authority = x["cw"], x["id"]
+    fam, case = family_case(cw, authority)
+    parent = fam["parents"][0]["email"]
+    supporter = make_supporter(cw, [authority], email=f"sam-{uuid.uuid4().hex[:6]}@example.org")
+    school = f"senco-{uuid.uuid4().hex[:6]}@example.org"
+    start, moved = at(datetime.timedelta(days=5)), at(datetime.timedelta(days=6))
+    stack("stop", "notify")
+    try:
+        made = book(cw, authority, case["id"], supporter["id"], school, start, start + datetime.timedelta(hours=1))
+        r = cw.s.patch(f"{cw.base}/v1/appointments/{made['id']}", timeout=10, headers={"If-Match": '"1"'},
+                       json={"start": rfc3339(moved), "end": rfc3339(moved + datetime.timedelta(hours=1))})
+        assert r.status_code == 200, r.text
+    finally:
+        restart_notify(1, notify_env(mail))
+    again = sent(cw, case["id"], "appointment_rescheduled", {parent, supporter["email"], school})
+    for method, cal, ev in invitations(mail, again).values():
+        assert method == "REQUEST" and int(ev["SEQUENCE"]) == 1
+        assert ev["DTSTART"].dt.replace(tzinfo=None) == moved.astimezone(LONDON).replace(tzinfo=None)
+    event_id = delivered(db, made["id"], "appointment.booked")[0]
+    assert notes(cw, case["id"], "appointment_invitation") == []
+    with db.cursor() as c:  # taken, not left to be retried
+        c.execute("SELECT count(*) FROM notify.inbox WHERE event_id = %s", (event_id,))
+        assert c.fetchone()[0] == 1
