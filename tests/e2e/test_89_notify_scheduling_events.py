@@ -17,6 +17,7 @@ import pytest
 from conftest import Api, case_body, family_body, make_client, new_authorities, stack, wait_for
 from matching_helpers import make_supporter
 from notify_helpers import mail_sink_and_notify, notify_env, put_template, restart_notify
+from young_helpers import young_case_body, young_person_body
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -329,3 +330,25 @@ def test_events_overtaken_while_notify_was_away_send_the_appointment_as_it_is_on
     with db.cursor() as c:  # taken, not left to be retried
         c.execute("SELECT count(*) FROM notify.inbox WHERE event_id = %s", (event_id,))
         assert c.fetchone()[0] == 1
+
+
+def test_a_young_person_s_own_case_invites_the_young_person(mail, x, db):
+    cw, authority = x["cw"], x["id"]
+    r = cw.post("/v1/young-people", young_person_body(authority, email=f"leah-{uuid.uuid4().hex[:6]}@example.org",
+                                                      preferredLanguage="pl"))
+    assert r.status_code == 201, r.text
+    young = r.json()
+    r = cw.post("/v1/cases", young_case_body(authority, young))
+    assert r.status_code == 201, r.text
+    case = r.json()
+    supporter = make_supporter(cw, [authority], email=f"sam-{uuid.uuid4().hex[:6]}@example.org")
+    school = f"senco-{uuid.uuid4().hex[:6]}@example.org"
+    start = at(datetime.timedelta(days=7))
+    book(cw, authority, case["id"], supporter["id"], school, start, start + datetime.timedelta(hours=1))
+    by = sent(cw, case["id"], "appointment_invitation", {young["email"], supporter["email"], school})
+    leah = by[young["email"]]
+    # In her language; Easy Read asked for, and standard sent (the template has no Easy Read), saying so.
+    assert (leah["language"], leah["format"], leah["formatFallback"]) == ("pl", "standard", True), leah
+    assert leah["body"].startswith("PL: Dear Leah, a annual review on ")
+    method, _, ev = invitations(mail, {young["email"]: leah})[young["email"]]
+    assert method == "REQUEST" and int(ev["SEQUENCE"]) == 0
