@@ -150,6 +150,8 @@ TEST_DEPS_test_training_expiry := $(BUILD)/obj/services/training/expiry.o $(LIBS
 TEST_DEPS_test_notify_render := $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
 TEST_DEPS_test_notify_sms := $(BUILD)/obj/services/notify/sms.o $(LIBS_ALL)
 TEST_DEPS_test_notify_case_text := $(BUILD)/obj/services/notify/case_text.o $(LIBS_ALL)
+TEST_DEPS_test_notify_event_time := $(BUILD)/obj/services/notify/event_time.o \
+    $(BUILD)/obj/services/scheduling/tz.o $(LIBS_ALL)
 TEST_DEPS_test_notify_smtp := $(BUILD)/obj/services/notify/smtp.o $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
 TEST_DEPS_test_notify_jwt := $(BUILD)/obj/services/notify/jwt.o $(BUILD)/obj/services/notify/notify_api.o $(LIBS_ALL)
 TEST_DEPS_test_scheduling_time := $(BUILD)/obj/services/scheduling/tz.o $(BUILD)/obj/services/scheduling/slots.o \

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "services/notify/event_time.h"
 #include "services/notify/events_send.h"
 
 #define CODE(x) PARLEY__COMMON__V1__CODE__CODE_##x
@@ -37,8 +38,8 @@ static int gather(events_call_t *c, const Parley__Events__V1__Event *ev, json_t 
         int64_t at;
         const char *expires = events_send_text(a, d, "expiresAt");
         events_message_t *m = events_send_message(plan, "match_offered", SUPPORT, false);
-        events_send_value(m, "expiresAt", events_send_instant(expires, &at) == 0
-                                              ? events_send_local_time(a, at, LONDON) : expires);
+        events_send_value(m, "expiresAt", event_time_parse(expires, &at) == 0
+                                              ? event_time_local(a, at, LONDON) : expires);
         if (found) events_send_person(m, &supporter);
         return CODE(OK);
     }

@@ -21,6 +21,7 @@
 
 #include "core/log.h"
 #include "parley/scheduling/v1/scheduling.pb-c.h"
+#include "services/notify/event_time.h"
 #include "services/notify/events_send.h"
 #include "svc/svc.h"
 
@@ -66,8 +67,8 @@ static void when_where(arena_t *a, events_message_t *m, const char *title, const
                        const Google__Protobuf__Timestamp *end, const char *zone,
                        const Parley__Scheduling__V1__Location *loc) {
     events_send_value(m, "title", title && *title ? title : "");
-    events_send_value(m, "start", start ? events_send_local_time(a, start->seconds, zone) : NULL);
-    events_send_value(m, "end", end ? events_send_local_time(a, end->seconds, zone) : NULL);
+    events_send_value(m, "start", start ? event_time_local(a, start->seconds, zone) : NULL);
+    events_send_value(m, "end", end ? event_time_local(a, end->seconds, zone) : NULL);
     events_send_value(m, "zone", zone);
     events_send_value(m, "location", where(a, loc));
 }

@@ -14,7 +14,6 @@
 #include "parley/intake/v1/intake.pb-c.h"
 #include "parley/matching/v1/matching.pb-c.h"
 #include "pb/pb.h"
-#include "services/scheduling/tz.h"
 #include "svc/svc.h"
 
 #define CODE(x) PARLEY__COMMON__V1__CODE__CODE_##x
@@ -156,28 +155,6 @@ int events_send_supporter(events_call_t *c, const char *supporter_id, events_per
     if (!svc_opt(s->email)) return 0;
     *p = (events_person_t){s->email, or_empty(s->given_name), or_empty(s->family_name), NULL, 0, NULL};
     return 1;
-}
-
-const char *events_send_local_time(arena_t *a, int64_t seconds, const char *zone) {
-    const tz_t *z = zone ? tz_get(zone) : NULL;
-    if (z == NULL) return NULL;
-    int64_t local = seconds + tz_offset_at(z, seconds);
-    int64_t days = tz_floor_days(local), secs = local - days * 86400;
-    int y, m, d;
-    tz_civil_from_days(days, &y, &m, &d);
-    return arena_printf(a, "%04d-%02d-%02d %02d:%02d", y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60));
-}
-
-int events_send_instant(const char *text, int64_t *seconds) {
-    int y, mo, d, h, mi, s, n = 0;
-    if (text == NULL || strlen(text) > 40 ||
-        sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || n != 19)
-        return -1;
-    const char *rest = text + 19;
-    if (*rest == '.') rest += 1 + strspn(rest + 1, "0123456789");
-    if (strcmp(rest, "Z") != 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return -1;
-    *seconds = tz_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
-    return 0;
 }
 
 const char *events_send_text(arena_t *a, json_t *d, const char *name) {

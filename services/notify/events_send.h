@@ -115,15 +115,6 @@ int events_send_case_people(events_call_t *c, const char *case_id, events_messag
  * address, 0 not (or none), or -1 unavailable. */
 int events_send_supporter(events_call_t *c, const char *supporter_id, events_person_t *p);
 
-/* An instant (seconds since the epoch) as the wall-clock time in zone,
- * "YYYY-MM-DD HH:MM" (the zone's own tzfile, services/scheduling/tz.h); NULL
- * when zone is not one. */
-const char *events_send_local_time(arena_t *a, int64_t seconds, const char *zone);
-
-/* RFC 3339 UTC text as matching writes it ("2026-12-01T10:00:00Z", with
- * or without a fraction) into *seconds: 0, or -1 when it is not one. */
-int events_send_instant(const char *text, int64_t *seconds);
-
 /* A string member of d, in a; NULL when absent or empty. */
 const char *events_send_text(arena_t *a, json_t *d, const char *name);
 /* A string member of d that is a UUID, in a; or NULL. */
