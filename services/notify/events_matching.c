@@ -62,8 +62,9 @@ static int gather(events_call_t *c, const Parley__Events__V1__Event *ev, json_t 
 }
 
 int events_matching(notify_t *t, const bus_request_t *req, bus_response_t *res, const Parley__Events__V1__Event *ev) {
-    static const char *const offered[] = {"match_offered"}, *const accepted[] = {"supporter_assigned", "match_accepted"},
-                             *const ended[] = {"assignment_ended"};
+    static const char *const offered[] = {"match_offered"};
+    static const char *const accepted[] = {"supporter_assigned", "match_accepted"};
+    static const char *const ended[] = {"assignment_ended"};
     if (strcmp(ev->type, "match.offered") == 0) return events_send_run(t, req, res, ev, offered, 1, gather);
     if (strcmp(ev->type, "match.accepted") == 0) return events_send_run(t, req, res, ev, accepted, 2, gather);
     return events_send_run(t, req, res, ev, ended, 1, gather);

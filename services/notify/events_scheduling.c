@@ -142,8 +142,8 @@ static int appointment_event(events_call_t *c, const Parley__Events__V1__Event *
     if (cancel) events_send_value(m, "reason", x->cancel_reason ? x->cancel_reason : "");
     if (reminder) {
         json_t *before = json_object_get(d, "minutesBefore");
-        events_send_value(m, "minutesBefore",
-                          arena_printf(a, "%lld", json_is_integer(before) ? (long long)json_integer_value(before) : 0LL));
+        long long minutes = json_is_integer(before) ? (long long)json_integer_value(before) : 0LL;
+        events_send_value(m, "minutesBefore", arena_printf(a, "%lld", minutes));
     }
     if (cal) {
         m->ics = cal->ics;

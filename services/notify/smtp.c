@@ -141,7 +141,8 @@ static curl_mime *invitation(CURL *c, arena_t *a, const smtp_mail_t *m) {
     curl_mimepart *part = ok ? curl_mime_addpart(mime) : NULL;
     if (part && curl_mime_subparts(part, alt) == CURLE_OK) {
         alt = NULL; /* the part owns it now */
-        curl_mimepart *file = curl_mime_type(part, "multipart/alternative") == CURLE_OK ? curl_mime_addpart(mime) : NULL;
+        bool typed = curl_mime_type(part, "multipart/alternative") == CURLE_OK;
+        curl_mimepart *file = typed ? curl_mime_addpart(mime) : NULL;
         if (file && curl_mime_data(file, m->calendar, CURL_ZERO_TERMINATED) == CURLE_OK &&
             curl_mime_type(file, arena_printf(a, "application/ics; method=%s", m->calendar_method)) == CURLE_OK &&
             curl_mime_filename(file, "invite.ics") == CURLE_OK && curl_mime_encoder(file, "base64") == CURLE_OK)
