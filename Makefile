@@ -128,6 +128,8 @@ PANGO_CFLAGS := $(shell pkg-config --cflags pangocairo fontconfig 2>/dev/null)
 PANGO_LIBS := $(shell pkg-config --libs pangocairo fontconfig 2>/dev/null)
 $(BUILD)/obj/services/notify/letter_pdf.o: CFLAGS += $(PANGO_CFLAGS)
 $(BUILD)/parley-notify: LDLIBS += $(PANGO_LIBS)
+# notify (events) shows scheduling's times in their zone with its tzfile reader.
+$(BUILD)/parley-notify: $(BUILD)/obj/services/scheduling/tz.o
 
 $(BUILD)/parley-gateway: $(BUILD)/obj/gateway/main.o $(GATEWAY_LIB_O) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcivetweb
@@ -154,6 +156,8 @@ TEST_DEPS_test_training_expiry := $(BUILD)/obj/services/training/expiry.o $(LIBS
 TEST_DEPS_test_notify_render := $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
 TEST_DEPS_test_notify_sms := $(BUILD)/obj/services/notify/sms.o $(LIBS_ALL)
 TEST_DEPS_test_notify_case_text := $(BUILD)/obj/services/notify/case_text.o $(LIBS_ALL)
+TEST_DEPS_test_notify_event_time := $(BUILD)/obj/services/notify/event_time.o \
+    $(BUILD)/obj/services/scheduling/tz.o $(LIBS_ALL)
 TEST_DEPS_test_notify_smtp := $(BUILD)/obj/services/notify/smtp.o $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
 TEST_DEPS_test_notify_letter := $(BUILD)/obj/services/notify/letter_layout.o $(LIBS_ALL)
 TEST_DEPS_test_notify_jwt := $(BUILD)/obj/services/notify/jwt.o $(BUILD)/obj/services/notify/notify_api.o $(LIBS_ALL)

@@ -27,8 +27,10 @@
  * wants them (webhooks_fan_out), in the transaction that claims the event,
  * so a redelivery queues nothing twice.
  *
- * Any other type is acknowledged and ignored, so the relay does not retry
- * it: notify takes no other event yet. */
+ * Scheduling's, matching's and training's events are handled in their own
+ * files (events_scheduling.c, events_matching.c, events_training.c, through
+ * events_send.h). Any other type is acknowledged and ignored, so the relay
+ * does not retry it. */
 #include <errno.h>
 #include <string.h>
 
@@ -41,6 +43,7 @@
 #include "pb/pb.h"
 #include "services/notify/case_text.h"
 #include "services/notify/contacts.h"
+#include "services/notify/events_send.h"
 #include "services/notify/notify.h"
 #include "services/notify/webhook.h"
 #include "svc/svc.h"
@@ -383,6 +386,9 @@ int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res) {
     int rc = 0;
     if (tells_family(ev->type) && ids_is_uuid(ev->id)) rc = case_event(ctx, req, res, ev);
     else if (webhooks_event_type(ev->type) && ids_is_uuid(ev->id)) rc = webhooks_only(ctx, req, res, ev);
+    else if (events_scheduling_type(ev->type) && ids_is_uuid(ev->id)) rc = events_scheduling(ctx, req, res, ev);
+    else if (events_matching_type(ev->type) && ids_is_uuid(ev->id)) rc = events_matching(ctx, req, res, ev);
+    else if (events_training_type(ev->type) && ids_is_uuid(ev->id)) rc = events_training(ctx, req, res, ev);
     if (rc == 0) res->reply = &ok.base;
     return rc;
 }

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "parley/events/v1/events.pb-c.h"
 #include "services/notify/contacts.h"
+#include "services/notify/events_send.h"
 #include "services/notify/letter.h"
 #include "services/notify/letter_pdf.h"
 #include "services/notify/notify.h"
@@ -65,7 +66,7 @@ static const bus_method_t methods[] = {
 void notify_register_statements(db_t *db) {
     const db_stmt_t *(*const sets[])(size_t *) = {templates_statements, notifications_statements, events_statements,
                                                   webhooks_statements, contacts_statements,
-                                                  letter_statements};
+                                                  letter_statements, events_send_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);

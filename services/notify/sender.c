@@ -30,6 +30,9 @@ static const db_stmt_t stmts[] = {
      "SELECT email, subject, body, html, category, critical, language, phone, sms_text, channel, channel_index,"
      " array_length(channels, 1), array_to_string(channels, ', '), person_id, person_kind FROM notifications"
      " WHERE id = $1 AND status = 'NOTIFICATION_STATUS_PENDING'"},
+    /* An invitation's iCalendar and method (events: events_scheduling.c), as
+     * stored when it was made, so every try sends the same one. */
+    {"s_calendar", "SELECT ics, ics_method FROM notifications WHERE id = $1 AND ics IS NOT NULL"},
     /* Records an attempt ($2 its status, $3 its error, $4 the provider's
      * id) on the channel in use, replacing the last one when $5 (a
      * followed message's status settled); sets the status $6 (with $7 the
@@ -134,6 +137,19 @@ static int letter_pdf(sender_t *s, const char *id, job_t *j) {
     return rc;
 }
 
+/* The notification's invitation, if it carries one, onto m. 0 or a DB_ERR_*. */
+static int load_calendar(db_t *db, arena_t *a, const char *id, smtp_mail_t *m) {
+    db_result_t *r = NULL;
+    const char *one[] = {id};
+    int rc = db_exec(db, "s_calendar", 1, one, &r);
+    if (rc == 0 && db_rows(r) == 1) {
+        m->calendar = db_str(a, r, 0, 0);
+        m->calendar_method = db_str(a, r, 0, 1);
+    }
+    db_result_free(&r);
+    return rc;
+}
+
 /* Claims one due notification and leases it (its own committed
  * transaction), into *j (in the arena): 1; 2 when the recipient's
  * preferences hold it (suppressed, or an SMS deferred past quiet hours:
@@ -170,7 +186,7 @@ static int claim(sender_t *s, job_t *j) {
                                 db_str(a, n, 0, 3),
                                 db_str(a, n, 0, 4),
                                 db_bool(n, 0, 5),
-                                db_str(a, n, 0, 6)};
+                                db_str(a, n, 0, 6), NULL, NULL};
         j->phone = db_str(a, n, 0, 7);
         j->sms_text = db_str(a, n, 0, 8);
         j->channel = db_str(a, n, 0, 9);
@@ -191,6 +207,7 @@ static int claim(sender_t *s, job_t *j) {
                           hold == CONTACTS_SUPPRESSED ? "suppressed" : "deferred");
             return rc != 0 ? rc : 2;
         }
+        if (rc == 0) rc = load_calendar(db, a, id, &j->mail);
         if (rc == 0) rc = db_exec(db, j->provider_id ? "s_lease_poll" : "s_lease", 2, lease, NULL);
         if (rc == 0 && !j->provider_id && strcmp(j->channel, "CHANNEL_LETTER") == 0) rc = letter_pdf(s, id, j);
     } else if (rc == 0) {

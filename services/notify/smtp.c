@@ -123,8 +123,40 @@ static bool text_part(curl_mime *mime, const char *data, const char *type) {
            curl_mime_type(part, type) == CURLE_OK && curl_mime_encoder(part, "quoted-printable") == CURLE_OK;
 }
 
-/* The body: the text alone, or text and HTML as alternatives. */
-static curl_mime *body(CURL *c, const smtp_mail_t *m) {
+/* Whether the method may go into a Content-Type: REQUEST or CANCEL. */
+static bool itip_method(const char *method) {
+    return method != NULL && (strcmp(method, "REQUEST") == 0 || strcmp(method, "CANCEL") == 0);
+}
+
+/* An invitation's body: the text (and HTML) with the iCalendar as a third
+ * alternative, then the iCalendar again as an attachment. */
+static curl_mime *invitation(CURL *c, arena_t *a, const smtp_mail_t *m) {
+    curl_mime *mime = curl_mime_init(c), *alt = mime ? curl_mime_init(c) : NULL;
+    const char *type = arena_printf(a, "text/calendar; method=%s; charset=UTF-8", m->calendar_method);
+    bool ok = alt && type && text_part(alt, m->text, "text/plain; charset=utf-8") &&
+              (m->html == NULL || *m->html == '\0' || text_part(alt, m->html, "text/html; charset=utf-8"));
+    curl_mimepart *cal = ok ? curl_mime_addpart(alt) : NULL;
+    ok = cal && curl_mime_data(cal, m->calendar, CURL_ZERO_TERMINATED) == CURLE_OK &&
+         curl_mime_type(cal, type) == CURLE_OK && curl_mime_encoder(cal, "base64") == CURLE_OK;
+    curl_mimepart *part = ok ? curl_mime_addpart(mime) : NULL;
+    if (part && curl_mime_subparts(part, alt) == CURLE_OK) {
+        alt = NULL; /* the part owns it now */
+        bool typed = curl_mime_type(part, "multipart/alternative") == CURLE_OK;
+        curl_mimepart *file = typed ? curl_mime_addpart(mime) : NULL;
+        if (file && curl_mime_data(file, m->calendar, CURL_ZERO_TERMINATED) == CURLE_OK &&
+            curl_mime_type(file, arena_printf(a, "application/ics; method=%s", m->calendar_method)) == CURLE_OK &&
+            curl_mime_filename(file, "invite.ics") == CURLE_OK && curl_mime_encoder(file, "base64") == CURLE_OK)
+            return mime;
+    }
+    curl_mime_free(alt);
+    curl_mime_free(mime);
+    return NULL;
+}
+
+/* The body: the text alone, or text and HTML as alternatives; an
+ * invitation's as invitation() makes it. */
+static curl_mime *body(CURL *c, arena_t *a, const smtp_mail_t *m) {
+    if (m->calendar != NULL) return itip_method(m->calendar_method) ? invitation(c, a, m) : NULL;
     curl_mime *mime = curl_mime_init(c);
     if (mime == NULL) return NULL;
     if (m->html == NULL || *m->html == '\0') {
@@ -151,7 +183,7 @@ smtp_outcome_t smtp_send(smtp_t *self, arena_t *a, const smtp_mail_t *m, const c
     struct curl_slist *h = headers(cfg, a, m, error);
     if (h == NULL) return SMTP_PERMANENT;
     struct curl_slist *rcpt = curl_slist_append(NULL, m->to);
-    curl_mime *mime = body(c, m);
+    curl_mime *mime = body(c, a, m);
     if (rcpt == NULL || mime == NULL) {
         curl_slist_free_all(h);
         curl_slist_free_all(rcpt);

@@ -1,7 +1,12 @@
 /* smtp — one email sent over SMTP with libcurl: MIME multipart (plain text,
  * and HTML when there is some, as multipart/alternative) built with curl's
  * MIME API, UTF-8 header text encoded per RFC 2047, a List-Unsubscribe
- * header on mail that is not critical. One smtp_t per thread (a curl easy
+ * header on mail that is not critical. An invitation carries its iCalendar
+ * as Google's and Microsoft's own invitations do (RFC 6047): multipart/mixed
+ * of a multipart/alternative (text, HTML, then "text/calendar;
+ * method=REQUEST; charset=UTF-8", the part calendar clients act on) and the
+ * same text as an invite.ics attachment (application/ics), for clients that
+ * only offer attachments. One smtp_t per thread (a curl easy
  * handle, which keeps its connection between messages). */
 #ifndef PARLEY_NOTIFY_SMTP_H
 #define PARLEY_NOTIFY_SMTP_H
@@ -28,6 +33,10 @@ typedef struct {
     const char *category;
     bool critical;
     const char *language; /* the translation's (BCP 47): Content-Language */
+    /* An invitation (events_scheduling.c): the iCalendar text and its iTIP
+     * method ("REQUEST", "CANCEL"); NULL for an ordinary mail. */
+    const char *calendar;
+    const char *calendar_method;
 } smtp_mail_t;
 
 /* Whether mail to url must go over STARTTLS, by setting (PARLEY_SMTP_TLS):

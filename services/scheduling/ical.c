@@ -126,7 +126,10 @@ char *ical_appointment(arena_t *a, const Parley__Scheduling__V1__Appointment *x,
     icalcomponent_add_property(ev, icalproperty_new_organizer(organizer));
     for (size_t i = 0; i < x->n_participants; i++) {
         const Parley__Scheduling__V1__Participant *pt = x->participants[i];
-        const char *who = pt->calendar_owner_id && *pt->calendar_owner_id
+        /* events: a participant reached by email is that address, so the
+         * mail client that gets notify's invitation finds them on it. */
+        const char *who = pt->email && *pt->email ? arena_printf(a, "mailto:%s", pt->email)
+                          : pt->calendar_owner_id && *pt->calendar_owner_id
                               ? arena_printf(a, "urn:uuid:%s", pt->calendar_owner_id)
                               : arena_printf(a, "urn:x-parley:%s:participant:%zu", x->id, i);
         p = icalproperty_new_attendee(who);

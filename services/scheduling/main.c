@@ -38,6 +38,7 @@ SVC_AUDITED(scheduling_t, bookings_create)
 SVC_AUDITED(scheduling_t, bookings_get)
 SVC_AUDITED(scheduling_t, bookings_get_in_session)
 SVC_AUDITED(scheduling_t, bookings_cancel)
+SVC_AUDITED(scheduling_t, session_bookings_list)
 
 static const bus_method_t methods[] = {
     {"PutAvailability", SC(put_availability_request), calendars_put__audited},
@@ -56,11 +57,14 @@ static const bus_method_t methods[] = {
     {"GetBooking", SC(get_booking_request), bookings_get__audited},
     {"GetSessionBooking", SC(get_session_booking_request), bookings_get_in_session__audited},
     {"CancelBooking", SC(cancel_booking_request), bookings_cancel__audited},
+    /* events: notify tells a cancelled session's bookings (session_bookings.c). */
+    {"ListSessionBookings", SC(list_session_bookings_request), session_bookings_list__audited},
 };
 
 void scheduling_register_statements(db_t *db) {
     const db_stmt_t *(*const sets[])(size_t *) = {calendars_statements, appointments_statements,
-                                                  sessions_statements, reminders_statements};
+                                                  sessions_statements, reminders_statements,
+                                                  session_bookings_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);

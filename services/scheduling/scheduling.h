@@ -25,6 +25,9 @@ void scheduling_register_statements(db_t *db);
 const db_stmt_t *calendars_statements(size_t *n);
 const db_stmt_t *appointments_statements(size_t *n);
 const db_stmt_t *sessions_statements(size_t *n);
+/* session_bookings.c (events): ListSessionBookings, for notify. */
+const db_stmt_t *session_bookings_statements(size_t *n);
+int session_bookings_list(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* calendars.c */
 int calendars_put(void *ctx, const bus_request_t *req, bus_response_t *res);

@@ -9,6 +9,7 @@ is refused at RCPT with a 550 (a permanent failure), "defer451" with a 451
 (a temporary one)."""
 import email
 import email.policy
+import email.utils
 import socket
 import threading
 import uuid
@@ -155,3 +156,13 @@ def parts(msg):
     plain = msg.get_body(preferencelist=("plain",))
     html = msg.get_body(preferencelist=("html",))
     return (plain.get_content() if plain else None), (html.get_content() if html else None)
+
+
+def delivered_to(sink, n, timeout=40):
+    """The address notification n went to: its own recipient.email, or, for
+    a person named by id (their address read when it was sent, never kept
+    on the notification), the To of the message the sink received for it."""
+    if n["recipient"].get("email"):
+        return n["recipient"]["email"]
+    msgs = sink.wait_for(n["id"], timeout=timeout)
+    return email.utils.parseaddr(str(msgs[0]["To"]))[1]
