@@ -9,6 +9,7 @@
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "services/scheduling/feed.h"
 #include "services/scheduling/ical.h"
 #include "services/scheduling/reminders.h"
 #include "services/scheduling/scheduling.h"
@@ -38,6 +39,9 @@ SVC_AUDITED(scheduling_t, bookings_create)
 SVC_AUDITED(scheduling_t, bookings_get)
 SVC_AUDITED(scheduling_t, bookings_get_in_session)
 SVC_AUDITED(scheduling_t, bookings_cancel)
+SVC_AUDITED(scheduling_t, feed_token_create)
+SVC_AUDITED(scheduling_t, feed_token_revoke)
+SVC_AUDITED(scheduling_t, feed_get)
 
 static const bus_method_t methods[] = {
     {"PutAvailability", SC(put_availability_request), calendars_put__audited},
@@ -56,11 +60,16 @@ static const bus_method_t methods[] = {
     {"GetBooking", SC(get_booking_request), bookings_get__audited},
     {"GetSessionBooking", SC(get_session_booking_request), bookings_get_in_session__audited},
     {"CancelBooking", SC(cancel_booking_request), bookings_cancel__audited},
+    /* ics: the same text as GetAppointmentICalendar's, answered as text/calendar by the gateway. */
+    {"GetAppointmentIcs", SC(get_appointment_icalendar_request), appointments_icalendar__audited},
+    {"CreateFeedToken", SC(create_feed_token_request), feed_token_create__audited},
+    {"RevokeFeedToken", SC(revoke_feed_token_request), feed_token_revoke__audited},
+    {"GetCalendarFeed", SC(calendar_feed_request), feed_get__audited},
 };
 
 void scheduling_register_statements(db_t *db) {
     const db_stmt_t *(*const sets[])(size_t *) = {calendars_statements, appointments_statements,
-                                                  sessions_statements, reminders_statements};
+                                                  sessions_statements, reminders_statements, feed_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);
@@ -108,6 +117,7 @@ int main(void) {
 
     ical_init(); /* before any thread: libical's UTC zone is made on first use */
     if (reminders_configure() != 0) return 1;
+    if (feed_configure() != 0) return 1;
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
     relay_config_t rc = {
