@@ -1,4 +1,5 @@
--- ics: each calendar's feed token (GET /v1/calendars/{ownerId}.ics?token=).
+-- ics (issue 14): each calendar's feed token, and appointments booked outside
+-- availability. The feed token (GET /v1/calendars/{ownerId}.ics?token=):
 --
 -- Not a tenant table, on purpose: the feed is reached without an API key,
 -- so its token is looked up before any authority is known (services/
@@ -17,3 +18,7 @@ CREATE TABLE feed_tokens (
     token_hash bytea NOT NULL CHECK (length(token_hash) = 32),
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- ics: an appointment booked outside a participant's weekly hours, on a
+-- closed day or a bank holiday because staff allowed it (allowOutsideHours).
+ALTER TABLE appointments ADD COLUMN allow_outside_hours boolean NOT NULL DEFAULT false;
