@@ -11,6 +11,7 @@
 #include "db/outbox.h"
 #include "core/config.h"
 #include "services/scheduling/ical.h"
+#include "services/scheduling/needs.h"
 #include "services/scheduling/reminders.h"
 #include "services/scheduling/scheduling.h"
 #include "services/scheduling/slots.h"
@@ -294,6 +295,14 @@ int appointments_create(void *ctx, const bus_request_t *req, bus_response_t *res
     const create_t *in = (const void *)req->input;
     validate(req, res, in);
     if (!svc_ok(res)) return -1;
+    /* ics: the case from intake, before any transaction (none is held open
+     * across the bus): its family's communication needs, unless the request
+     * gives accessNeeds itself, which then stand whole. Intake unreachable:
+     * 503, nothing booked. */
+    Parley__Scheduling__V1__AccessNeeds *from_intake = NULL;
+    if (needs_from_intake(((scheduling_t *)ctx)->bus, req, res, in->case_id, in->authority_id, &from_intake) != 0)
+        return -1;
+    const Parley__Scheduling__V1__AccessNeeds *needs = in->access_needs ? in->access_needs : from_intake;
     const Parley__Common__V1__Principal *p = req->header->principal;
     char id[IDS_UUID_LEN + 1];
     if (ids_uuid_new(id) != 0) return svc_db_fail(res, req, db, DB_ERR_QUERY);
@@ -309,7 +318,7 @@ int appointments_create(void *ctx, const bus_request_t *req, bus_response_t *res
                             svc_opt(in->title),
                             sched_json_one(a, &in->location->base),
                             sched_json_array(a, (ProtobufCMessage *const *)in->participants, in->n_participants),
-                            sched_json_one(a, in->access_needs ? &in->access_needs->base : NULL),
+                            sched_json_one(a, needs ? &needs->base : NULL),
                             (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL,
                             in->allow_outside_hours ? "true" : "false"};
     if (params[8] == NULL || params[9] == NULL || params[10] == NULL) return svc_db_fail(res, req, db, DB_ERR_QUERY);

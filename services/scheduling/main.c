@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "services/scheduling/feed.h"
 #include "services/scheduling/ical.h"
+#include "services/scheduling/needs.h"
 #include "services/scheduling/reminders.h"
 #include "services/scheduling/scheduling.h"
 #include "svc/relay.h"
@@ -77,22 +78,30 @@ void scheduling_register_statements(db_t *db) {
     }
 }
 
-static void *scheduling_ctx_new(void *arg) {
-    const char *dsn = arg;
-    scheduling_t *t = calloc(1, sizeof *t);
-    if (t == NULL || (t->db = db_new(dsn)) == NULL) {
-        log_error(NULL, "scheduling: cannot set up a handler thread");
-        free(t);
-        return NULL;
-    }
-    scheduling_register_statements(t->db);
-    return t;
-}
+typedef struct {
+    const char *dsn, *endpoint;
+} ctx_args_t;
 
 static void scheduling_ctx_destroy(void *ctx) {
     scheduling_t *t = ctx;
     db_destroy(&t->db);
+    bus_client_destroy(&t->bus);
     free(t);
+}
+
+static void *scheduling_ctx_new(void *arg) {
+    const ctx_args_t *args = arg;
+    scheduling_t *t = calloc(1, sizeof *t);
+    if (t == NULL) return NULL;
+    t->db = db_new(args->dsn);
+    t->bus = bus_client_new(args->endpoint); /* ics: asking intake, as the caller */
+    if (t->db == NULL || t->bus == NULL) {
+        log_error(NULL, "scheduling: cannot set up a handler thread");
+        scheduling_ctx_destroy(t);
+        return NULL;
+    }
+    scheduling_register_statements(t->db);
+    return t;
 }
 
 int main(void) {
@@ -118,6 +127,7 @@ int main(void) {
     ical_init(); /* before any thread: libical's UTC zone is made on first use */
     if (reminders_configure() != 0) return 1;
     if (feed_configure() != 0) return 1;
+    needs_configure();
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
     relay_config_t rc = {
@@ -132,13 +142,14 @@ int main(void) {
     };
     relay_t *relay = relay_start(&rc);
     if (relay == NULL) return 1;
+    ctx_args_t args = {dsn, endpoint};
     svc_runtime_t rt = {.service = "scheduling",
                         .endpoint = endpoint,
                         .methods = methods,
                         .n_methods = sizeof methods / sizeof methods[0],
                         .ctx_new = scheduling_ctx_new,
                         .ctx_destroy = scheduling_ctx_destroy,
-                        .arg = (void *)dsn,
+                        .arg = &args,
                         .threads = svc_runtime_threads()};
     int status = svc_runtime_run(&rt, &stop);
     relay_stop(&relay);

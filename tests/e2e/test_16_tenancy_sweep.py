@@ -172,7 +172,7 @@ class Owner:
 
     def appointment(self):
         return self.once("appointment", lambda: self.created(self.cw, "/v1/appointments", {
-            "authorityId": self.a, "caseId": str(uuid.uuid4()), "kind": "school_meeting",
+            "authorityId": self.a, "caseId": self.case()["id"], "kind": "school_meeting",
             "start": "2027-01-04T10:00:00Z", "end": "2027-01-04T11:00:00Z",
             "location": {"kind": "phone", "phone": "0113 496 0000"},
             "participants": [{"kind": "room", "calendarOwnerId": self.calendar()["ownerId"], "name": "Room 1"}]}))

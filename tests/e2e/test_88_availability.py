@@ -9,6 +9,7 @@ import threading
 import uuid
 
 from conftest import Api, make_client
+from scheduling_helpers import case_id, known
 
 MORNINGS = [{"weekday": d, "start": "10:00", "end": "12:00"} for d in range(1, 6)]
 
@@ -17,11 +18,12 @@ def put_calendar(api, owner, authority, **over):
     body = {"authorityId": authority, "ownerKind": "supporter", "weekly": MORNINGS, **over}
     r = api.s.put(f"{api.base}/v1/calendars/{owner}/availability", json=body, timeout=10)
     assert r.status_code == 200, r.text
+    known(api, authority)
 
 
 def body(authority, owner, start, end, **over):
     # The calendar is the second participant: the refusal must name participants[1].
-    b = {"authorityId": authority, "caseId": str(uuid.uuid4()), "kind": "annual_review", "start": start, "end": end,
+    b = {"authorityId": authority, "caseId": case_id(authority), "kind": "annual_review", "start": start, "end": end,
          "location": {"kind": "in_person", "address": "Riverside School"},
          "participants": [{"kind": "parent", "name": "Ana"},
                           {"kind": "supporter", "calendarOwnerId": owner, "name": "Sam"}]}

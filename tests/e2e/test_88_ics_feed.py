@@ -13,6 +13,7 @@ import requests
 
 from conftest import ENV, LOG_DIR, Api, make_client
 from matching_helpers import make_supporter
+from scheduling_helpers import case_id
 
 UTC = datetime.timezone.utc
 
@@ -25,7 +26,7 @@ def put_calendar(api, owner, authority, kind="supporter", **over):
 
 
 def book(api, authority, owner, start, end, **over):
-    body = {"authorityId": authority, "caseId": str(uuid.uuid4()), "kind": "annual_review", "start": start,
+    body = {"authorityId": authority, "caseId": case_id(authority, api), "kind": "annual_review", "start": start,
             "end": end, "zone": "Europe/London", "title": "Annual review",
             "location": {"kind": "in_person", "address": "Riverside School, 1 Mill Lane"},
             "participants": [{"kind": "supporter", "calendarOwnerId": owner, "name": "Sam Supporter"},
