@@ -200,11 +200,19 @@ static json_t *responses(build_t *b, const route_t *r, const json_t *op_text, co
         const ProtobufCFieldDescriptor *f = field_named(out, raw->field);
         json_t *schema = f ? oas_schemas_field(b->schemas, out, f) : json_pack("{s:s}", "type", "string");
         json_object_del(schema, "description");
-        json_t *ok = json_pack("{s:s, s:o, s:{s:{s:o}}}", "description", http_reason(r->success_status), "headers",
-                               headers, "content", raw->media_type, "schema", schema);
+        static const char example[] =
+            "BEGIN:VCALENDAR\r\nPRODID:-//Parley//Scheduling//EN\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n"
+            "UID:2c34fdfe-5157-4276-858f-9f9301a60385@parley\r\nSEQUENCE:0\r\nDTSTAMP:20270301T120000Z\r\n"
+            "DTSTART:20270322T100000Z\r\nDTEND:20270322T110000Z\r\nSUMMARY:Annual review\r\nEND:VEVENT\r\n"
+            "END:VCALENDAR\r\n";
+        json_t *ok = json_pack("{s:s, s:o, s:{s:{s:o, s:s}}}", "description", http_reason(r->success_status), "headers",
+                               headers, "content", raw->media_type, "schema", schema, "example", example);
         /* If-None-Match naming the text's ETag: unchanged, no body. */
-        json_t *same = json_pack("{s:s, s:{s:o, s:o}}", "description", http_reason(304), "headers", "X-Request-Id",
-                                 ref("headers", "X-Request-Id"), "ETag", ref("headers", "ContentETag"));
+        json_t *same_headers = json_pack("{s:o, s:o}", "X-Request-Id", ref("headers", "X-Request-Id"), "ETag",
+                                         ref("headers", "ContentETag"));
+        add_rate_limit_refs(same_headers);
+        add_cors_refs(same_headers);
+        json_t *same = json_pack("{s:s, s:o}", "description", http_reason(304), "headers", same_headers);
         json_t *all = json_pack("{s:o, s:o}", "200", ok, "304", same);
         char code[8], name[64];
         for (size_t i = 0; i < N_ERRORS; i++) {
