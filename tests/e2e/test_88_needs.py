@@ -70,7 +70,11 @@ def test_an_explicit_access_needs_stands_whole(cw_a, authority_a):
     owner = str(uuid.uuid4())
     put_calendar(cw_a, owner, authority_a)
     case_id = family_case(cw_a, authority_a)
-    r = cw_a.post("/v1/appointments", body(authority_a, case_id, owner, accessNeeds={"stepFree": True}))
+    # Left out, the family's needs from intake; given, what was sent and nothing of intake's.
+    r = cw_a.post("/v1/appointments", body(authority_a, case_id, owner))
+    assert r.status_code == 201 and r.json()["accessNeeds"].get("interpreterLanguage") == "pl", r.text
+    r = cw_a.post("/v1/appointments", body(authority_a, case_id, owner, start="2027-09-07T09:00:00Z",
+                                           end="2027-09-07T10:00:00Z", accessNeeds={"stepFree": True}))
     assert r.status_code == 201, r.text
     needs = r.json()["accessNeeds"]
     assert needs.get("stepFree") is True and not needs.get("interpreterLanguage") and not needs.get("bsl") \
