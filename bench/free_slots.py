@@ -24,8 +24,11 @@ def main():
     r.raise_for_status()
     # The appointments' case (ics: booking reads its family's needs from intake).
     fam = s.post(f"{url}/v1/families", timeout=10, json={
-        "authorityId": authority, "parents": [{"givenName": "Bench", "familyName": "Family"}],
-        "children": [{"givenName": "Kid", "familyName": "Family", "dateOfBirth": "2015-05-01"}]})
+        "authorityId": authority,
+        "parents": [{"givenName": "Bench", "familyName": f"Family-{owner[:8]}", "preferredLanguage": "en",
+                     "hasParentalResponsibility": True, "relationship": "mother"}],
+        "children": [{"givenName": "Kid", "familyName": f"Family-{owner[:8]}", "dateOfBirth": "2015-05-01",
+                      "needs": ["autism"]}]})
     fam.raise_for_status()
     case = s.post(f"{url}/v1/cases", timeout=10, json={
         "authorityId": authority, "familyId": fam.json()["id"], "childId": fam.json()["children"][0]["id"],
