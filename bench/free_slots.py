@@ -22,6 +22,19 @@ def main():
         "authorityId": authority, "ownerKind": "supporter", "bufferAfterMinutes": 0,
         "weekly": [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(1, 6)]})
     r.raise_for_status()
+    # The appointments' case (ics: booking reads its family's needs from intake).
+    fam = s.post(f"{url}/v1/families", timeout=10, json={
+        "authorityId": authority,
+        "parents": [{"givenName": "Bench", "familyName": f"Family-{owner[:8]}", "preferredLanguage": "en",
+                     "hasParentalResponsibility": True, "relationship": "mother"}],
+        "children": [{"givenName": "Kid", "familyName": f"Family-{owner[:8]}", "dateOfBirth": "2015-05-01",
+                      "needs": ["autism"]}]})
+    fam.raise_for_status()
+    case = s.post(f"{url}/v1/cases", timeout=10, json={
+        "authorityId": authority, "familyId": fam.json()["id"], "childId": fam.json()["children"][0]["id"],
+        "source": "school", "needs": ["supporter"], "consent": {"shareWithAgencies": True, "lawfulBasis": "public_task"}})
+    case.raise_for_status()
+    case_id = case.json()["id"]
     # 1,000 bookings of 15 minutes, 25 a weekday for 40 weekdays (8 weeks),
     # every other quarter hour from 09:00 local.
     day = datetime.date(2027, 1, 4)  # a Monday
@@ -33,10 +46,12 @@ def main():
                     datetime.timedelta(minutes=30 * k)
                 end = start + datetime.timedelta(minutes=15)
                 r = s.post(f"{url}/v1/appointments", timeout=10, json={
-                    "authorityId": authority, "caseId": str(uuid.uuid4()), "kind": "one_to_one",
+                    "authorityId": authority, "caseId": case_id, "kind": "one_to_one",
                     "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "location": {"kind": "phone", "phone": "0113 496 0000"},
-                    "participants": [{"kind": "supporter", "calendarOwnerId": owner, "name": "Bench"}]})
+                    "participants": [{"kind": "supporter", "calendarOwnerId": owner, "name": "Bench"}],
+                    # 25 a day run past the 17:00 the weekly hours end at: booked as staff may.
+                    "allowOutsideHours": True})
                 r.raise_for_status()
                 booked += 1
         day += datetime.timedelta(days=1)

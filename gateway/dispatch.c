@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <jansson.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,11 +168,52 @@ static const char *location(arena_t *a, const route_match_t *m, const char *id) 
     return out;
 }
 
+/* Whether the request's If-None-Match names etag (or is "*"). */
+static bool none_match(const http_ctx_t *h, const char *etag) {
+    const char *v = mg_get_header(h->conn, "If-None-Match");
+    return v != NULL && (strcmp(v, "*") == 0 || strstr(v, etag) != NULL);
+}
+
+/* ics: the reply's one string field sent as it is, of the route's media
+ * type. Its ETag is a hash of the text (the object has no version of its
+ * own that covers every change), so a calendar app revalidates cheaply:
+ * Cache-Control private (a shared cache never keeps it), no-cache (asked
+ * again each time, so a change or a revoked feed shows at once). */
+static int answer_raw(call_t *c, json_t *j, const routes_raw_t *raw) {
+    const http_ctx_t *h = c->h;
+    json_t *id = json_object_get(j, "id"), *authority = json_object_get(j, "authorityId");
+    if (c->record_id == NULL && json_is_string(id)) c->record_id = arena_strdup(h->arena, json_string_value(id));
+    if (json_is_string(authority)) c->authority_id = arena_strdup(h->arena, json_string_value(authority));
+    const char *text = json_string_value(json_object_get(j, raw->field));
+    if (text == NULL) {
+        json_decref(j);
+        return http_problem(h, 500, "the reply has no text to send", NULL, NULL);
+    }
+    size_t len = strlen(text);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)text, len, digest);
+    char etag[2 + 32 + 1] = "\"", *w = etag + 1;
+    for (int i = 0; i < 16; i++, w += 2) snprintf(w, 3, "%02x", digest[i]);
+    *w++ = '"';
+    *w = '\0';
+    http_ctx_t hx = *h;
+    const char *own = arena_printf(h->arena, "ETag: %s\r\n", etag);
+    hx.extra_headers = arena_printf(h->arena, "%s%s", h->extra_headers ? h->extra_headers : "", own);
+    if (h->record != NULL) h->record->headers = own;
+    int rc = none_match(h, etag) ? http_send_cached(&hx, 304, raw->media_type, "private, no-cache", "", 0)
+                                 : http_send_cached(&hx, c->m.route->success_status, raw->media_type,
+                                                    "private, no-cache", text, len);
+    json_decref(j);
+    return rc;
+}
+
 /* Answers a successful reply message as JSON, with Location and ETag. */
 static int answer(call_t *c, const ProtobufCMessage *out) {
     const http_ctx_t *h = c->h;
     json_t *j = pb_to_json(out);
     if (j == NULL) return http_problem(h, 500, "the reply cannot be encoded", NULL, NULL);
+    const routes_raw_t *raw = routes_raw_answer(c->m.route);
+    if (raw != NULL) return answer_raw(c, j, raw);
     json_t *id = json_object_get(j, "id"), *version = json_object_get(j, "version");
     json_t *authority = json_object_get(j, "authorityId"), *next = json_object_get(j, "nextPageToken");
     if (json_is_string(next)) {
@@ -309,6 +351,23 @@ static int at_capacity(const http_ctx_t *h) {
     return http_problem_as(h, BUS_PROBLEM_AT_CAPACITY, NULL, NULL, "Retry-After: 1\r\n");
 }
 
+/* ics: who a keyless request (a calendar feed's) is to the services: no
+ * client, no consortium, no authority, the one role "calendar_feed" (which
+ * admits nothing a key's role does); the service checks the request's own
+ * token and acts for that calendar alone. */
+static void keyless_identity(arena_t *a, auth_identity_t *who) {
+    memset(who, 0, sizeof *who);
+    Parley__Common__V1__Principal *p = arena_alloc(a, sizeof *p);
+    char **roles = arena_alloc(a, sizeof *roles);
+    if (p == NULL || roles == NULL) return;
+    parley__common__v1__principal__init(p);
+    roles[0] = "calendar_feed";
+    p->roles = roles;
+    p->n_roles = 1;
+    p->client_id = "";
+    who->principal = p;
+}
+
 /* Everything from the route to the answer. Sets c->audit_principal once
  * the request names a client (a valid key, or the client a failed key
  * claims), and c->audited when a service or Admin handler wrote the row. */
@@ -339,18 +398,27 @@ static int pipeline(call_t *c, const struct mg_request_info *ri) {
     c->client_address = c->address;
     if (backend_hold(t, gw_config.backend_wait_ms) != 0) return at_capacity(h);
     auth_identity_t who;
-    auth_result_t ar = auth_check(t->db, h->arena, mg_get_header(h->conn, "Authorization"), c->address, &who);
-    if (ar != AUTH_OK) {
-        if (ar != AUTH_MISSING && ar != AUTH_UNAVAILABLE) c->audit_principal = who.claimed;
-        return unauthorized(h, ar, who.retry_after_s);
+    bool keyless = routes_keyless(c->m.route);
+    if (keyless) {
+        keyless_identity(h->arena, &who);
+        if (who.principal == NULL) return http_problem(h, 500, "out of memory", NULL, NULL);
+    } else {
+        auth_result_t ar = auth_check(t->db, h->arena, mg_get_header(h->conn, "Authorization"), c->address, &who);
+        if (ar != AUTH_OK) {
+            if (ar != AUTH_MISSING && ar != AUTH_UNAVAILABLE) c->audit_principal = who.claimed;
+            return unauthorized(h, ar, who.retry_after_s);
+        }
     }
     c->audit_principal = who.principal;
     http_ctx_t hl; /* h with the RateLimit headers: every answer from here on carries them */
-    int limited = ratelimit_apply(t->kv, h, who.principal->client_id, who.roles, &hl);
+    /* A keyless request is limited by the address it comes from (a feed's
+     * token guessed at is limited like any client). */
+    const char *limit_key = keyless ? arena_printf(h->arena, "feed:%s", c->address) : who.principal->client_id;
+    int limited = ratelimit_apply(t->kv, h, limit_key, who.roles, &hl);
     if (limited != 0) return limited;
     h = c->h = &hl;
     c->who = who;
-    if ((who.roles & c->m.route->roles) == 0)
+    if (!keyless && (who.roles & c->m.route->roles) == 0)
         return http_problem_as(h, BUS_PROBLEM_FORBIDDEN, NULL, NULL, NULL);
     c->md = routes_method(c->m.route);
     if (c->md == NULL) return http_problem(h, 500, "route misconfigured", NULL, NULL);

@@ -11,7 +11,7 @@
 
 #define SECURITY_HEADERS                                                                            \
     "X-Content-Type-Options: nosniff\r\n"                                                           \
-    "Cache-Control: no-store\r\n"                                                                   \
+    "Cache-Control: %s\r\n"                                                                         \
     "Referrer-Policy: no-referrer\r\n"                                                              \
     "X-Frame-Options: DENY\r\n"
 
@@ -21,6 +21,7 @@ const char *http_reason(int status) {
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -66,6 +67,11 @@ int http_status_for_code(int code) {
 }
 
 int http_send(const http_ctx_t *h, int status, const char *content_type, const char *body, size_t len) {
+    return http_send_cached(h, status, content_type, "no-store", body, len);
+}
+
+int http_send_cached(const http_ctx_t *h, int status, const char *content_type, const char *cache_control,
+                     const char *body, size_t len) {
     const char *extra = h->extra_headers ? h->extra_headers : "";
     bool closing = h->close_after != NULL && *h->close_after;
     if (closing) mg_disable_connection_keep_alive(h->conn);
@@ -74,7 +80,7 @@ int http_send(const http_ctx_t *h, int status, const char *content_type, const c
                               "Content-Type: %s\r\n"
                               "Content-Length: %zu\r\n"
                               "X-Request-Id: %s\r\n" SECURITY_HEADERS "%s%s\r\n",
-                              status, http_reason(status), content_type, len, h->request_id, extra,
+                              status, http_reason(status), content_type, len, h->request_id, cache_control, extra,
                               closing ? "Connection: close\r\n" : "");
     if (head == NULL) return 500;
     size_t hl = strlen(head);

@@ -41,6 +41,11 @@ typedef struct {
  * in one write. Returns status. */
 int http_send(const http_ctx_t *h, int status, const char *content_type, const char *body, size_t len);
 
+/* As http_send, with cache_control as the Cache-Control value instead of
+ * "no-store" (ics: a calendar app revalidates an .ics with its ETag). */
+int http_send_cached(const http_ctx_t *h, int status, const char *content_type, const char *cache_control,
+                     const char *body, size_t len);
+
 /* Writes an application/problem+json body: type, title, status, code,
  * detail, instance, requestId and, when errs has any, errors [{field,
  * message}]. code is the cause's word (bus/problems.h); one that is NULL,

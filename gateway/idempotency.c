@@ -165,6 +165,10 @@ static const struct {
     {"CreateWebhook", "secret", "secretNotice",
      "this is a replay: the secret was shown only in the first answer and is not kept readable; if it was lost, "
      "delete this webhook and create another"},
+    /* ics: a calendar's feed token (services/scheduling/feed.c). */
+    {"CreateFeedToken", "token", "tokenNotice",
+     "this is a replay: the token was shown only in the first answer and is not kept; if it was lost, make "
+     "another (the old one stops working)"},
 };
 
 char *idem_keepable_body(const char *rpc, const char *body, size_t len, bool *keep_as_is) {

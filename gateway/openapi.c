@@ -24,7 +24,7 @@ typedef struct {
     oas_schemas_t *schemas;
     const json_t *overlay;
     bool response_used[N_ERRORS];
-    bool idempotency_key, if_match, if_match_required, etag, location;
+    bool idempotency_key, if_match, if_match_required, etag, location, content_etag;
 } build_t;
 
 static bool has_body(const char *method) {
@@ -43,8 +43,9 @@ static size_t path_params(const char *path, char names[][NAME_LEN], size_t max) 
     for (const char *p = strchr(path, '{'); p != NULL && n < max; p = strchr(p + 1, '{')) {
         const char *end = strchr(p, '}');
         if (end == NULL || (size_t)(end - p - 1) >= NAME_LEN) break;
-        /* routes_match only treats a whole segment as a parameter. */
-        if (p[-1] != '/' || (end[1] != '/' && end[1] != '\0')) continue;
+        /* routes_match only treats a whole segment as a parameter, or one
+         * before a literal suffix ("{id}.ics"). */
+        if (p[-1] != '/' || (end[1] != '/' && end[1] != '\0' && end[1] != '.')) continue;
         memcpy(names[n], p + 1, (size_t)(end - p - 1));
         names[n][end - p - 1] = '\0';
         n++;
@@ -157,7 +158,8 @@ static bool error_applies(const route_t *r, const json_t *op_text, int status, s
     const char *m = r->http_method;
     if (overlay_lists(op_text, status)) return true;
     switch (status) {
-    case 403: return (r->roles & ROLE_ALL) != ROLE_ALL;
+    case 401: return !routes_keyless(r);
+    case 403: return !routes_keyless(r) && (r->roles & ROLE_ALL) != ROLE_ALL;
     case 404: return n_path > 0;
     case 408:
     case 409:
@@ -190,6 +192,37 @@ static json_t *responses(build_t *b, const route_t *r, const json_t *op_text, co
     json_t *headers = json_pack("{s:o}", "X-Request-Id", ref("headers", "X-Request-Id"));
     add_rate_limit_refs(headers);
     add_cors_refs(headers);
+    const routes_raw_t *raw = routes_raw_answer(r);
+    if (raw != NULL) {
+        /* ics: the text of one string field of the reply, as it is. */
+        b->content_etag = true;
+        json_object_set_new(headers, "ETag", ref("headers", "ContentETag"));
+        const ProtobufCFieldDescriptor *f = field_named(out, raw->field);
+        json_t *schema = f ? oas_schemas_field(b->schemas, out, f) : json_pack("{s:s}", "type", "string");
+        json_object_del(schema, "description");
+        static const char example[] =
+            "BEGIN:VCALENDAR\r\nPRODID:-//Parley//Scheduling//EN\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n"
+            "UID:2c34fdfe-5157-4276-858f-9f9301a60385@parley\r\nSEQUENCE:0\r\nDTSTAMP:20270301T120000Z\r\n"
+            "DTSTART:20270322T100000Z\r\nDTEND:20270322T110000Z\r\nSUMMARY:Annual review\r\nEND:VEVENT\r\n"
+            "END:VCALENDAR\r\n";
+        json_t *ok = json_pack("{s:s, s:o, s:{s:{s:o, s:s}}}", "description", http_reason(r->success_status), "headers",
+                               headers, "content", raw->media_type, "schema", schema, "example", example);
+        /* If-None-Match naming the text's ETag: unchanged, no body. */
+        json_t *same_headers = json_pack("{s:o, s:o}", "X-Request-Id", ref("headers", "X-Request-Id"), "ETag",
+                                         ref("headers", "ContentETag"));
+        add_rate_limit_refs(same_headers);
+        add_cors_refs(same_headers);
+        json_t *same = json_pack("{s:s, s:o}", "description", http_reason(304), "headers", same_headers);
+        json_t *all = json_pack("{s:o, s:o}", "200", ok, "304", same);
+        char code[8], name[64];
+        for (size_t i = 0; i < N_ERRORS; i++) {
+            if (!error_applies(r, op_text, error_statuses[i], n_path)) continue;
+            b->response_used[i] = true;
+            snprintf(code, sizeof code, "%d", error_statuses[i]);
+            json_object_set_new(all, code, ref("responses", response_name(error_statuses[i], name, sizeof name)));
+        }
+        return all;
+    }
     if (field_named(out, "version") != NULL) {
         b->etag = true;
         json_object_set_new(headers, "ETag", ref("headers", "ETag"));
@@ -250,7 +283,15 @@ static json_t *operation(build_t *b, const route_t *r, const char *op_id) {
     json_object_set_new(op, "parameters", parameters(b, r, md->input, op_text, names, n_path));
     if (has_body(r->http_method)) json_object_set_new(op, "requestBody", request_body(b, md->input, names, n_path));
     json_object_set_new(op, "responses", responses(b, r, op_text, md->output, n_path));
-    json_object_set_new(op, "x-parley-roles", roles_list(r->roles));
+    if (routes_keyless(r)) {
+        /* ics: no API key; the feed's token (a query parameter) instead. */
+        json_object_set_new(op, "security", json_array());
+        json_object_set_new(op, "x-parley-roles", json_array());
+        const json_t *text = json_object_get(op_text, "description");
+        if (json_is_string(text)) json_object_set(op, "description", (json_t *)text);
+    } else {
+        json_object_set_new(op, "x-parley-roles", roles_list(r->roles));
+    }
     return op;
 }
 
@@ -360,6 +401,11 @@ static json_t *components(build_t *b) {
                                       ref("schemas", "Problem")));
     }
     if (b->etag) json_object_set_new(headers, "ETag", header_named("ETag"));
+    if (b->content_etag)
+        json_object_set_new(headers, "ContentETag",
+                            header("A hash of the text, quoted: send it back in If-None-Match to be answered 304 "
+                                   "when it has not changed.",
+                                   "{\"type\": \"string\", \"maxLength\": 40, \"pattern\": \"^\\\"[0-9a-f]{32}\\\"$\"}"));
     if (b->location) json_object_set_new(headers, "Location", header_named("Location"));
     if (b->idempotency_key)
         json_object_set_new(params, "Idempotency-Key",
@@ -448,7 +494,10 @@ static int register_messages(build_t *b, const route_t *table, size_t n, char *e
                      table[i].path, table[i].rpc);
             return -1;
         }
-        if (register_input(b, &table[i], md->input) != 0 || oas_schemas_add(b->schemas, md->output, OAS_REPLY) != 0) {
+        /* A raw answer (routes_raw_answer) sends one field's text, not the message. */
+        bool raw = routes_raw_answer(&table[i]) != NULL;
+        if (register_input(b, &table[i], md->input) != 0 ||
+            (!raw && oas_schemas_add(b->schemas, md->output, OAS_REPLY) != 0)) {
             snprintf(err, cap, "out of memory");
             return -1;
         }

@@ -130,11 +130,22 @@ static const route_t route_table[] = {
     {"GET", "/v1/calendars/{ownerId}/free-slots", "scheduling", SCHEDULING, "GetFreeSlots", STAFF | ROLE_SUPPORTER,
      200},
     {"POST", "/v1/appointments", "scheduling", SCHEDULING, "CreateAppointment", STAFF, 201},
+    /* ics: before /v1/appointments/{id}, which would take "<id>.ics" as its
+     * id (and answer 404). text/calendar (routes_raw_answer). */
+    {"GET", "/v1/appointments/{id}.ics", "scheduling", SCHEDULING, "GetAppointmentIcs", STAFF | ROLE_SUPPORTER, 200},
     {"GET", "/v1/appointments/{id}", "scheduling", SCHEDULING, "GetAppointment", STAFF | ROLE_SUPPORTER, 200},
     {"PATCH", "/v1/appointments/{id}", "scheduling", SCHEDULING, "RescheduleAppointment", STAFF, 200},
     {"POST", "/v1/appointments/{id}/cancel", "scheduling", SCHEDULING, "CancelAppointment", STAFF, 200},
     {"GET", "/v1/appointments/{id}/icalendar", "scheduling", SCHEDULING, "GetAppointmentICalendar",
      STAFF | ROLE_SUPPORTER, 200},
+    /* ics: a calendar's feed, for a calendar app: reached with its token
+     * (routes_keyless: no API key; any role bit would do), and the token
+     * made, replaced and revoked by staff or the supporter it belongs to. */
+    {"POST", "/v1/calendars/{ownerId}/feed-token", "scheduling", SCHEDULING, "CreateFeedToken", STAFF | ROLE_SUPPORTER,
+     200},
+    {"DELETE", "/v1/calendars/{ownerId}/feed-token", "scheduling", SCHEDULING, "RevokeFeedToken",
+     STAFF | ROLE_SUPPORTER, 200},
+    {"GET", "/v1/calendars/{ownerId}.ics", "scheduling", SCHEDULING, "GetCalendarFeed", ROLE_ANY, 200},
     /* Group sessions: a booking past capacity waits; a cancelled seat goes
      * to the first waiting booking in the same transaction. */
     {"POST", "/v1/sessions", "scheduling", SCHEDULING, "CreateSession", STAFF, 201},
@@ -185,6 +196,25 @@ bool routes_if_match_required(const route_t *r) {
     return false;
 }
 
+/* ics: the answers given as text/calendar, and the route reached without a key. */
+static const struct {
+    const char *path;
+    routes_raw_t raw;
+} raw_routes[] = {
+    {"/v1/appointments/{id}.ics", {"text/calendar; charset=utf-8", "ics"}},
+    {"/v1/calendars/{ownerId}.ics", {"text/calendar; charset=utf-8", "ics"}},
+};
+
+const routes_raw_t *routes_raw_answer(const route_t *r) {
+    for (size_t i = 0; i < sizeof raw_routes / sizeof raw_routes[0]; i++)
+        if (strcmp(r->path, raw_routes[i].path) == 0 && strcmp(r->http_method, "GET") == 0) return &raw_routes[i].raw;
+    return NULL;
+}
+
+bool routes_keyless(const route_t *r) {
+    return strcmp(r->http_method, "GET") == 0 && strcmp(r->path, "/v1/calendars/{ownerId}.ics") == 0;
+}
+
 const route_t *routes_table(size_t *n) {
     *n = sizeof route_table / sizeof route_table[0];
     return route_table;
@@ -208,13 +238,16 @@ static bool path_matches(const char *t, const char *path, route_match_t *m) {
         size_t tl, pl;
         t = next_segment(t, &ts, &tl);
         path = next_segment(path, &ps, &pl);
-        if (tl >= 2 && ts[0] == '{' && ts[tl - 1] == '}') {
-            if (pl == 0 || m->n_params == ROUTES_MAX_PARAMS) return false;
+        const char *close = tl >= 2 && ts[0] == '{' ? memchr(ts, '}', tl) : NULL;
+        if (close != NULL) {
+            /* "{id}" or "{id}.ics": the literal suffix after the brace ends the segment. */
+            size_t sl = tl - (size_t)(close + 1 - ts);
+            if (pl <= sl || m->n_params == ROUTES_MAX_PARAMS || memcmp(ps + pl - sl, close + 1, sl) != 0) return false;
             route_param_t *p = &m->params[m->n_params++];
             p->name = ts + 1;
-            p->name_len = tl - 2;
+            p->name_len = (size_t)(close - ts - 1);
             p->value = ps;
-            p->value_len = pl;
+            p->value_len = pl - sl;
         } else if (tl != pl || memcmp(ts, ps, tl) != 0) {
             return false;
         }

@@ -42,6 +42,19 @@ typedef struct {
  * precondition_required before calling the service. */
 bool routes_if_match_required(const route_t *r);
 
+/* ics: a route whose answer is not JSON but one string field of the
+ * reply (by its JSON name), sent as it is with the given media type (an
+ * iCalendar text); errors are still problem+json. NULL for a JSON route. */
+typedef struct {
+    const char *media_type;
+    const char *field;
+} routes_raw_t;
+const routes_raw_t *routes_raw_answer(const route_t *r);
+
+/* ics: whether r is reached without an API key: the request carries its
+ * own credential (a calendar feed's token), which the service checks. */
+bool routes_keyless(const route_t *r);
+
 /* The built-in table and its length. */
 const route_t *routes_table(size_t *n);
 
@@ -49,7 +62,9 @@ const route_t *routes_table(size_t *n);
  * fills m; -1 when no route has that path (404); -2 when a route has the path
  * but not the method (405), in which case allow (cap bytes) lists the
  * methods, comma-separated. A parameter never matches an empty segment or
- * one with a '/'. */
+ * one with a '/'. A template segment "{id}.ics" matches a path segment
+ * ending in ".ics" (as sent, not decoded) with the text before it as the
+ * parameter, which is never empty and never holds the suffix. */
 int routes_match(const route_t *table, size_t n, const char *method, const char *path, route_match_t *m,
                  char *allow, size_t cap);
 

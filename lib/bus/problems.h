@@ -105,6 +105,12 @@
       "A participant with a calendar in Parley is already booked at that time (its own bookings, whichever authority made "   \
       "them): `detail` names the participant (`participants[i]`, its `calendarOwnerId`). Nothing was "       \
       "booked; pick another slot (`GET /v1/calendars/{ownerId}/free-slots`).")                                       \
+    /* ics: a booking checked against the calendar's availability and caps. */                                 \
+    X(CALENDAR_UNAVAILABLE, "calendar_unavailable", 10, 409, false, "a participant's calendar is not available then", \
+      "A participant's calendar does not take the booking: outside its weekly hours, on a day it is closed (leave, "   \
+      "a bank holiday) or past its `maxPerDay`/`maxPerWeek` cap. `errors` names the participant "                     \
+      "(`participants[i]`) and `detail` the reason. Nothing was booked; staff may book outside the hours and closed "  \
+      "days with `allowOutsideHours: true`, never past a cap.")                                                         \
     X(APPOINTMENT_CANCELLED, "appointment_cancelled", 10, 409, false, "the appointment is cancelled",               \
       "The appointment was cancelled: it is cancelled once and cannot be rescheduled.")                             \
     X(SESSION_CANCELLED, "session_cancelled", 10, 409, false, "the session is cancelled",                         \

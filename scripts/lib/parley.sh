@@ -64,6 +64,19 @@ webhook_key_ensure() {
 	mv -f "$VAR/webhook-key.tmp" "$VAR/webhook-key"
 }
 
+# feed_key_ensure: $VAR/feed-key, 32 random bytes in hex, mode 600, made
+# once. Scheduling keys its calendar feed tokens' hashes with it
+# (PARLEY_SCHEDULING_FEED_KEY): a new key makes every feed token stop working.
+feed_key_ensure() {
+	[[ -s $VAR/feed-key ]] && return 0
+	command -v openssl >/dev/null || die "openssl not found (run scripts/install-deps.sh)"
+	(
+		umask 077
+		openssl rand -hex 32 >"$VAR/feed-key.tmp"
+	) || die "could not create $VAR/feed-key"
+	mv -f "$VAR/feed-key.tmp" "$VAR/feed-key"
+}
+
 # bus_keys_ensure: $BUS_KEYS, the bus's CURVE keys: the broker's pair and
 # one per kind (the gateway and each service), written by `parley-broker
 # keygen` (directory 0700, secrets 0600) when any is missing; existing keys
@@ -121,6 +134,10 @@ service_env() {
 	if [[ $svc == notify ]]; then
 		webhook_key_ensure
 		printf '%s\n' "PARLEY_WEBHOOK_KEY=$(<"$VAR/webhook-key")"
+	fi
+	if [[ $svc == scheduling ]]; then
+		feed_key_ensure
+		printf '%s\n' "PARLEY_SCHEDULING_FEED_KEY=$(<"$VAR/feed-key")"
 	fi
 	sanitizer_env
 }

@@ -11,8 +11,10 @@
 #include "db/outbox.h"
 #include "core/config.h"
 #include "services/scheduling/ical.h"
+#include "services/scheduling/needs.h"
 #include "services/scheduling/reminders.h"
 #include "services/scheduling/scheduling.h"
+#include "services/scheduling/slots.h"
 #include "services/scheduling/tz.h"
 #include "svc/precondition.h"
 #include "svc/read_only.h"
@@ -31,7 +33,7 @@ typedef Parley__Scheduling__V1__Participant participant_t;
 #define COLUMNS                                                                                                  \
     "id, authority_id, case_id, kind, status, " DB_MICROS("starts_at") ", " DB_MICROS("ends_at") ", zone, title," \
     " location::text, participants::text, access_needs::text, sequence::text, cancel_reason, history::text,"     \
-    " version::text, " DB_MICROS("created_at") ", " DB_MICROS("updated_at")
+    " version::text, " DB_MICROS("created_at") ", " DB_MICROS("updated_at") ", allow_outside_hours"
 #define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 /* One history entry ($r the reason) from the row as it is after the change. */
 #define CHANGE(action, r)                                                                                     \
@@ -41,9 +43,9 @@ typedef Parley__Scheduling__V1__Participant participant_t;
 static const db_stmt_t stmts[] = {
     {"a_insert",
      "INSERT INTO appointments (id, authority_id, case_id, kind, starts_at, ends_at, zone, title, location,"
-     " participants, access_needs, created_by_client, history)"
+     " participants, access_needs, created_by_client, allow_outside_hours, history)"
      " VALUES ($1, $2, $3, $4, " DB_FROM_MICROS("$5") ", " DB_FROM_MICROS("$6") ", $7, $8, $9::jsonb, $10::jsonb,"
-     " $11::jsonb, $12, jsonb_build_array(jsonb_build_object('action', 'booked', 'sequence', 0, 'start', "
+     " $11::jsonb, $12, $13::boolean, jsonb_build_array(jsonb_build_object('action', 'booked', 'sequence', 0, 'start', "
      RFC3339(DB_FROM_MICROS("$5")) ", 'end', " RFC3339(DB_FROM_MICROS("$6")) ", 'at', " RFC3339("now()") ")))"
      " RETURNING audit.touch(id::text, authority_id)"},
     /* Booked only on a calendar the caller's authorities hold. */
@@ -61,7 +63,20 @@ static const db_stmt_t stmts[] = {
      " WHERE appointment_id = $1 AND owner_id = $2"},
     {"a_reschedule",
      "UPDATE appointments SET starts_at = " DB_FROM_MICROS("$2") ", ends_at = " DB_FROM_MICROS("$3") ","
-     " sequence = sequence + 1, version = version + 1, updated_at = now() WHERE id = $1 RETURNING 1"},
+     " allow_outside_hours = $4::boolean, sequence = sequence + 1, version = version + 1, updated_at = now()"
+     " WHERE id = $1 RETURNING 1"},
+    /* ics: a calendar locked for the booking (so that concurrent bookings
+     * of it are counted one after another: each statement below reads
+     * after the lock is granted), then its other active bookings near the
+     * times, for the caps. */
+    {"a_calendar",
+     "SELECT zone, weekly::text, max_per_day, max_per_week, bank_holidays, exceptions::text"
+     " FROM calendars WHERE owner_id = $1 FOR UPDATE"},
+    {"a_busy",
+     "SELECT extract(epoch FROM lower(during))::bigint, extract(epoch FROM upper(during))::bigint"
+     " FROM calendar_bookings WHERE owner_id = $1 AND active AND appointment_id <> $2"
+     " AND during && tstzrange(to_timestamp($3::bigint) - interval '8 days', to_timestamp($4::bigint) + interval '8 days')"
+     " LIMIT 20000"},
     {"a_release", "UPDATE calendar_bookings SET active = false WHERE appointment_id = $1"},
     {"a_cancel",
      "UPDATE appointments SET status = 'APPOINTMENT_STATUS_CANCELLED', cancel_reason = $2, sequence = sequence + 1,"
@@ -108,6 +123,7 @@ static appointment_t *from_row(arena_t *a, const db_result_t *r) {
     x->version = (int32_t)db_int(r, 0, 15);
     x->created_at = svc_timestamp(a, db_int(r, 0, 16));
     x->updated_at = svc_timestamp(a, db_int(r, 0, 17));
+    x->allow_outside_hours = db_bool(r, 0, 18);
     return x->location ? x : NULL;
 }
 
@@ -178,6 +194,84 @@ static int booking_failed(bus_response_t *res, const bus_request_t *req, db_t *d
     return svc_db_fail(res, req, db, rc);
 }
 
+/* "HH:MM" to minutes (the codec checked the pattern). */
+static int minutes_of(const char *hhmm) { return atoi(hhmm) * 60 + atoi(hhmm + 3); }
+
+/* ics: participant i's calendar locked and [start, end) (seconds) checked
+ * against it: its weekly hours, closed days and bank holidays (unless
+ * outside hours are allowed, or it keeps no weekly hours: a room booked
+ * whenever it is free) and its caps (always). 0 when it may be booked; 1
+ * when the caller's authorities hold no such calendar; -1 with res set
+ * (409 calendar_unavailable naming participants[i], or a database failure)
+ * and the transaction rolled back. */
+static int availability_check(db_t *db, const bus_request_t *req, bus_response_t *res, size_t i, const char *owner,
+                              const char *appointment_id, int64_t start, int64_t end, bool allow_outside) {
+    arena_t *a = res->arena;
+    const char *lp[] = {owner};
+    db_result_t *cal = NULL, *busy = NULL, *hol = NULL;
+    int rc = db_exec(db, "a_calendar", 1, lp, &cal), out = -1;
+    if (rc != 0) return svc_db_fail(res, req, db, rc);
+    if (db_rows(cal) != 1) {
+        db_result_free(&cal);
+        return 1;
+    }
+    const char *from = arena_printf(a, "%lld", (long long)start), *to = arena_printf(a, "%lld", (long long)end);
+    const char *bp[] = {owner, appointment_id, from, to}, *hp[] = {from, to};
+    rc = db_exec(db, "a_busy", 4, bp, &busy);
+    if (rc == 0) rc = db_exec(db, "c_holidays", 2, hp, &hol);
+    if (rc != 0) {
+        svc_db_fail(res, req, db, rc);
+        goto done;
+    }
+    const tz_t *zone = tz_get(db_text(cal, 0, 0));
+    size_t nw = 0, ne = 0, nb = (size_t)db_rows(busy), nh = (size_t)db_rows(hol);
+    Parley__Scheduling__V1__WeeklyHours **weekly = (Parley__Scheduling__V1__WeeklyHours **)sched_json_items(
+        a, db_text(cal, 0, 1), &parley__scheduling__v1__weekly_hours__descriptor, SLOTS_MAX_WINDOWS, &nw);
+    Parley__Scheduling__V1__DateException **exceptions = (Parley__Scheduling__V1__DateException **)sched_json_items(
+        a, db_text(cal, 0, 5), &parley__scheduling__v1__date_exception__descriptor, 400, &ne);
+    bool holidays = strcmp(db_text(cal, 0, 4), "BANK_HOLIDAYS_NONE") != 0;
+    slots_window_t windows[SLOTS_MAX_WINDOWS];
+    slots_span_t *spans = arena_alloc(a, (nb + 1) * sizeof *spans);
+    int64_t *closed = arena_alloc(a, (ne + nh + 1) * sizeof *closed);
+    if (zone == NULL || spans == NULL || closed == NULL) {
+        svc_db_fail(res, req, db, DB_ERR_QUERY);
+        goto done;
+    }
+    for (size_t k = 0; k < nw && weekly; k++)
+        windows[k] = (slots_window_t){weekly[k]->weekday, minutes_of(weekly[k]->start), minutes_of(weekly[k]->end)};
+    size_t nc = 0;
+    for (size_t k = 0; k < ne && exceptions; k++) {
+        int64_t d;
+        if (svc_parse_date(exceptions[k]->date, &d)) closed[nc++] = d;
+    }
+    for (size_t k = 0; holidays && k < nh; k++) closed[nc++] = db_int(hol, (int)k, 0);
+    for (size_t k = 0; k < nb; k++) spans[k] = (slots_span_t){db_int(busy, (int)k, 0), db_int(busy, (int)k, 1)};
+    slots_calendar_t c = {.zone = zone, .windows = windows, .n_windows = weekly ? nw : 0, .closed_days = closed,
+                          .n_closed = nc, .busy = spans, .n_busy = nb,
+                          .max_per_day = (int)db_int(cal, 0, 2), .max_per_week = (int)db_int(cal, 0, 3)};
+    int64_t day = 0;
+    slots_fit_t fit = slots_check(&c, start, end, !allow_outside && c.n_windows > 0, &day);
+    if (fit == SLOTS_FITS) {
+        out = 0;
+        goto done;
+    }
+    int y, m, d;
+    tz_civil_from_days(day, &y, &m, &d);
+    const char *why = fit == SLOTS_OUTSIDE_HOURS ? "outside its weekly hours"
+                      : fit == SLOTS_CLOSED_DAY  ? arena_printf(a, "closed on %04d-%02d-%02d (leave or a bank holiday)", y, m, d)
+                      : fit == SLOTS_DAY_CAP     ? arena_printf(a, "at its cap of %d a day", c.max_per_day)
+                                                 : arena_printf(a, "at its cap of %d a week", c.max_per_week);
+    db_tx_rollback(db);
+    bus_response_violation(res, arena_printf(a, "participants[%zu]", i), "%s", why);
+    bus_response_problem(res, BUS_PROBLEM_CALENDAR_UNAVAILABLE,
+                         "participants[%zu] (calendarOwnerId %s) is not available then: %s", i, owner, why);
+done:
+    db_result_free(&cal);
+    db_result_free(&busy);
+    db_result_free(&hol);
+    return out;
+}
+
 static int emit(db_t *db, arena_t *a, const char *type, const appointment_t *x) {
     static const char *const subscribers[] = {"notify"};
     const char *data = arena_printf(a, "{\"appointmentId\":\"%s\",\"caseId\":\"%s\",\"sequence\":%d}", x->id,
@@ -201,6 +295,14 @@ int appointments_create(void *ctx, const bus_request_t *req, bus_response_t *res
     const create_t *in = (const void *)req->input;
     validate(req, res, in);
     if (!svc_ok(res)) return -1;
+    /* ics: the case from intake, before any transaction (none is held open
+     * across the bus): its family's communication needs, unless the request
+     * gives accessNeeds itself, which then stand whole. Intake unreachable:
+     * 503, nothing booked. */
+    Parley__Scheduling__V1__AccessNeeds *from_intake = NULL;
+    if (needs_from_intake(((scheduling_t *)ctx)->bus, req, res, in->case_id, in->authority_id, &from_intake) != 0)
+        return -1;
+    const Parley__Scheduling__V1__AccessNeeds *needs = in->access_needs ? in->access_needs : from_intake;
     const Parley__Common__V1__Principal *p = req->header->principal;
     char id[IDS_UUID_LEN + 1];
     if (ids_uuid_new(id) != 0) return svc_db_fail(res, req, db, DB_ERR_QUERY);
@@ -216,11 +318,12 @@ int appointments_create(void *ctx, const bus_request_t *req, bus_response_t *res
                             svc_opt(in->title),
                             sched_json_one(a, &in->location->base),
                             sched_json_array(a, (ProtobufCMessage *const *)in->participants, in->n_participants),
-                            sched_json_one(a, in->access_needs ? &in->access_needs->base : NULL),
-                            (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL};
+                            sched_json_one(a, needs ? &needs->base : NULL),
+                            (p && ids_is_uuid(p->client_id)) ? p->client_id : NULL,
+                            in->allow_outside_hours ? "true" : "false"};
     if (params[8] == NULL || params[9] == NULL || params[10] == NULL) return svc_db_fail(res, req, db, DB_ERR_QUERY);
     int rc = db_tx_begin(db, p);
-    if (rc == 0) rc = db_exec(db, "a_insert", 12, params, NULL);
+    if (rc == 0) rc = db_exec(db, "a_insert", 13, params, NULL);
     if (rc != 0) return svc_db_fail(res, req, db, rc);
     size_t *order;
     size_t n = calendar_order(a, in->participants, in->n_participants, &order);
@@ -229,9 +332,12 @@ int appointments_create(void *ctx, const bus_request_t *req, bus_response_t *res
         const char *owner = in->participants[i]->calendar_owner_id;
         const char *bp[] = {owner, id, start, end};
         db_result_t *r = NULL;
-        rc = db_exec(db, "a_book", 4, bp, &r);
+        int checked = availability_check(db, req, res, i, owner, id, sched_seconds(in->start), sched_seconds(in->end),
+                                         in->allow_outside_hours);
+        if (checked < 0) return -1;
+        rc = checked == 0 ? db_exec(db, "a_book", 4, bp, &r) : 0;
         if (rc != 0) return booking_failed(res, req, db, rc, i, owner);
-        int booked = db_rows(r);
+        int booked = checked == 0 ? db_rows(r) : 0;
         db_result_free(&r);
         if (booked != 1) {
             db_tx_rollback(db);
@@ -357,11 +463,15 @@ int appointments_reschedule(void *ctx, const bus_request_t *req, bus_response_t 
     for (size_t k = 0; k < n; k++) {
         const char *owner = ps[order[k]]->calendar_owner_id;
         const char *mp[] = {in->id, owner, start, end};
+        /* A calendar moved out of the caller's authorities since is not checked (a_move still moves it). */
+        if (availability_check(db, req, res, order[k], owner, in->id, sched_seconds(in->start), sched_seconds(in->end),
+                               in->allow_outside_hours) < 0)
+            return -1;
         rc = db_exec(db, "a_move", 4, mp, NULL);
         if (rc != 0) return booking_failed(res, req, db, rc, order[k], owner);
     }
-    const char *rp[] = {in->id, start, end};
-    rc = db_exec(db, "a_reschedule", 3, rp, NULL);
+    const char *rp[] = {in->id, start, end, in->allow_outside_hours ? "true" : "false"};
+    rc = db_exec(db, "a_reschedule", 4, rp, NULL);
     appointment_t *x = NULL;
     if (rc == 0) rc = read_back(db, a, in->id, svc_opt(in->reason), &x);
     if (rc == 0) rc = reminders_schedule(db, in->id);

@@ -146,3 +146,62 @@ char *ical_appointment(arena_t *a, const Parley__Scheduling__V1__Appointment *x,
     icalcomponent_free(cal);
     return out;
 }
+
+/* ics: a calendar's feed (ical.h). */
+char *ical_feed(arena_t *a, const ical_feed_event_t *events, size_t n) {
+    icalcomponent *cal = icalcomponent_new_vcalendar();
+    icalcomponent_add_property(cal, icalproperty_new_prodid("-//Parley//Scheduling feed//EN"));
+    icalcomponent_add_property(cal, icalproperty_new_version("2.0"));
+    icalcomponent_add_property(cal, icalproperty_new_calscale("GREGORIAN"));
+    /* One VTIMEZONE per zone, covering every event in it. */
+    const char *names[ICAL_FEED_MAX_ZONES];
+    const tz_t *zones[ICAL_FEED_MAX_ZONES];
+    int64_t lo[ICAL_FEED_MAX_ZONES], hi[ICAL_FEED_MAX_ZONES];
+    size_t nz = 0;
+    for (size_t i = 0; i < n; i++) {
+        const tz_t *z = events[i].zone ? tz_get(events[i].zone) : NULL;
+        if (z == NULL) continue;
+        size_t k = 0;
+        while (k < nz && strcmp(names[k], events[i].zone) != 0) k++;
+        if (k == nz) {
+            if (nz == ICAL_FEED_MAX_ZONES) continue;
+            names[nz] = events[i].zone, zones[nz] = z, lo[nz] = events[i].start, hi[nz] = events[i].end;
+            nz++;
+        }
+        if (events[i].start < lo[k]) lo[k] = events[i].start;
+        if (events[i].end > hi[k]) hi[k] = events[i].end;
+    }
+    for (size_t k = 0; k < nz; k++) icalcomponent_add_component(cal, vtimezone(zones[k], names[k], lo[k], hi[k]));
+    for (size_t i = 0; i < n; i++) {
+        const ical_feed_event_t *e = &events[i];
+        const tz_t *z = NULL;
+        for (size_t k = 0; k < nz && z == NULL; k++)
+            if (e->zone && strcmp(names[k], e->zone) == 0) z = zones[k];
+        icalcomponent *ev = icalcomponent_new_vevent();
+        icalcomponent_add_property(ev, icalproperty_new_uid(arena_printf(a, "%s@parley", e->id)));
+        icalcomponent_add_property(ev, icalproperty_new_sequence(e->sequence));
+        icalcomponent_add_property(ev, icalproperty_new_dtstamp(utc(e->stamp)));
+        icalproperty *p;
+        if (z != NULL) {
+            p = icalproperty_new_dtstart(wall(e->start, tz_offset_at(z, e->start)));
+            icalproperty_add_parameter(p, icalparameter_new_tzid(e->zone));
+            icalcomponent_add_property(ev, p);
+            p = icalproperty_new_dtend(wall(e->end, tz_offset_at(z, e->end)));
+            icalproperty_add_parameter(p, icalparameter_new_tzid(e->zone));
+            icalcomponent_add_property(ev, p);
+        } else {
+            icalcomponent_add_property(ev, icalproperty_new_dtstart(utc(e->start)));
+            icalcomponent_add_property(ev, icalproperty_new_dtend(utc(e->end)));
+        }
+        icalcomponent_add_property(ev, icalproperty_new_summary(e->summary && *e->summary ? e->summary : "Meeting"));
+        if (e->location && *e->location) icalcomponent_add_property(ev, icalproperty_new_location(e->location));
+        icalcomponent_add_property(ev, icalproperty_new_status(e->cancelled ? ICAL_STATUS_CANCELLED : ICAL_STATUS_CONFIRMED));
+        icalcomponent_add_property(ev, icalproperty_new_transp(e->cancelled ? ICAL_TRANSP_TRANSPARENT : ICAL_TRANSP_OPAQUE));
+        icalcomponent_add_component(cal, ev);
+    }
+    char *text = icalcomponent_as_ical_string_r(cal);
+    char *out = text ? arena_strdup(a, text) : NULL;
+    free(text);
+    icalcomponent_free(cal);
+    return out;
+}

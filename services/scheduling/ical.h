@@ -11,6 +11,9 @@
 #ifndef PARLEY_SCHEDULING_ICAL_H
 #define PARLEY_SCHEDULING_ICAL_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "core/arena.h"
 #include "parley/scheduling/v1/scheduling.pb-c.h"
 
@@ -21,5 +24,26 @@ void ical_init(void);
  * mailto: URI) as ORGANIZER; NULL when it cannot be written (an unknown
  * zone, out of memory). */
 char *ical_appointment(arena_t *a, const Parley__Scheduling__V1__Appointment *x, const char *organizer);
+
+/* ics: one event of a calendar's feed. Only what a URL may carry: times,
+ * what it is, where (an address; "Telephone" or "Video call" without the
+ * number or link), never a participant or an access need. */
+typedef struct {
+    const char *id;       /* the appointment's: UID <id>@parley */
+    const char *summary;  /* its title, or its kind in words; "Busy" for another authority's */
+    const char *location; /* NULL for none */
+    const char *zone;     /* IANA; NULL or unknown: the times in UTC */
+    int64_t start, end, stamp; /* seconds since the epoch */
+    int sequence;
+    bool cancelled;
+} ical_feed_event_t;
+
+#define ICAL_FEED_MAX_ZONES 8
+
+/* The feed's text (CRLF lines) in a: a VCALENDAR without METHOD (a
+ * published calendar, not an invitation) with a VTIMEZONE for each zone
+ * its events use (at most ICAL_FEED_MAX_ZONES; later ones in UTC) and one
+ * VEVENT each; NULL when out of memory. */
+char *ical_feed(arena_t *a, const ical_feed_event_t *events, size_t n);
 
 #endif

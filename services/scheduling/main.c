@@ -9,7 +9,9 @@
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "services/scheduling/feed.h"
 #include "services/scheduling/ical.h"
+#include "services/scheduling/needs.h"
 #include "services/scheduling/reminders.h"
 #include "services/scheduling/scheduling.h"
 #include "svc/relay.h"
@@ -39,6 +41,9 @@ SVC_AUDITED(scheduling_t, bookings_get)
 SVC_AUDITED(scheduling_t, bookings_get_in_session)
 SVC_AUDITED(scheduling_t, bookings_cancel)
 SVC_AUDITED(scheduling_t, session_bookings_list)
+SVC_AUDITED(scheduling_t, feed_token_create)
+SVC_AUDITED(scheduling_t, feed_token_revoke)
+SVC_AUDITED(scheduling_t, feed_get)
 
 static const bus_method_t methods[] = {
     {"PutAvailability", SC(put_availability_request), calendars_put__audited},
@@ -59,12 +64,17 @@ static const bus_method_t methods[] = {
     {"CancelBooking", SC(cancel_booking_request), bookings_cancel__audited},
     /* events: notify tells a cancelled session's bookings (session_bookings.c). */
     {"ListSessionBookings", SC(list_session_bookings_request), session_bookings_list__audited},
+    /* ics: the same text as GetAppointmentICalendar's, answered as text/calendar by the gateway. */
+    {"GetAppointmentIcs", SC(get_appointment_icalendar_request), appointments_icalendar__audited},
+    {"CreateFeedToken", SC(create_feed_token_request), feed_token_create__audited},
+    {"RevokeFeedToken", SC(revoke_feed_token_request), feed_token_revoke__audited},
+    {"GetCalendarFeed", SC(calendar_feed_request), feed_get__audited},
 };
 
 void scheduling_register_statements(db_t *db) {
     const db_stmt_t *(*const sets[])(size_t *) = {calendars_statements, appointments_statements,
                                                   sessions_statements, reminders_statements,
-                                                  session_bookings_statements};
+                                                  session_bookings_statements, feed_statements};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         size_t n;
         const db_stmt_t *s = sets[i](&n);
@@ -72,22 +82,30 @@ void scheduling_register_statements(db_t *db) {
     }
 }
 
-static void *scheduling_ctx_new(void *arg) {
-    const char *dsn = arg;
-    scheduling_t *t = calloc(1, sizeof *t);
-    if (t == NULL || (t->db = db_new(dsn)) == NULL) {
-        log_error(NULL, "scheduling: cannot set up a handler thread");
-        free(t);
-        return NULL;
-    }
-    scheduling_register_statements(t->db);
-    return t;
-}
+typedef struct {
+    const char *dsn, *endpoint;
+} ctx_args_t;
 
 static void scheduling_ctx_destroy(void *ctx) {
     scheduling_t *t = ctx;
     db_destroy(&t->db);
+    bus_client_destroy(&t->bus);
     free(t);
+}
+
+static void *scheduling_ctx_new(void *arg) {
+    const ctx_args_t *args = arg;
+    scheduling_t *t = calloc(1, sizeof *t);
+    if (t == NULL) return NULL;
+    t->db = db_new(args->dsn);
+    t->bus = bus_client_new(args->endpoint); /* ics: asking intake, as the caller */
+    if (t->db == NULL || t->bus == NULL) {
+        log_error(NULL, "scheduling: cannot set up a handler thread");
+        scheduling_ctx_destroy(t);
+        return NULL;
+    }
+    scheduling_register_statements(t->db);
+    return t;
 }
 
 int main(void) {
@@ -112,6 +130,8 @@ int main(void) {
 
     ical_init(); /* before any thread: libical's UTC zone is made on first use */
     if (reminders_configure() != 0) return 1;
+    if (feed_configure() != 0) return 1;
+    needs_configure();
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
     relay_config_t rc = {
@@ -126,13 +146,14 @@ int main(void) {
     };
     relay_t *relay = relay_start(&rc);
     if (relay == NULL) return 1;
+    ctx_args_t args = {dsn, endpoint};
     svc_runtime_t rt = {.service = "scheduling",
                         .endpoint = endpoint,
                         .methods = methods,
                         .n_methods = sizeof methods / sizeof methods[0],
                         .ctx_new = scheduling_ctx_new,
                         .ctx_destroy = scheduling_ctx_destroy,
-                        .arg = (void *)dsn,
+                        .arg = &args,
                         .threads = svc_runtime_threads()};
     int status = svc_runtime_run(&rt, &stop);
     relay_stop(&relay);

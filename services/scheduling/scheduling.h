@@ -16,9 +16,11 @@
 
 #define SCHED_DEFAULT_ZONE "Europe/London"
 
-/* One handler thread's context: its own connection. */
+/* One handler thread's context: its own connection, and its own bus
+ * client for asking intake (ics: a family's communication needs). */
 typedef struct {
     db_t *db;
+    bus_client_t *bus;
 } scheduling_t;
 
 void scheduling_register_statements(db_t *db);

@@ -59,3 +59,35 @@ int slots_free(const slots_calendar_t *c, int64_t from, int64_t to, int minutes,
     }
     return 0;
 }
+
+/* Local [ws, we) of window w on local day `day`, as slots_free reads it. */
+static void window_span(const slots_calendar_t *c, const slots_window_t *w, int64_t day, int64_t *ws, int64_t *we) {
+    int64_t ignored;
+    tz_local_to_utc(c->zone, day * 86400 + w->start_min * 60, ws, &ignored);
+    tz_local_to_utc(c->zone, day * 86400 + (int64_t)w->end_min * 60, &ignored, we);
+}
+
+slots_fit_t slots_check(const slots_calendar_t *c, int64_t start, int64_t end, bool hours, int64_t *day) {
+    int64_t first = local_day(c, start), last = local_day(c, end - 1);
+    if (day != NULL) *day = first;
+    if (hours) {
+        int wd = tz_iso_weekday(first);
+        bool inside = false;
+        for (size_t i = 0; i < c->n_windows && !inside; i++) {
+            if (c->windows[i].weekday != wd) continue;
+            int64_t ws, we;
+            window_span(c, &c->windows[i], first, &ws, &we);
+            inside = start >= ws && end <= we;
+        }
+        if (!inside) return SLOTS_OUTSIDE_HOURS;
+        for (int64_t d = first; d <= last; d++)
+            if (is_closed(c, d)) {
+                if (day != NULL) *day = d;
+                return SLOTS_CLOSED_DAY;
+            }
+    }
+    if (c->max_per_day > 0 && count_starting(c, first, 1) >= c->max_per_day) return SLOTS_DAY_CAP;
+    if (c->max_per_week > 0 && count_starting(c, first - (tz_iso_weekday(first) - 1), 7) >= c->max_per_week)
+        return SLOTS_WEEK_CAP;
+    return SLOTS_FITS;
+}

@@ -5,6 +5,7 @@
 #ifndef PARLEY_SCHEDULING_SLOTS_H
 #define PARLEY_SCHEDULING_SLOTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,5 +41,22 @@ typedef struct {
  * (the first cap are written). */
 int slots_free(const slots_calendar_t *c, int64_t from, int64_t to, int minutes, slots_span_t *out, size_t cap,
                size_t *n);
+
+/* ics: whether one booking may be made, and if not why. */
+typedef enum {
+    SLOTS_FITS = 0,
+    SLOTS_OUTSIDE_HOURS, /* not inside one of the weekly windows of its local day */
+    SLOTS_CLOSED_DAY,    /* a local day it touches is closed */
+    SLOTS_DAY_CAP,       /* its local day already has max_per_day bookings starting on it */
+    SLOTS_WEEK_CAP,      /* its ISO week (local) already has max_per_week */
+} slots_fit_t;
+
+/* Whether [start, end) may be booked on c, whose busy spans are its other
+ * active bookings: with hours, it must lie inside one weekly window of the
+ * local day it starts on (a window read as slots_free reads it, across a
+ * change) and touch no closed day; whatever hours says, the bookings
+ * starting on its local day and in its ISO week must stay within the caps.
+ * Checked in that order; *day (may be NULL) is the local day at fault. */
+slots_fit_t slots_check(const slots_calendar_t *c, int64_t start, int64_t end, bool hours, int64_t *day);
 
 #endif

@@ -63,6 +63,10 @@ NOT_TENANT_DATA = {
     "scheduling.outbox": "events to deliver (ids only), read by the relay across authorities",
     "scheduling.appointment_reminders": "appointment ids and when each reminder is due, swept across authorities",
     "scheduling.outbox_deliveries": "delivery state of each event",
+    # ics: a calendar's feed is reached with its token and no API key, so the
+    # token is looked up before any authority is known; ids and keyed
+    # hashes only, written after the calendar was read under its RLS.
+    "scheduling.feed_tokens": "calendar ids and keyed hashes of feed tokens, looked up before the authority is known",
     # Webhook deliveries waiting to be sent (ids only), claimed likewise.
     "notify.webhook_queue": "webhook delivery ids waiting to be sent, claimed by the senders across authorities",
     # Training's plumbing: the relay and the expiry sweep act across authorities.

@@ -176,6 +176,8 @@ def test_a_dpo_reads_its_authorities_audit_and_nothing_else(tenancy, admin, cw_a
         for method, op in ops.items():
             if not isinstance(op, dict) or "x-parley-roles" not in op or op["operationId"] == "ListAudit":
                 continue
+            if op.get("security") == []:  # ics: keyless (a feed's token), no role to refuse
+                continue
             path = template
             for name in ["{id}", "{viewId}", "{stageId}", "{signpostId}"]:
                 path = path.replace(name, case_a["id"] if name == "{id}" else str(uuid.uuid4()))

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import ENV, family_body
 from intake_helpers import outbox, patch
+from scheduling_helpers import case_id
 from young_helpers import young_person_body
 
 
@@ -226,7 +227,7 @@ def _appointment(cw_a, authority_a):
     assert cw_a.s.put(cw_a.base + calendar_path, json={"authorityId": authority_a, "ownerKind": "room"},
                       timeout=10).status_code == 200
     r = cw_a.post("/v1/appointments", {
-        "authorityId": authority_a, "caseId": str(uuid.uuid4()), "kind": "other", "start": "2027-02-01T10:00:00Z",
+        "authorityId": authority_a, "caseId": case_id(authority_a, cw_a), "kind": "other", "start": "2027-02-01T10:00:00Z",
         "end": "2027-02-01T11:00:00Z", "location": {"kind": "in_person", "address": "Room 1"},
         "participants": [{"kind": "room", "calendarOwnerId": owner, "name": "Room 1"}]})
     assert r.status_code == 201, r.text

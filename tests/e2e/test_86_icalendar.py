@@ -10,6 +10,7 @@ import icalendar
 
 from conftest import Api, make_client
 from matching_helpers import make_supporter
+from scheduling_helpers import case_id
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -22,7 +23,7 @@ def put_calendar(api, owner, authority, kind="supporter"):
 
 def book(api, authority, owner, room, start, end):
     r = api.post("/v1/appointments", {
-        "authorityId": authority, "caseId": str(uuid.uuid4()), "kind": "tribunal_hearing", "start": start,
+        "authorityId": authority, "caseId": case_id(authority, api), "kind": "tribunal_hearing", "start": start,
         "end": end, "zone": "Europe/London", "title": "Tribunal hearing",
         "location": {"kind": "in_person", "address": "Tribunal centre, 1 Court Road"},
         "participants": [{"kind": "supporter", "calendarOwnerId": owner, "name": "Sam Supporter", "role": "required"},

@@ -6,6 +6,7 @@ import time
 import uuid
 
 from conftest import scale, wait_for
+from scheduling_helpers import case_id
 
 
 def at(delta):
@@ -15,7 +16,7 @@ def at(delta):
 
 def book(api, authority, owner, start, end):
     r = api.post("/v1/appointments", {
-        "authorityId": authority, "caseId": str(uuid.uuid4()), "kind": "one_to_one", "start": start, "end": end,
+        "authorityId": authority, "caseId": case_id(authority, api), "kind": "one_to_one", "start": start, "end": end,
         "location": {"kind": "phone", "phone": "0113 496 0000"},
         "participants": [{"kind": "supporter", "calendarOwnerId": owner, "name": "Sam"}]})
     assert r.status_code == 201, r.text

@@ -12,6 +12,7 @@ import requests
 
 from conftest import Api, make_client, scale
 from matching_helpers import make_supporter
+from scheduling_helpers import case_id, known
 
 MON_TO_FRI_MORNINGS = [{"weekday": d, "start": "10:00", "end": "12:00"} for d in range(1, 6)]
 
@@ -20,6 +21,7 @@ def put_calendar(api, owner, authority, **over):
     body = {"authorityId": authority, "ownerKind": "supporter", "weekly": MON_TO_FRI_MORNINGS, **over}
     r = api.s.put(f"{api.base}/v1/calendars/{owner}/availability", json=body, timeout=10)
     assert r.status_code == 200, r.text
+    known(api, authority)
     return r.json()
 
 
@@ -28,7 +30,7 @@ def free_slots(api, owner, start, end, minutes=60):
 
 
 def appointment_body(authority, owner, at, until, **over):
-    body = {"authorityId": authority, "caseId": str(uuid.uuid4()), "kind": "annual_review", "start": at,
+    body = {"authorityId": authority, "caseId": case_id(authority), "kind": "annual_review", "start": at,
             "end": until, "title": "Annual review",
             "location": {"kind": "in_person", "address": "Riverside School, 1 Mill Lane"},
             "participants": [{"kind": "supporter", "calendarOwnerId": owner, "name": "Sam", "role": "required"},

@@ -111,6 +111,37 @@ static void test_path_parameters_are_decoded_once_and_checked(void **state) {
     arena_destroy(&a);
 }
 
+/* ics: "{id}.ics" takes the text before the suffix as the id, decoded once. */
+static void test_a_parameter_before_a_suffix(void **state) {
+    (void)state;
+    arena_t *a = arena_new();
+    static const route_t t[] = {{"GET", "/v1/appointments/{id}.ics", "scheduling", NULL, "X", ROLE_CASEWORKER, 200},
+                                {"GET", "/v1/appointments/{id}", "scheduling", NULL, "Y", ROLE_CASEWORKER, 200}};
+    route_match_t m;
+    char allow[64];
+    const char *id = "0f8e2c3a-1b2c-4d5e-8f90-123456789abc";
+    char path[256];
+    snprintf(path, sizeof path, "/v1/appointments/0F8E2C3A%%2D1b2c-4d5e-8f90-123456789abc.ics");
+    assert_int_equal(routes_match(t, 2, "GET", path, &m, allow, sizeof allow), 0);
+    assert_string_equal(m.route->rpc, "X");
+    assert_int_equal(routes_decode_params(a, &m), 0);
+    assert_string_equal(m.params[0].text, id);
+    /* Without the suffix, the plain route. */
+    snprintf(path, sizeof path, "/v1/appointments/%s", id);
+    assert_int_equal(routes_match(t, 2, "GET", path, &m, allow, sizeof allow), 0);
+    assert_string_equal(m.route->rpc, "Y");
+    /* The suffix alone, or an id that keeps a suffix or an escaped one, is no id. */
+    assert_int_equal(routes_match(t, 1, "GET", "/v1/appointments/.ics", &m, allow, sizeof allow), -1);
+    const char *bad[] = {".ics.ics", "%2Eics", ".ics%00", "%2500.ics"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(path, sizeof path, "/v1/appointments/%s%s", id, bad[i]);
+        int rc = routes_match(t, 2, "GET", path, &m, allow, sizeof allow);
+        assert_true(rc == -1 || routes_decode_params(a, &m) == -1);
+    }
+    assert_int_equal(routes_match(t, 1, "GET", "/v1/appointments/x.ics/y", &m, allow, sizeof allow), -1);
+    arena_destroy(&a);
+}
+
 static void test_json_content_types(void **state) {
     (void)state;
     assert_true(request_is_json("application/json"));
@@ -214,6 +245,7 @@ int main(void) {
         cmocka_unit_test(test_key_hash_depends_on_secret_and_key),
         cmocka_unit_test(test_status_codes_map_as_grpc_gateway),
         cmocka_unit_test(test_roles_by_name),
+        cmocka_unit_test(test_a_parameter_before_a_suffix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

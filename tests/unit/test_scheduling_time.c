@@ -218,6 +218,52 @@ static void test_bookings_buffers_closed_days_and_caps_take_slots_away(void **st
     assert_int_equal(n, 4);
 }
 
+/* ics: a booking checked against weekly hours across the March change,
+ * the missing hour, closed days and the caps counted by local day. */
+static void test_a_booking_is_checked_against_local_hours_days_and_caps(void **state) {
+    (void)state;
+    const slots_window_t mondays[] = {{1, 10 * 60, 12 * 60}, {7, 60, 180}}; /* Mon 10-12, Sun 01-03 */
+    slots_calendar_t c = {.zone = london(), .windows = mondays, .n_windows = 2};
+    /* Monday 22 March 2027 (GMT): 10:30Z-11:30Z is 10:30-11:30 local, inside. */
+    assert_int_equal(slots_check(&c, utc(2027, 3, 22, 10, 30), utc(2027, 3, 22, 11, 30), true, NULL), SLOTS_FITS);
+    /* Monday 29 March (BST): the same instants are 11:30-12:30 local, past 12:00. */
+    assert_int_equal(slots_check(&c, utc(2027, 3, 29, 10, 30), utc(2027, 3, 29, 11, 30), true, NULL),
+                     SLOTS_OUTSIDE_HOURS);
+    assert_int_equal(slots_check(&c, utc(2027, 3, 29, 9, 0), utc(2027, 3, 29, 11, 0), true, NULL), SLOTS_FITS);
+    assert_int_equal(slots_check(&c, utc(2027, 3, 29, 8, 45), utc(2027, 3, 29, 9, 45), true, NULL),
+                     SLOTS_OUTSIDE_HOURS);
+    /* Sunday 28 March, the change: 01:00-03:00 local is 01:00Z-02:00Z (01:00-02:00 does not exist). */
+    assert_int_equal(slots_check(&c, utc(2027, 3, 28, 1, 0), utc(2027, 3, 28, 2, 0), true, NULL), SLOTS_FITS);
+    assert_int_equal(slots_check(&c, utc(2027, 3, 28, 0, 30), utc(2027, 3, 28, 1, 30), true, NULL),
+                     SLOTS_OUTSIDE_HOURS);
+    /* Outside hours allowed: only the caps are checked. */
+    assert_int_equal(slots_check(&c, utc(2027, 3, 24, 18, 0), utc(2027, 3, 24, 19, 0), false, NULL), SLOTS_FITS);
+    /* A closed day (Easter Monday 29 March): refused inside its hours, named. */
+    int64_t closed[] = {tz_days_from_civil(2027, 3, 29)}, day = 0;
+    c.closed_days = closed;
+    c.n_closed = 1;
+    assert_int_equal(slots_check(&c, utc(2027, 3, 29, 9, 0), utc(2027, 3, 29, 10, 0), true, &day), SLOTS_CLOSED_DAY);
+    assert_int_equal(day, closed[0]);
+    /* Caps count bookings by the local day they start on: 23:30Z on Monday
+     * 7 June is 00:30 BST on Tuesday 8 June. */
+    const slots_window_t all_week[] = {{1, 0, 1440}, {2, 0, 1440}, {3, 0, 1440}};
+    slots_span_t busy[] = {{utc(2027, 6, 7, 23, 30), utc(2027, 6, 8, 0, 30)}};
+    slots_calendar_t cap = {.zone = london(), .windows = all_week, .n_windows = 3, .busy = busy, .n_busy = 1,
+                            .max_per_day = 1};
+    assert_int_equal(slots_check(&cap, utc(2027, 6, 7, 9, 0), utc(2027, 6, 7, 10, 0), true, NULL), SLOTS_FITS);
+    assert_int_equal(slots_check(&cap, utc(2027, 6, 8, 9, 0), utc(2027, 6, 8, 10, 0), true, NULL), SLOTS_DAY_CAP);
+    assert_int_equal(slots_check(&cap, utc(2027, 6, 8, 9, 0), utc(2027, 6, 8, 10, 0), false, NULL), SLOTS_DAY_CAP);
+    /* The week's cap: Monday 7 to Sunday 13 June, local. */
+    cap.max_per_day = 0;
+    cap.max_per_week = 1;
+    assert_int_equal(slots_check(&cap, utc(2027, 6, 9, 9, 0), utc(2027, 6, 9, 10, 0), true, NULL), SLOTS_WEEK_CAP);
+    assert_int_equal(slots_check(&cap, utc(2027, 6, 14, 9, 0), utc(2027, 6, 14, 10, 0), true, NULL), SLOTS_FITS);
+    /* Sunday 6 June 23:30Z is Monday 7 June local: in that week. */
+    slots_span_t sunday_night[] = {{utc(2027, 6, 6, 23, 30), utc(2027, 6, 7, 0, 0)}};
+    cap.busy = sunday_night;
+    assert_int_equal(slots_check(&cap, utc(2027, 6, 9, 9, 0), utc(2027, 6, 9, 10, 0), true, NULL), SLOTS_WEEK_CAP);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offsets_change_at_01z_on_each_uk_change_2026_to_2028),
@@ -229,6 +275,7 @@ int main(void) {
         cmocka_unit_test(test_malformed_files_and_names_are_refused),
         cmocka_unit_test(test_free_slots_follow_local_hours_across_the_march_change),
         cmocka_unit_test(test_bookings_buffers_closed_days_and_caps_take_slots_away),
+        cmocka_unit_test(test_a_booking_is_checked_against_local_hours_days_and_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
