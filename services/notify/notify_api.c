@@ -28,8 +28,7 @@ typedef struct {
 } answer_t;
 
 /* The process's bucket: every sender thread's client takes from it. */
-static pthread_mutex_t bucket_lock = PTHREAD_MUTEX_INITIALIZER;
-static notify_api_bucket_t bucket;
+static notify_api_limit_t api_limit = NOTIFY_API_LIMIT_INIT;
 
 bool notify_api_url_allowed(const char *url) {
     if (strncmp(url, "https://", 8) == 0) return url[8] != '\0';
@@ -92,14 +91,13 @@ int64_t notify_api_bucket_take(notify_api_bucket_t *b, int64_t now_ms) {
     return (int64_t)((1 - b->tokens) * 1000.0 / b->rate) + 1;
 }
 
-/* Waits for a token of the process's bucket (at most a few seconds at the
- * lowest rate a setting allows). */
-static void wait_for_token(double rate) {
+void notify_api_limit_wait(notify_api_limit_t *l, double rate) {
+    if (rate <= 0) return;
     for (;;) {
-        pthread_mutex_lock(&bucket_lock);
-        bucket.rate = rate;
-        int64_t wait = notify_api_bucket_take(&bucket, clock_mono_ms());
-        pthread_mutex_unlock(&bucket_lock);
+        pthread_mutex_lock(&l->lock);
+        l->bucket.rate = rate;
+        int64_t wait = notify_api_bucket_take(&l->bucket, clock_mono_ms());
+        pthread_mutex_unlock(&l->lock);
         if (wait <= 0) return;
         struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
         nanosleep(&ts, NULL);
@@ -170,7 +168,7 @@ static void request(notify_api_t *self, arena_t *a, const char *path, json_t *bo
         *error = "the request cannot be made (out of memory)";
         return;
     }
-    wait_for_token(cfg->rate);
+    notify_api_limit_wait(&api_limit, cfg->rate);
     struct curl_slist *h = NULL, *grown;
     const char *lines[] = {arena_printf(a, "Authorization: Bearer %s", token), "Content-Type: application/json",
                            "Accept: application/json", "User-Agent: parley-notify"};

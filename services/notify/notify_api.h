@@ -19,6 +19,7 @@
 #ifndef PARLEY_NOTIFY_API_H
 #define PARLEY_NOTIFY_API_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -97,5 +98,17 @@ typedef struct {
     int64_t at_ms;
 } notify_api_bucket_t;
 int64_t notify_api_bucket_take(notify_api_bucket_t *b, int64_t now_ms);
+
+/* A provider's limit in one process: its bucket and the lock its sending
+ * threads share it by (the API's in notify_api.c, SMTP's in sender.c). */
+typedef struct {
+    pthread_mutex_t lock;
+    notify_api_bucket_t bucket;
+} notify_api_limit_t;
+#define NOTIFY_API_LIMIT_INIT {PTHREAD_MUTEX_INITIALIZER, {0, 0, 0}}
+
+/* Waits for a token of l at rate a second (rate <= 0: no limit; at most a
+ * few seconds at the lowest rate a setting allows). */
+void notify_api_limit_wait(notify_api_limit_t *l, double rate);
 
 #endif

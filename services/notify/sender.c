@@ -11,6 +11,10 @@
 #include "db/db.h"
 #include "services/notify/contacts.h"
 
+/* SMTP's limit in this process (PARLEY_SMTP_RATE), shared by every
+ * sender thread, as the API's is in notify_api.c. */
+static notify_api_limit_t smtp_limit = NOTIFY_API_LIMIT_INIT;
+
 static const db_stmt_t stmts[] = {
     {"s_claim",
      "SELECT notification_id, authority_id, tries, provider_id, polls FROM send_queue WHERE next_attempt_at <= now()"
@@ -307,6 +311,7 @@ static step_t deliver(sender_t *s, job_t *j, char **provider_id, const char **er
         return STEP_PERMANENT;
     }
     if (*cfg->smtp.url != '\0') {
+        notify_api_limit_wait(&smtp_limit, cfg->smtp.rate);
         smtp_outcome_t out = smtp_send(s->smtp, a, &j->mail, error);
         return out == SMTP_SENT ? STEP_DELIVERED : out == SMTP_PERMANENT ? STEP_PERMANENT : STEP_TEMPORARY;
     }

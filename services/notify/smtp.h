@@ -22,6 +22,7 @@ typedef struct {
     const char *unsubscribe; /* PARLEY_NOTIFY_UNSUBSCRIBE: the mailto address of List-Unsubscribe */
     long timeout_ms;         /* one message's deadline */
     bool starttls;           /* STARTTLS required (smtp_tls_for) */
+    double rate;             /* PARLEY_SMTP_RATE: messages a second each process sends at most (0: no limit) */
 } smtp_config_t;
 
 typedef struct {

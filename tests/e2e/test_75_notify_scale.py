@@ -81,3 +81,40 @@ def test_three_notify_processes_deliver_each_notification_exactly_once_across_an
         retried = c.fetchone()[0]
     assert retried > 0, "no notification was retried: the outage tested nothing"
     assert len(pids("notify")) == 3, "a notify process ended during the run"
+
+
+@pytest.fixture
+def mail_and_a_rate_limited_notifier():
+    sink = MailSink()
+    sink.start()
+    try:
+        restart_notify(1, notify_env(sink, PARLEY_SMTP_RATE="5"))
+        yield sink
+    finally:
+        restart_notify(1)
+        sink.stop()
+
+
+@pytest.mark.timeout(120)
+def test_the_smtp_rate_limit_spreads_messages_out(mail_and_a_rate_limited_notifier, cw_a, authority_a):
+    """PARLEY_SMTP_RATE=5: a second's burst of 5, then 5 a second, so 15
+    notifications queued at once reach the server over at least 2 s (a
+    lower bound: a slow machine only spreads them further). Unlimited, the
+    same 15 arrive within a fraction of a second."""
+    mail = mail_and_a_rate_limited_notifier
+    key = put_template(cw_a, authority_a)["key"]
+    ids = [send(cw_a, notification_body(authority_a, key, email_addr=f"rate-{i}@example.org"))["id"]
+           for i in range(15)]
+    first = last = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = len(set(ids) & set(_message_ids(mail)))
+        now = time.monotonic()
+        if got and first is None:
+            first = now
+        if got == len(ids):
+            last = now
+            break
+        time.sleep(0.02)
+    assert last is not None, "not every notification reached the SMTP server"
+    assert last - first >= 1.5, f"15 messages at 5 a second arrived within {last - first:.2f} s: not limited"
