@@ -285,6 +285,49 @@ BEGIN
         WHERE delivered_at IS NULL;
 END
 $outbox$;
+-- parley_shared.subscriptions: which services take which event types
+-- (docs/events.md, "Subscriptions"). A consumer declares each type it takes
+-- in its own migration (SELECT parley_shared.subscribe('case.closed', ...));
+-- a producer's outbox_add reads the type's subscribers from here in the
+-- statement that writes the event (lib/db/outbox.h) and writes one delivery
+-- each, so adding a consumer never means editing a producer. A type nobody
+-- takes is still written to the producer's outbox and delivered to nobody.
+-- Every service role reads every row; it may add or remove only rows naming
+-- itself (its role less "parley_"), so no service subscribes another.
+CREATE TABLE IF NOT EXISTS parley_shared.subscriptions (
+    event_type text NOT NULL CHECK (event_type ~ '^[a-z][a-z0-9_.]{0,99}$'),
+    service text NOT NULL CHECK (service ~ '^[A-Za-z0-9_.-]{1,64}$'),  -- the bus service the relay calls
+    PRIMARY KEY (event_type, service)
+);
+CREATE OR REPLACE FUNCTION parley_shared.caller_service() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$ SELECT CASE WHEN current_user::text LIKE 'parley\_%' THEN substr(current_user::text, 8) END $$;
+ALTER TABLE parley_shared.subscriptions ENABLE ROW LEVEL SECURITY;
+DO $subscriptions$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'parley_shared' AND tablename = 'subscriptions') THEN
+        CREATE POLICY everyone_reads ON parley_shared.subscriptions FOR SELECT USING (true);
+        CREATE POLICY own_added ON parley_shared.subscriptions FOR INSERT
+            WITH CHECK (service = parley_shared.caller_service());
+        CREATE POLICY own_removed ON parley_shared.subscriptions FOR DELETE
+            USING (service = parley_shared.caller_service());
+    END IF;
+END
+$subscriptions$;
+-- parley_shared.subscribe(type, ...): the calling service takes these types
+-- from now on (events written after its migration commits). Running it
+-- again changes nothing.
+CREATE OR REPLACE FUNCTION parley_shared.subscribe(VARIADIC p_types text[]) RETURNS void
+    LANGUAGE plpgsql AS $subscribe$
+BEGIN
+    IF parley_shared.caller_service() IS NULL THEN
+        RAISE EXCEPTION 'subscribe: % is not a service role (parley_<service>)', current_user;
+    END IF;
+    INSERT INTO parley_shared.subscriptions (event_type, service)
+        SELECT t, parley_shared.caller_service() FROM unnest(p_types) AS t
+        ON CONFLICT DO NOTHING;
+END
+$subscribe$;
 -- Scheduling's calendars (issue 14): an exclusion constraint over
 -- (owner_id uuid WITH =, during tstzrange WITH &&) needs btree_gist's uuid
 -- operator class; service roles may not create extensions, so it is made
@@ -298,6 +341,7 @@ BEGIN
     LOOP
         EXECUTE format('GRANT USAGE ON SCHEMA parley_shared TO %I', 'parley_' || svc);
         EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA parley_shared TO %I', 'parley_' || svc);
+        EXECUTE format('GRANT SELECT, INSERT, DELETE ON parley_shared.subscriptions TO %I', 'parley_' || svc);
     END LOOP;
 END
 $shared_grants$;

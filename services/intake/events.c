@@ -50,17 +50,18 @@
     "   FROM young_people y WHERE y.id = c.young_person_id), '{}')"
 
 /* Each statement adds one event, its data built from the rows it is about,
- * and its deliveries, in one go (OUTBOX_ADD_FROM: $1 the event's id, $2 its
- * subscribers, $3 its type, $4 the case's or family's id, $5 what the event
- * adds), so that it can go in a pipeline with the change it announces. */
+ * and its deliveries to the services subscribed to its type, in one go
+ * (OUTBOX_ADD_FROM: $1 the event's id, $2 its type, $3 the case's or
+ * family's id, $4 what the event adds), so that it can go in a pipeline
+ * with the change it announces. */
 static const db_stmt_t stmts[] = {
     {"event_case_add",
-     OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, c.authority_id, c.id,"
-                     " jsonb_build_object(" FAMILY_FACTS ")" YOUNG_PERSON_FACTS " || coalesce($5::jsonb, '{}')"
-                     " FROM cases c WHERE c.id = $4")},
+     OUTBOX_ADD_FROM("SELECT $1::uuid, $2::text, c.authority_id, c.id,"
+                     " jsonb_build_object(" FAMILY_FACTS ")" YOUNG_PERSON_FACTS " || coalesce($4::jsonb, '{}')"
+                     " FROM cases c WHERE c.id = $3")},
     /* What matching needs to find a supporter (and nothing else of the child). */
     {"event_supporter_add",
-     OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, c.authority_id, c.id,"
+     OUTBOX_ADD_FROM("SELECT $1::uuid, $2::text, c.authority_id, c.id,"
                      " jsonb_build_object(" FAMILY_FACTS ","
                      /* The child's needs, or the young person's: the other is empty. */
                      " 'childNeeds', " CHILD_NEEDS("ch") " || " CHILD_NEEDS("yp") ","
@@ -69,26 +70,26 @@ static const db_stmt_t stmts[] = {
                      " 'familyVersion', (SELECT f.version FROM families f WHERE f.id = c.family_id),"
                      " 'caseNeeds', (SELECT coalesce(jsonb_agg(" WORD("n", "CASE_NEED_") "), '[]') FROM unnest(c.needs) AS n),"
                      " 'requestedAt', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))"
-                     YOUNG_PERSON_FACTS " || coalesce($5::jsonb, '{}')"
+                     YOUNG_PERSON_FACTS " || coalesce($4::jsonb, '{}')"
                      " FROM cases c LEFT JOIN children ch ON ch.id = c.child_id"
-                     " LEFT JOIN young_people yp ON yp.id = c.young_person_id WHERE c.id = $4")},
+                     " LEFT JOIN young_people yp ON yp.id = c.young_person_id WHERE c.id = $3")},
     /* family.updated: what matching keeps of a family's cases. familyVersion
      * (the family's version, bumped by each change under its row lock) lets
      * a subscriber tell an older event from a newer one. */
     {"event_family_add",
-     OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, f.authority_id, f.id,"
+     OUTBOX_ADD_FROM("SELECT $1::uuid, $2::text, f.authority_id, f.id,"
                      " jsonb_build_object('familyId', f.id, 'authorityId', f.authority_id, 'familyVersion', f.version,"
                      PARENT_FACTS("f.id") ","
                      " 'postcode', " FIRST_POSTCODE("f.id") ","
                      " 'children', coalesce((SELECT jsonb_agg(jsonb_build_object('childId', ch.id, 'needs',"
                      "   " CHILD_NEEDS("ch") ", 'dateOfBirth', to_char(ch.date_of_birth, 'YYYY-MM-DD')) ORDER BY ch.position)"
                      "   FROM children ch WHERE ch.family_id = f.id), '[]'))"
-                     " FROM families f WHERE f.id = $4")},
+                     " FROM families f WHERE f.id = $3")},
     /* young_person.updated: the same facts for a young person's own cases,
      * where the young person is the client (matching keys them by the young
      * person's id as its familyId; their needs and birth are the child's). */
     {"event_young_person_add",
-     OUTBOX_ADD_FROM("SELECT $1::uuid, $3::text, y.authority_id, y.id,"
+     OUTBOX_ADD_FROM("SELECT $1::uuid, $2::text, y.authority_id, y.id,"
                      " jsonb_build_object('familyId', y.id, 'youngPersonId', y.id, 'authorityId', y.authority_id,"
                      " 'familyVersion', y.version,"
                      " 'languages', CASE WHEN y.preferred_language IS NULL THEN '[]'::jsonb"
@@ -98,7 +99,7 @@ static const db_stmt_t stmts[] = {
                      " 'postcode', y.postcode,"
                      " 'children', jsonb_build_array(jsonb_build_object('youngPersonId', y.id, 'needs', " CHILD_NEEDS("y") ","
                      "   'dateOfBirth', to_char(y.date_of_birth, 'YYYY-MM-DD'))))"
-                     " FROM young_people y WHERE y.id = $4")},
+                     " FROM young_people y WHERE y.id = $3")},
 };
 
 const db_stmt_t *events_statements(size_t *n) {
@@ -106,53 +107,39 @@ const db_stmt_t *events_statements(size_t *n) {
     return stmts;
 }
 
-typedef struct {
-    const char *type;
-    const char *subscribers; /* a text[] literal of service names */
-    int n;                   /* how many */
-} route_t;
-
-/* Who gets each event. notify tells families and partners; matching finds
- * supporters (and, when a case closes, frees its supporter's place and
- * drops its offers and request); feedback invites the family to say how it
- * went. */
-static const route_t routes[] = {
-    {"case.opened", "{notify}", 1},
-    {"case.supporter_requested", "{matching}", 1},
-    {"case.stage_changed", "{notify}", 1},
-    {"case.deadline_due", "{notify}", 1},
-    {"case.signposted", "{notify}", 1},
-    {"case.closed", "{notify,feedback,matching}", 3},
-    /* About a family (subjectId = familyId), not a case: matching refreshes
-     * the facts it keeps of the family's cases. */
-    {"family.updated", "{matching}", 1},
+/* The types intake emits, and which statement writes each. Who receives
+ * them is the consumers' to say (parley_shared.subscriptions, docs/events.md):
+ * notify tells families and partners; matching finds supporters (and, when a
+ * case closes, frees its supporter's place and drops its offers and
+ * request); feedback will invite the family to say how it went. */
+static const struct {
+    const char *type, *stmt;
+    int n; /* the statement's parameters */
+} kinds[] = {
+    {"case.opened", "event_case_add", 4},
+    {"case.supporter_requested", "event_supporter_add", 4},
+    {"case.stage_changed", "event_case_add", 4},
+    {"case.deadline_due", "event_case_add", 4},
+    {"case.signposted", "event_case_add", 4},
+    {"case.closed", "event_case_add", 4},
+    /* About a family (subjectId = familyId), not a case. */
+    {"family.updated", "event_family_add", 3},
     /* About a young person (subjectId = youngPersonId), the same for their own cases. */
-    {"young_person.updated", "{matching}", 1},
+    {"young_person.updated", "event_young_person_add", 3},
 };
 
-static const route_t *route_of(const char *type) {
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (strcmp(routes[i].type, type) == 0) return &routes[i];
-    return NULL;
-}
-
 int events_step(arena_t *a, const char *type, const char *case_id, const char *extra_json, db_step_t *step) {
-    const route_t *route = route_of(type);
+    size_t k = 0;
+    while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k].type, type) != 0) k++;
     char *id = arena_alloc(a, IDS_UUID_LEN + 1);
-    const char **params = arena_alloc(a, 5 * sizeof *params);
-    if (route == NULL || id == NULL || params == NULL || ids_uuid_new(id) != 0) return DB_ERR_QUERY;
-    bool family = strcmp(type, "family.updated") == 0;
-    bool young = strcmp(type, "young_person.updated") == 0;
+    const char **params = arena_alloc(a, 4 * sizeof *params);
+    if (k == sizeof kinds / sizeof kinds[0] || id == NULL || params == NULL || ids_uuid_new(id) != 0)
+        return DB_ERR_QUERY;
     params[0] = id;
-    params[1] = route->subscribers;
-    params[2] = type;
-    params[3] = case_id;
-    params[4] = extra_json;
-    *step = (db_step_t){family                                         ? "event_family_add"
-                        : young                                         ? "event_young_person_add"
-                        : strcmp(type, "case.supporter_requested") == 0 ? "event_supporter_add"
-                                                                        : "event_case_add",
-                        family || young ? 4 : 5, params, NULL};
+    params[1] = type;
+    params[2] = case_id;
+    params[3] = extra_json;
+    *step = (db_step_t){kinds[k].stmt, kinds[k].n, params, NULL};
     return 0;
 }
 
@@ -160,8 +147,8 @@ int events_emit(db_t *db, arena_t *a, const char *type, const char *case_id, con
     db_step_t step;
     int rc = events_step(a, type, case_id, extra_json, &step);
     if (rc == 0) rc = db_exec(db, step.name, step.n, step.params, &step.result);
-    /* One delivery a subscriber: none means the case or family was not there. */
-    if (rc == 0 && db_affected(step.result) != route_of(type)->n) rc = DB_ERR_QUERY;
+    /* The statement returns the event's id: no row means the case or family was not there. */
+    if (rc == 0 && db_rows(step.result) != 1) rc = DB_ERR_QUERY;
     db_result_free(&step.result);
     return rc;
 }

@@ -67,14 +67,12 @@ const db_stmt_t *events_statements(size_t *n) {
     return stmts;
 }
 
-static const char *const subscribers[] = {"notify"};
-
 int events_emit(db_t *db, const char *type, const char *authority_id, const char *subject_id, json_t *data) {
     if (data == NULL) return DB_ERR_QUERY;
     char *text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
     if (text == NULL) return DB_ERR_QUERY;
-    int rc = outbox_add(db, type, authority_id, subject_id, text, subscribers, 1);
+    int rc = outbox_add(db, type, authority_id, subject_id, text);
     free(text);
     return rc;
 }

@@ -272,7 +272,8 @@ int demand_get(void *ctx, const bus_request_t *req, bus_response_t *res);
 /* ---- events.c ------------------------------------------------------------------------ */
 int events_deliver(void *ctx, const bus_request_t *req, bus_response_t *res);
 /* Adds event type about subject (a case id) to the outbox, in the open
- * transaction, for notify. Takes data's reference. 0 or a DB_ERR_*. */
+ * transaction, for its subscribers (notify's, today: parley_shared.subscriptions).
+ * Takes data's reference. 0 or a DB_ERR_*. */
 int events_emit(db_t *db, const char *type, const char *authority_id, const char *subject_id, json_t *data);
 
 /* ---- sweeper.c ------------------------------------------------------------------------- */

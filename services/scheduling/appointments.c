@@ -273,10 +273,9 @@ done:
 }
 
 static int emit(db_t *db, arena_t *a, const char *type, const appointment_t *x) {
-    static const char *const subscribers[] = {"notify"};
     const char *data = arena_printf(a, "{\"appointmentId\":\"%s\",\"caseId\":\"%s\",\"sequence\":%d}", x->id,
                                     x->case_id, x->sequence);
-    return outbox_add(db, type, x->authority_id, x->id, data, subscribers, 1);
+    return outbox_add(db, type, x->authority_id, x->id, data);
 }
 
 static int read_back(db_t *db, arena_t *a, const char *id, const char *reason, appointment_t **x) {

@@ -78,7 +78,6 @@ void reminders_init(void *ctx, db_t *db) {
 
 void reminders_sweep(void *ctx, db_t *db) {
     (void)ctx;
-    static const char *const subscribers[] = {"notify"};
     int rc = db_tx_begin(db, NULL);
     db_result_t *r = NULL;
     if (rc == 0) rc = db_exec(db, "r_due", 0, NULL, &r);
@@ -88,7 +87,7 @@ void reminders_sweep(void *ctx, db_t *db) {
         snprintf(data, sizeof data, "{\"appointmentId\":\"%s\",\"minutesBefore\":%s}", id, minutes);
         const char *params[] = {id, minutes};
         rc = db_exec(db, "r_sent", 2, params, NULL);
-        if (rc == 0) rc = outbox_add(db, "appointment.reminder_due", db_text(r, i, 2), id, data, subscribers, 1);
+        if (rc == 0) rc = outbox_add(db, "appointment.reminder_due", db_text(r, i, 2), id, data);
     }
     int due = r ? db_rows(r) : 0;
     db_result_free(&r);

@@ -273,10 +273,9 @@ static int lock_session(db_t *db, const bus_request_t *req, bus_response_t *res,
 }
 
 static int emit(db_t *db, arena_t *a, const char *type, const char *authority, const char *session, const char *booking) {
-    static const char *const subscribers[] = {"notify"};
     const char *data = booking ? arena_printf(a, "{\"sessionId\":\"%s\",\"bookingId\":\"%s\"}", session, booking)
                                : arena_printf(a, "{\"sessionId\":\"%s\"}", session);
-    return outbox_add(db, type, authority, session, data, subscribers, 1);
+    return outbox_add(db, type, authority, session, data);
 }
 
 int bookings_create(void *ctx, const bus_request_t *req, bus_response_t *res) {

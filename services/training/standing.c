@@ -176,7 +176,7 @@ static int expiring(db_t *db, arena_t *a, const standing_t *s, int64_t today) {
                               s->authority_id, "courseId", c->course_id, "code", c->code ? c->code : "", "expiresOn",
                               c->expires_on, "daysLeft", (json_int_t)(until - today));
         if (d && s->supporter_id) json_object_set_new(d, "supporterId", json_string(s->supporter_id));
-        if ((rc = events_emit(db, "training.expiring", s->authority_id, s->person_id, false, d)) != 0) return rc;
+        if ((rc = events_emit(db, "training.expiring", s->authority_id, s->person_id, d)) != 0) return rc;
     }
     return 0;
 }
@@ -198,7 +198,7 @@ int standing_refresh(db_t *db, arena_t *a, const char *authority, const char *ro
         int version = rc == 0 && db_rows(r) == 1 ? (int)db_int(r, 0, 0) : 0;
         db_result_free(&r);
         if (rc != 0 || version == 0) continue; /* stored by another already */
-        rc = events_emit(db, "training.status_changed", s->authority_id, s->person_id, s->supporter_id != NULL,
+        rc = events_emit(db, "training.status_changed", s->authority_id, s->person_id,
                          status_data(a, s, version, today));
         if (rc == 0 && changed) (*changed)++;
     }

@@ -132,10 +132,10 @@ int reports_compliance(void *ctx, const bus_request_t *req, bus_response_t *res)
 int reports_delivered(void *ctx, const bus_request_t *req, bus_response_t *res);
 
 /* events.c */
-/* Adds event type about subject to the outbox for its subscribers, in the
+/* Adds event type about subject to the outbox for its subscribers (the
+ * services that declared the type in parley_shared.subscriptions), in the
  * open transaction. Takes data's reference. 0 or a DB_ERR_*. */
-int events_emit(db_t *db, const char *type, const char *authority_id, const char *subject_id, bool supporter,
-                json_t *data);
+int events_emit(db_t *db, const char *type, const char *authority_id, const char *subject_id, json_t *data);
 
 /* sweep.c: the relay thread's task (lib/svc/relay.h). */
 void sweep_init(void *ctx, db_t *db);
