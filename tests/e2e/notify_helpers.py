@@ -115,6 +115,22 @@ def mail_sink_and_notify():
         sink.stop()
 
 
+def mail_sink_stand_in_and_notify():
+    """A started sink and GOV.UK Notify stand-in, and notify sending through
+    both; a generator for a module fixture yielding (sink, stand_in) (notify
+    is restarted without them afterwards)."""
+    from notify_api_stand_in import NotifyStandIn
+    sink, api = MailSink(), NotifyStandIn().start()
+    sink.start()
+    restart_notify(1, notify_env(sink, **api.env()))
+    try:
+        yield sink, api
+    finally:
+        restart_notify(1)
+        sink.stop()
+        api.stop()
+
+
 TEMPLATE = {
     "translations": [
         {"language": "en", "subject": "We have your request, ((name))",

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from conftest import wait_for
-from notify_api_stand_in import NotifyStandIn, b64url_decode
-from notify_helpers import MailSink, notification_body, notify_env, put_template, restart_notify, send
+from notify_api_stand_in import b64url_decode
+from notify_helpers import mail_sink_stand_in_and_notify, notification_body, put_template, send
 
 TEMPLATE = {
     "translations": [
@@ -24,15 +24,7 @@ TEMPLATE = {
 
 @pytest.fixture(scope="module")
 def providers():
-    sink, api = MailSink(), NotifyStandIn().start()
-    sink.start()
-    restart_notify(1, notify_env(sink, **api.env()))
-    try:
-        yield sink, api
-    finally:
-        restart_notify(1)
-        sink.stop()
-        api.stop()
+    yield from mail_sink_stand_in_and_notify()
 
 
 def phone():

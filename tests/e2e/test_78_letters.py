@@ -16,8 +16,7 @@ from pdfminer.high_level import extract_pages
 from pdfminer.layout import LTChar, LTTextContainer, LTTextLine
 
 from conftest import wait_for
-from notify_api_stand_in import NotifyStandIn
-from notify_helpers import MailSink, notify_env, put_template, restart_notify
+from notify_helpers import mail_sink_stand_in_and_notify, put_template
 
 PT_PER_MM = 72 / 25.4
 # GOV.UK Notify's precompiled letter specification: the address block a DL
@@ -43,15 +42,7 @@ TEMPLATE = {
 
 @pytest.fixture(scope="module")
 def providers():
-    sink, api = MailSink(), NotifyStandIn().start()
-    sink.start()
-    restart_notify(1, notify_env(sink, **api.env()))
-    try:
-        yield sink, api
-    finally:
-        restart_notify(1)
-        sink.stop()
-        api.stop()
+    yield from mail_sink_stand_in_and_notify()
 
 
 def postcode():

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import case_body, family_body, wait_for
-from notify_api_stand_in import NotifyStandIn
-from notify_helpers import MailSink, notify_env, put_template, restart_notify, send
+from conftest import family_body, wait_for
+from notify_helpers import mail_sink_stand_in_and_notify, put_template, send
 from young_helpers import young_case_body, young_person_body
 
 TEMPLATE = {"translations": [
@@ -24,15 +23,7 @@ TEMPLATE = {"translations": [
 
 @pytest.fixture(scope="module")
 def providers():
-    sink, api = MailSink(), NotifyStandIn().start()
-    sink.start()
-    restart_notify(1, notify_env(sink, **api.env()))
-    try:
-        yield sink, api
-    finally:
-        restart_notify(1)
-        sink.stop()
-        api.stop()
+    yield from mail_sink_stand_in_and_notify()
 
 
 def make_family(cw, authority, email=None, phone="+44 7700 900321"):
