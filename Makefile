@@ -128,6 +128,8 @@ PANGO_CFLAGS := $(shell pkg-config --cflags pangocairo fontconfig 2>/dev/null)
 PANGO_LIBS := $(shell pkg-config --libs pangocairo fontconfig 2>/dev/null)
 $(BUILD)/obj/services/notify/letter_pdf.o: CFLAGS += $(PANGO_CFLAGS)
 $(BUILD)/parley-notify: LDLIBS += $(PANGO_LIBS)
+# notify addresses an invitation to its recipient when it sends it (libical).
+$(BUILD)/parley-notify: LDLIBS += -lical
 # notify (events) shows scheduling's times in their zone with its tzfile reader.
 $(BUILD)/parley-notify: $(BUILD)/obj/services/scheduling/tz.o
 
@@ -160,6 +162,8 @@ TEST_DEPS_test_notify_event_time := $(BUILD)/obj/services/notify/event_time.o \
     $(BUILD)/obj/services/scheduling/tz.o $(LIBS_ALL)
 TEST_DEPS_test_notify_smtp := $(BUILD)/obj/services/notify/smtp.o $(BUILD)/obj/services/notify/render.o $(LIBS_ALL)
 TEST_DEPS_test_notify_letter := $(BUILD)/obj/services/notify/letter_layout.o $(LIBS_ALL)
+TEST_DEPS_test_notify_invite := $(BUILD)/obj/services/notify/invite.o $(LIBS_ALL)
+$(BUILD)/tests/test_notify_invite: LDLIBS += -lical
 TEST_DEPS_test_notify_jwt := $(BUILD)/obj/services/notify/jwt.o $(BUILD)/obj/services/notify/notify_api.o $(LIBS_ALL)
 TEST_DEPS_test_scheduling_time := $(BUILD)/obj/services/scheduling/tz.o $(BUILD)/obj/services/scheduling/slots.o \
     $(LIBS_ALL)

@@ -10,6 +10,7 @@
 #include "core/ticker.h"
 #include "db/db.h"
 #include "services/notify/contacts.h"
+#include "services/notify/invite.h"
 
 /* SMTP's limit in this process (PARLEY_SMTP_RATE), shared by every
  * sender thread, as the API's is in notify_api.c. */
@@ -262,6 +263,13 @@ static step_t resolve_recipient(sender_t *s, job_t *j, const char **error) {
     }
     j->mail.to = c.email;
     j->phone = c.phone;
+    if (j->mail.calendar != NULL && c.email != NULL) {
+        /* An invitation: theirs, at the address just read (invite.h). */
+        const char *name = c.given_name && c.family_name ? arena_printf(s->arena, "%s %s", c.given_name, c.family_name)
+                                                         : c.given_name ? c.given_name : c.family_name;
+        const char *mine = invite_addressed(s->arena, j->mail.calendar, j->person_id, c.email, name);
+        if (mine != NULL) j->mail.calendar = mine;
+    }
     return STEP_DELIVERED;
 }
 

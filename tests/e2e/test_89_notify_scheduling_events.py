@@ -195,6 +195,14 @@ def test_an_appointment_invites_reminds_moves_and_cancels_everyone_reachable_wit
         assert ev["DTSTART"].dt.replace(tzinfo=None) == start.astimezone(LONDON).replace(tzinfo=None)
     attendees = [str(a) for a in first[school][2].get("ATTENDEE")]
     assert f"mailto:{school}" in attendees, attendees
+    # Each person's own invitation names them at the address it was sent to
+    # (scheduling keeps none: notify puts it in when it sends), so their
+    # calendar finds its user on it; the others as scheduling wrote them.
+    for who in (parent, supporter["email"]):
+        mine = [str(a) for a in first[who][2].get("ATTENDEE")]
+        assert f"mailto:{who}" in mine, (who, mine)
+        assert len(mine) == len(attendees) + (1 if who == parent else 0), (who, mine, attendees)
+    assert f"mailto:{parent}" not in attendees and f"mailto:{supporter['email']}" not in attendees
     # The invitation is stored with the notification: a retry sends the same one.
     with db.cursor() as c:
         c.execute("SELECT ics_method, ics LIKE %s FROM notify.notifications WHERE id = %s",
