@@ -3,9 +3,9 @@
  * that version of what exists, 412 when stale, 404 when none; without it
  * whatever is there, or makes them); GET answers what PUT takes back. The
  * person must be a parent, young person or supporter of one of the
- * caller's authorities: the PUT asks their owner over the bus while the
- * request is in flight (another authority's person is 404, as a random
- * id). Preferences belong to the person's authority (a supporter's: the
+ * caller's authorities: the PUT and the GET ask their owner over the bus
+ * while the request is in flight (another authority's person, or one the
+ * owner no longer knows, is 404, as a random id). Preferences belong to the person's authority (a supporter's: the
  * first of the caller's authorities they serve), under row-level
  * security. */
 #include <string.h>
@@ -170,10 +170,18 @@ static const char *channels_literal(arena_t *a, const put_t *in) {
     return array_literal(a, names, n);
 }
 
+static const char *person_authority(notify_t *t, const bus_request_t *req, bus_response_t *res,
+                                    const char *person_id, contact_t *c);
+
 int contacts_get(void *ctx, const bus_request_t *req, bus_response_t *res) {
-    db_t *db = ((notify_t *)ctx)->db;
+    notify_t *t = ctx;
+    db_t *db = t->db;
     const Parley__Notify__V1__GetContactPreferencesRequest *in = (const void *)req->input;
     if (!ids_is_uuid(in->person_id)) return svc_not_found(res, "person");
+    /* A person their owner no longer knows (erased, or taken off their
+     * family) has no preferences to show, whatever is still stored. */
+    contact_t c;
+    if (person_authority(t, req, res, in->person_id, &c) == NULL) return -1;
     db_step_t step = {"cp_find", 1, (const char *[]){in->person_id}, NULL};
     if (svc_read(db, req, res, &step, 1) != 0) return -1;
     prefs_t *x = db_rows(step.result) == 1 ? from_row(res->arena, step.result, 0) : NULL;

@@ -194,6 +194,19 @@ def test_a_person_erased_before_it_is_sent_fails_cleanly_without_retrying(provid
     assert not wait_for(lambda: len(read(cw_a, n["id"])["attempts"]) > tries, timeout=2)
 
 
+def test_the_preferences_of_a_person_their_owner_no_longer_knows_are_404(cw_a, authority_a):
+    fam = make_family(cw_a, authority_a)
+    second = fam["parents"][1]
+    r = put_prefs(cw_a, second["id"], {"channels": ["sms", "email"], "language": "pl"})
+    assert r.status_code in (200, 201), r.text
+    assert cw_a.get(f"/v1/contacts/{second['id']}/preferences").status_code == 200
+    parents = [{**{k: v for k, v in p.items() if k != "id"}, "parentId": p["id"]} for p in fam["parents"]]
+    r = cw_a.s.patch(cw_a.base + f"/v1/families/{fam['id']}", json={"parents": parents[:1]}, timeout=10)
+    assert r.status_code == 200, r.text
+    gone = cw_a.get(f"/v1/contacts/{second['id']}/preferences")
+    assert gone.status_code == 404, gone.text
+
+
 def test_an_opt_out_suppresses_what_is_not_critical_and_never_what_is(providers, cw_a, authority_a):
     sink, _ = providers
     key = put_template(cw_a, authority_a, body=TEMPLATE)["key"]
