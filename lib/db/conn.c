@@ -56,6 +56,16 @@ int db_register(db_t *self, const db_stmt_t *stmts, size_t n) {
     return 0;
 }
 
+int db_register_sets(db_t *self, const db_stmt_set_t *sets, size_t n) {
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t count;
+        const db_stmt_t *stmts = sets[i](&count);
+        if (db_register(self, stmts, count) != 0) rc = -1;
+    }
+    return rc;
+}
+
 void db__count_round_trip(db_t *self) { self->round_trips++; }
 
 uint64_t db_round_trips(const db_t *self) { return self->round_trips; }

@@ -74,6 +74,12 @@ void db_destroy(db_t **self);
  * outlive db). Call before first use. Returns 0 or -1 when full. */
 int db_register(db_t *self, const db_stmt_t *stmts, size_t n);
 
+/* A module's statements: its array and, in *n, their count. */
+typedef const db_stmt_t *(*db_stmt_set_t)(size_t *n);
+
+/* db_register for each of n modules' sets, in order. 0 or -1 when full. */
+int db_register_sets(db_t *self, const db_stmt_set_t *sets, size_t n);
+
 /* Connects if needed, reconnecting a broken connection (with a backoff of up
  * to 2 s between attempts so a down database is not hammered). Returns 0 or
  * DB_ERR_UNAVAILABLE. */

@@ -4,10 +4,13 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "db/db.h"
 
 typedef struct {
     const svc_runtime_t *rt;
@@ -71,4 +74,23 @@ int svc_runtime_run(const svc_runtime_t *rt, volatile sig_atomic_t *stop) {
         if (hs[i].started) pthread_join(hs[i].thread, NULL);
     free(hs);
     return failed ? -1 : 0;
+}
+
+int svc_runtime_migrate(const char *dsn, const char *service, volatile sig_atomic_t *stop) {
+    db_t *db = db_new(dsn);
+    if (db == NULL) return -1;
+    char fallback[128];
+    snprintf(fallback, sizeof fallback, "services/%s/migrations", service);
+    const char *dir = config_str("PARLEY_MIGRATIONS_DIR", fallback);
+    int rc = 0;
+    for (int tries = 0; db_migrate(db, dir, service) != 0; tries++) {
+        if (tries == 30 || *stop) {
+            log_error(NULL, "cannot apply the %s migrations; giving up", service);
+            rc = -1;
+            break;
+        }
+        sleep(1);
+    }
+    db_destroy(&db);
+    return rc;
 }

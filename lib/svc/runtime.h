@@ -34,6 +34,13 @@ typedef struct {
     int threads; /* 1..SVC_RUNTIME_MAX_THREADS */
 } svc_runtime_t;
 
+/* Applies service's migrations (PARLEY_MIGRATIONS_DIR, default
+ * services/<service>/migrations) on a connection of its own to dsn before
+ * serving: every instance tries, the advisory lock serialises. Retried once
+ * a second while PostgreSQL starts, 30 times or until *stop. 0 or -1
+ * (logged). */
+int svc_runtime_migrate(const char *dsn, const char *service, volatile sig_atomic_t *stop);
+
 /* PARLEY_WORKER_THREADS (default 4, 1..SVC_RUNTIME_MAX_THREADS). */
 int svc_runtime_threads(void);
 

@@ -3,41 +3,22 @@
  * start it applies its migrations (services/feedback/migrations), which declare
  * the events it takes (parley_shared.subscriptions, docs/events.md). */
 #include <signal.h>
-#include <unistd.h>
 
 #include "bus/auth.h"
 #include "bus/bus.h"
 #include "bus/signals.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "db/db.h"
+#include "svc/runtime.h"
 
 static volatile sig_atomic_t stop;
-
-/* The migrations, retried while PostgreSQL starts (as the other services do). 0 or -1. */
-static int migrate(void) {
-    const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_feedback");
-    db_t *db = db_new(dsn);
-    if (db == NULL) return -1;
-    const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/feedback/migrations");
-    int rc = 0;
-    for (int tries = 0; db_migrate(db, dir, "feedback") != 0; tries++) {
-        if (tries == 30 || stop) {
-            log_error(NULL, "cannot apply the feedback migrations; giving up");
-            rc = -1;
-            break;
-        }
-        sleep(1);
-    }
-    db_destroy(&db);
-    return rc;
-}
 
 int main(void) {
     log_init("feedback");
     if (bus_auth_init("feedback") != 0) return 1;
     if (bus_signals_stop_on_term(&stop) != 0) return 1;
-    if (migrate() != 0) return 1;
+    const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_feedback");
+    if (svc_runtime_migrate(dsn, "feedback", &stop) != 0) return 1;
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);
     bus_worker_t *worker = bus_worker_new(endpoint, "feedback", NULL, 0, NULL);

@@ -148,19 +148,8 @@ int main(void) {
     if (bus_signals_stop_on_term(&stop) != 0) return 1;
 
     const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_intake");
-    /* Migrate before serving: every instance tries, the advisory lock serialises. */
-    db_t *db = db_new(dsn);
-    if (db == NULL) return 1;
-    const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/intake/migrations");
-    for (int tries = 0; db_migrate(db, dir, "intake") != 0; tries++) {
-        if (tries == 30 || stop) {
-            log_error(NULL, "cannot apply the intake migrations; giving up");
-            db_destroy(&db);
-            return 1;
-        }
-        sleep(1);
-    }
-    db_destroy(&db);
+    /* Migrate before serving (every instance tries; the advisory lock serialises). */
+    if (svc_runtime_migrate(dsn, "intake", &stop) != 0) return 1;
 
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);

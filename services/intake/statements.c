@@ -3,7 +3,7 @@
 #include "services/intake/intake.h"
 
 void intake_register_statements(db_t *db) {
-    static const db_stmt_t *(*const sets[])(size_t *) = {
+    static const db_stmt_set_t sets[] = {
         families_statements,  family_update_statements, cases_statements,    case_actions_statements,
         views_statements,     stages_statements,        timeline_statements, agencies_statements,
         signposts_statements, resources_statements,     events_statements,   referrals_statements,
@@ -14,9 +14,5 @@ void intake_register_statements(db_t *db) {
         /* contacts, for notify */
         contacts_statements,
     };
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        size_t n;
-        const db_stmt_t *s = sets[i](&n);
-        db_register(db, s, n);
-    }
+    db_register_sets(db, sets, sizeof sets / sizeof sets[0]);
 }

@@ -57,7 +57,7 @@ int64_t matching_micros(const Google__Protobuf__Timestamp *t) {
 bool matching_if_match(arena_t *a, const bus_request_t *req, int version) { return svc_if_match_allows(a, req, version); }
 
 void matching_register_statements(db_t *db) {
-    const db_stmt_t *(*const sets[])(size_t *) = {
+    const db_stmt_set_t sets[] = {
         supporters_statements, supporter_update_statements, profiles_statements, pool_statements,
         weights_statements,    requests_statements,         offering_statements, offers_statements,
         assignments_statements, demand_statements,          events_statements,   sweeper_statements,
@@ -65,9 +65,5 @@ void matching_register_statements(db_t *db) {
         /* contacts, for notify */
         contacts_statements,
     };
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        size_t n;
-        const db_stmt_t *s = sets[i](&n);
-        db_register(db, s, n);
-    }
+    db_register_sets(db, sets, sizeof sets / sizeof sets[0]);
 }

@@ -64,14 +64,10 @@ static const bus_method_t methods[] = {
 };
 
 void notify_register_statements(db_t *db) {
-    const db_stmt_t *(*const sets[])(size_t *) = {templates_statements, notifications_statements, events_statements,
+    const db_stmt_set_t sets[] = {templates_statements, notifications_statements, events_statements,
                                                   webhooks_statements, contacts_statements,
                                                   letter_statements, events_send_statements};
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        size_t n;
-        const db_stmt_t *s = sets[i](&n);
-        db_register(db, s, n);
-    }
+    db_register_sets(db, sets, sizeof sets / sizeof sets[0]);
 }
 
 /* What every handler thread's context is made from. */
@@ -154,19 +150,8 @@ int main(void) {
     }
 
     const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_notify");
-    /* Migrate before serving: every instance tries, the advisory lock serialises. */
-    db_t *db = db_new(dsn);
-    if (db == NULL) return 1;
-    const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/notify/migrations");
-    for (int tries = 0; db_migrate(db, dir, "notify") != 0; tries++) {
-        if (tries == 30 || stop) {
-            log_error(NULL, "cannot apply the notify migrations; giving up");
-            db_destroy(&db);
-            return 1;
-        }
-        sleep(1);
-    }
-    db_destroy(&db);
+    /* Migrate before serving (every instance tries; the advisory lock serialises). */
+    if (svc_runtime_migrate(dsn, "notify", &stop) != 0) return 1;
 
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);

@@ -72,14 +72,10 @@ static const bus_method_t methods[] = {
 };
 
 void scheduling_register_statements(db_t *db) {
-    const db_stmt_t *(*const sets[])(size_t *) = {calendars_statements, appointments_statements,
+    const db_stmt_set_t sets[] = {calendars_statements, appointments_statements,
                                                   sessions_statements, reminders_statements,
                                                   session_bookings_statements, feed_statements};
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        size_t n;
-        const db_stmt_t *s = sets[i](&n);
-        db_register(db, s, n);
-    }
+    db_register_sets(db, sets, sizeof sets / sizeof sets[0]);
 }
 
 typedef struct {
@@ -114,19 +110,8 @@ int main(void) {
     if (bus_signals_stop_on_term(&stop) != 0) return 1;
     const char *dsn =
         config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_scheduling");
-    /* Migrate before serving: every instance tries, the advisory lock serialises. */
-    db_t *db = db_new(dsn);
-    if (db == NULL) return 1;
-    const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/scheduling/migrations");
-    for (int tries = 0; db_migrate(db, dir, "scheduling") != 0; tries++) {
-        if (tries == 30 || stop) {
-            log_error(NULL, "cannot apply the scheduling migrations; giving up");
-            db_destroy(&db);
-            return 1;
-        }
-        sleep(1);
-    }
-    db_destroy(&db);
+    /* Migrate before serving (every instance tries; the advisory lock serialises). */
+    if (svc_runtime_migrate(dsn, "scheduling", &stop) != 0) return 1;
 
     ical_init(); /* before any thread: libical's UTC zone is made on first use */
     if (reminders_configure() != 0) return 1;

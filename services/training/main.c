@@ -55,14 +55,10 @@ static const bus_method_t methods[] = {
 };
 
 void training_register_statements(db_t *db) {
-    const db_stmt_t *(*const sets[])(size_t *) = {courses_statements,      sessions_statements, completions_statements,
+    const db_stmt_set_t sets[] = {courses_statements,      sessions_statements, completions_statements,
                                                   people_statements,       standing_statements,
                                                   requirements_statements, reports_statements};
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        size_t n;
-        const db_stmt_t *s = sets[i](&n);
-        db_register(db, s, n);
-    }
+    db_register_sets(db, sets, sizeof sets / sizeof sets[0]);
 }
 
 typedef struct {
@@ -98,18 +94,8 @@ int main(void) {
     training_config.matching_timeout_ms = (int)config_long("PARLEY_TRAINING_MATCHING_TIMEOUT_MS", 1500, 100, 10000);
 
     const char *dsn = config_str("PARLEY_PG_DSN", "host=127.0.0.1 port=55432 dbname=parley user=parley_training");
-    db_t *db = db_new(dsn);
-    if (db == NULL) return 1;
-    const char *dir = config_str("PARLEY_MIGRATIONS_DIR", "services/training/migrations");
-    for (int tries = 0; db_migrate(db, dir, "training") != 0; tries++) {
-        if (tries == 30 || stop) {
-            log_error(NULL, "cannot apply the training migrations; giving up");
-            db_destroy(&db);
-            return 1;
-        }
-        sleep(1);
-    }
-    db_destroy(&db);
+    /* Migrate before serving (every instance tries; the advisory lock serialises). */
+    if (svc_runtime_migrate(dsn, "training", &stop) != 0) return 1;
 
     char endpoint[256];
     config_broker_endpoint(endpoint, sizeof endpoint);

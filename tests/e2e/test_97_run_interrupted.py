@@ -50,9 +50,9 @@ def _processes_of(var):
 
 def _descendant(pid, needle):
     """The PID of the first descendant of pid whose command line holds needle."""
-    todo = [pid]
-    while todo:
-        p = todo.pop(0)
+    queue = [pid]
+    while queue:
+        p = queue.pop(0)
         try:
             kids = (Path("/proc") / str(p) / "task" / str(p) / "children").read_text().split()
         except OSError:
@@ -63,7 +63,7 @@ def _descendant(pid, needle):
                     return int(k)
             except OSError:
                 pass
-            todo.append(int(k))
+            queue.append(int(k))
     return None
 
 
