@@ -236,3 +236,25 @@ def test_a_supporter_key_sees_only_its_own_appointments_and_calendar(cw_a, autho
     assert key.get(f"/v1/calendars/{other}/free-slots").status_code == 404
     assert key.post("/v1/appointments", appointment_body(authority_a, mine, "2027-05-19T09:00:00Z",
                                                          "2027-05-19T10:00:00Z")).status_code == 403
+
+
+def test_a_partner_agency_sees_no_appointment_and_no_calendar(cw_a, partner_a, authority_a, owner):
+    """A partner agency is never a calendar participant in Parley (an agency
+    taking part is named, with an email for its invitation), so no route
+    shows it an appointment or a calendar of its authority: each is 403,
+    including one where an agency is a participant."""
+    put_calendar(cw_a, owner, authority_a)
+    made = book(cw_a, appointment_body(authority_a, owner, "2027-05-20T09:00:00Z", "2027-05-20T10:00:00Z",
+                                       participants=[{"kind": "supporter", "calendarOwnerId": owner, "name": "Sam"},
+                                                     {"kind": "agency", "name": "Parent carer forum",
+                                                      "email": "forum@example.org"}]))
+    assert made.status_code == 201, made.text
+    appointment = made.json()["id"]
+    for path in (f"/v1/appointments/{appointment}", f"/v1/appointments/{appointment}.ics",
+                 f"/v1/appointments/{appointment}/icalendar", f"/v1/calendars/{owner}/availability",
+                 f"/v1/calendars/{owner}/free-slots"):
+        r = partner_a.get(path)
+        assert r.status_code == 403, (path, r.status_code, r.text[:200])
+    assert partner_a.post("/v1/appointments", appointment_body(authority_a, owner, "2027-05-21T09:00:00Z",
+                                                               "2027-05-21T10:00:00Z")).status_code == 403
+    assert partner_a.post(f"/v1/calendars/{owner}/feed-token", {}).status_code == 403
